@@ -1,0 +1,111 @@
+/**
+ * The one reader of process.env. Every setting of colmeia is declared here, validated by one zod
+ * schema, and passed down from each process's main.ts. A bad environment lists every bad variable.
+ */
+import { z } from 'zod';
+
+const positiveInt = () => z.coerce.number().int().positive();
+const nonNegativeInt = () => z.coerce.number().int().nonnegative();
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+export const Config = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000), // web port; 0 = any free port (tests)
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'), // queues, pub/sub, heartbeats
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// (unset means SQLite)').optional(), // unset: SQLite file in DATA_DIR
+    DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
+    DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
+    DYNO: z.string().optional(), // set by Heroku-like hosts: web and worker do not share a disk, so SQLite is refused
+    EMBEDDER: z.enum(['builtin', 'ollama']).default('builtin'), // builtin: feature hashing, no model
+    BUILTIN_EMBED_DIM: z.coerce.number().int().min(64).max(4096).default(384), // dimension of the builtin embedder
+    OLLAMA_HOST: z.url().default('http://127.0.0.1:11434'), // Ollama server for EMBEDDER=ollama or ANSWERER=ollama
+    EMBED_MODEL: z.string().min(1).default('nomic-embed-text'), // Ollama embedding model
+    ANSWERER: z.enum(['extractive', 'ollama']).default('extractive'), // extractive: quoted passages, no model
+    CHAT_MODEL: z.string().min(1).default('llama3.2'), // Ollama chat model
+    OLLAMA_TIMEOUT_MS: positiveInt().default(60_000), // one Ollama HTTP call, below the answer job timeout
+    OLLAMA_MAX_CONCURRENCY: positiveInt().default(2), // model calls in flight per worker
+    API_KEYS: commaList(), // comma-separated; when set every route but /health needs Authorization: Bearer
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, _ : . - only').default('colmeia'), // Redis key prefix of queues and channels
+    HNSW_M: z.coerce.number().int().min(2).max(128).default(16), // graph degree
+    HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(10).max(2000).default(200), // build-time candidate list
+    HNSW_EF_SEARCH: z.coerce.number().int().min(10).max(2000).default(200), // search-time candidate list (recall vs speed)
+    HNSW_INITIAL_CAPACITY: positiveInt().default(10_000), // slots allocated at start; grows by doubling before it is full
+    CHECKPOINT_EVERY_OPS: positiveInt().default(5_000), // write a checkpoint after this many applied log rows
+    CHECKPOINT_INTERVAL_MS: positiveInt().default(60_000), // ... or this often when anything changed
+    CHUNK_SIZE: z.coerce.number().int().min(100).max(20_000).default(1_000), // characters per chunk
+    CHUNK_OVERLAP: nonNegativeInt().max(5_000).default(150), // characters shared by neighbouring chunks
+    EMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(1_024).default(64), // chunks per embedder call
+    SEARCH_TIMEOUT_MS: positiveInt().default(5_000), // POST /search answers 504 after this
+    INGEST_TIMEOUT_MS: positiveInt().default(300_000), // one ingest attempt
+    ANSWER_TIMEOUT_MS: positiveInt().default(180_000), // one answer attempt
+    REMOVE_TIMEOUT_MS: positiveInt().default(120_000), // one removal attempt
+    JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3), // attempts of ingest, remove and answer jobs (stalls included)
+    JOB_BACKOFF_MS: positiveInt().default(1_000), // first retry delay; doubles with jitter
+    INGEST_CONCURRENCY: positiveInt().default(2), // ingest jobs at once per worker
+    REMOVE_CONCURRENCY: positiveInt().default(1),
+    SEARCH_CONCURRENCY: positiveInt().default(8),
+    ANSWER_CONCURRENCY: positiveInt().default(4),
+    STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
+    HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis
+    SHUTDOWN_GRACE_MS: positiveInt().default(25_000), // time active jobs and requests get after SIGTERM
+    BODY_LIMIT_BYTES: positiveInt().default(1_048_576), // JSON request body (413 above)
+    MAX_TEXT_CHARS: positiveInt().default(500_000), // document text length
+    MAX_TITLE_CHARS: positiveInt().default(500),
+    MAX_CHUNKS_PER_DOCUMENT: positiveInt().default(2_000),
+    MAX_METADATA_BYTES: positiveInt().default(16_384), // metadata as JSON
+    MAX_METADATA_DEPTH: positiveInt().default(5), // nesting of metadata objects and arrays
+    MAX_QUERY_CHARS: positiveInt().default(2_000), // search query and chat question length
+    MAX_K: z.coerce.number().int().min(1).max(1_000).default(100), // results per search
+    MAX_FILTER_DEPTH: positiveInt().default(6), // nesting of $and/$or in where
+    MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
+    MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
+    MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents page size
+  })
+  .superRefine((config, ctx) => {
+    if (config.CHUNK_OVERLAP >= config.CHUNK_SIZE) {
+      ctx.addIssue({ code: 'custom', path: ['CHUNK_OVERLAP'], message: 'must be smaller than CHUNK_SIZE' });
+    }
+    if (config.NODE_ENV === 'production' && config.API_KEYS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required when NODE_ENV=production' });
+    }
+    if (config.DYNO !== undefined && config.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'required when DYNO is set: web and worker dynos do not share a disk, so SQLite cannot work; use Postgres',
+      });
+    }
+  });
+export type Config = z.infer<typeof Config>;
+
+export class ConfigError extends Error {
+  constructor(readonly report: string) {
+    super(`invalid configuration:\n${report}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (process.env by default); throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = Config.safeParse(input);
+  if (!result.success) throw new ConfigError(z.prettifyError(result.error));
+  return result.data;
+}
+
+/** For each process's main.ts: the config, or a report on stderr and exit code 1 before anything connects. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

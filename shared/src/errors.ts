@@ -1,0 +1,77 @@
+/**
+ * Typed errors in, one JSON shape out. Each error carries the HTTP status and the stable snake_case
+ * code a client sees. Across the queue only {code, message} survives: errorFromCode rebuilds it.
+ */
+export abstract class AppError extends Error {
+  abstract readonly status: number; // HTTP status when it reaches the API
+  abstract readonly code: string; // stable snake_case code, part of the contract
+  constructor(message: string, readonly details?: unknown, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export interface ValidationIssue {
+  path: string; // dotted path of the field, '' for the whole body
+  rule: string; // what was broken: invalid_type, too_big, unrecognized_keys, ...
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly status = 400;
+  readonly code = 'validation_failed';
+  constructor(message: string, readonly issues: ValidationIssue[] = [], options?: ErrorOptions) {
+    super(message, issues, options);
+  }
+}
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+}
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+export class UpstreamUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'upstream_unavailable';
+}
+export class SearchTimeoutError extends AppError {
+  readonly status = 504;
+  readonly code = 'search_timeout';
+}
+
+/** A failure a job returns instead of throwing: no retry can fix it. */
+export interface JobFailure {
+  ok: false;
+  code: string;
+  message: string;
+}
+
+const byCode: Record<string, new (message: string) => AppError> = {
+  validation_failed: ValidationError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  unauthorized: UnauthorizedError,
+  payload_too_large: PayloadTooLargeError,
+  upstream_unavailable: UpstreamUnavailableError,
+  search_timeout: SearchTimeoutError,
+};
+
+/** Rebuilds the AppError a worker reported as {code, message}; unknown codes become a 503. */
+export function errorFromCode(code: string, message: string): AppError {
+  const ErrorClass = byCode[code] ?? UpstreamUnavailableError;
+  return new ErrorClass(message);
+}
+
+export function jobFailure(err: AppError): JobFailure {
+  return { ok: false, code: err.code, message: err.message };
+}
