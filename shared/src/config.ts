@@ -17,6 +17,7 @@ export const Config = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
     PORT: z.coerce.number().int().min(0).max(65535).default(3000), // web port; 0 = any free port (tests)
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'), // queues, pub/sub, heartbeats
+    REDIS_TLS_REJECT_UNAUTHORIZED: z.stringbool().default(true), // rediss:// certificate check; Heroku Redis needs false
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// (unset means SQLite)').optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
     DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
@@ -36,6 +37,7 @@ export const Config = z
     HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(10).max(2000).default(200), // build-time candidate list
     HNSW_EF_SEARCH: z.coerce.number().int().min(10).max(2000).default(200), // search-time candidate list (recall vs speed)
     HNSW_INITIAL_CAPACITY: positiveInt().default(10_000), // slots allocated at start; grows by doubling before it is full
+    FILTER_EXACT_MAX_IDS: positiveInt().default(2_000), // filtered search scores at most this many allowed chunks exactly; more go through HNSW
     CHECKPOINT_EVERY_OPS: positiveInt().default(5_000), // write a checkpoint after this many applied log rows
     CHECKPOINT_INTERVAL_MS: positiveInt().default(60_000), // ... or this often when anything changed
     CHUNK_SIZE: z.coerce.number().int().min(100).max(20_000).default(1_000), // characters per chunk
@@ -52,6 +54,8 @@ export const Config = z
     SEARCH_CONCURRENCY: positiveInt().default(8),
     ANSWER_CONCURRENCY: positiveInt().default(4),
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
+    SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
+    SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
     HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis
     SHUTDOWN_GRACE_MS: positiveInt().default(25_000), // time active jobs and requests get after SIGTERM
     BODY_LIMIT_BYTES: positiveInt().default(1_048_576), // JSON request body (413 above)

@@ -15,5 +15,6 @@ function toIssue(issue: z.core.$ZodIssue): ValidationIssue {
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const base = issue.path.map(String).join('.');
   const path = keys.length === 1 ? [base, keys[0]].filter(Boolean).join('.') : base;
-  return { path, rule: issue.code, message: issue.message };
+  const custom = issue.code === 'custom' ? issue.params?.['rule'] : undefined;
+  return { path, rule: typeof custom === 'string' ? custom : issue.code, message: issue.message };
 }

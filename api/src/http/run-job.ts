@@ -1,0 +1,54 @@
+/**
+ * Runs a job and waits for its result (search). Listeners are attached once per queue, and each
+ * waiter is registered under its job id *before* save(): a worker that finishes before save()
+ * resolves cannot lose the result (a known Bee-Queue race with job-level listeners).
+ */
+import { randomUUID } from 'node:crypto';
+import type Queue from 'bee-queue';
+import { SearchTimeoutError, UpstreamUnavailableError } from '../../../shared/src/errors.js';
+import { withTimeout } from '../../../shared/src/enqueue.js';
+import type { JobResult } from '../../../shared/src/jobs/job-result.js';
+
+interface Waiter {
+  resolve(result: unknown): void;
+  reject(err: Error): void;
+}
+
+const SAVE_TIMEOUT_MS = 1_000;
+
+export class JobRunner<T> {
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(private readonly queue: Queue<T>) {
+    queue.on('job succeeded', (jobId, result) => this.settle(jobId, (w) => w.resolve(result)));
+    queue.on('job failed', (jobId, err) => this.settle(jobId, (w) => w.reject(new UpstreamUnavailableError(`${queue.name} job failed: ${err.message}`))));
+  }
+
+  /** Resolves with the job's result envelope, or rejects with a 504 after timeoutMs. */
+  async run<R>(data: T, timeoutMs: number): Promise<JobResult<R>> {
+    const jobId = `${this.queue.name}:${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const result = new Promise<JobResult<R>>((resolve, reject) => {
+      this.waiters.set(jobId, { resolve: (value) => resolve(value as JobResult<R>), reject });
+      timer = setTimeout(() => {
+        this.waiters.delete(jobId);
+        reject(new SearchTimeoutError(`no worker answered within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      const job = this.queue.createJob(data).setId(jobId).timeout(timeoutMs);
+      await withTimeout(job.save(), SAVE_TIMEOUT_MS, `queue ${this.queue.name} did not accept the job: Redis is unavailable`);
+      return await result;
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(jobId);
+    }
+  }
+
+  private settle(jobId: string, action: (waiter: Waiter) => void): void {
+    const waiter = this.waiters.get(jobId);
+    if (!waiter) return;
+    this.waiters.delete(jobId);
+    action(waiter);
+  }
+}

@@ -1,0 +1,49 @@
+/** GET /health (alive), GET /ready (Redis and database answer), GET /status (workers, queues, seq). */
+import { Router } from 'express';
+import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
+import { countDocumentsByStatus } from '../../../shared/src/db/documents-repo.js';
+import { readHeartbeats } from '../../../shared/src/heartbeats.js';
+import { queueList } from '../../../shared/src/queues.js';
+import { withTimeout } from '../../../shared/src/enqueue.js';
+import type { ApiServices } from '../services.js';
+
+const PROBE_TIMEOUT_MS = 1_000;
+
+export function healthRouter(s: ApiServices): Router {
+  const router = Router();
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/ready', async (_req, res) => {
+    const [redis, database] = await Promise.allSettled([
+      withTimeout(s.redis.ping(), PROBE_TIMEOUT_MS, 'redis did not answer'),
+      withTimeout(s.db.raw('select 1'), PROBE_TIMEOUT_MS, 'database did not answer'),
+    ]);
+    const checks = { redis: describe(redis), database: describe(database) };
+    const isReady = redis.status === 'fulfilled' && database.status === 'fulfilled';
+    res.status(isReady ? 200 : 503).json({ status: isReady ? 'ready' : 'unavailable', checks });
+  });
+
+  router.get('/status', async (_req, res) => {
+    const [workers, seq, documents, queues] = await Promise.all([
+      withTimeout(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3), PROBE_TIMEOUT_MS, 'redis did not answer'),
+      latestSeq(s.db),
+      countDocumentsByStatus(s.db),
+      Promise.all(
+        queueList(s.queues).map(async (queue) => ({ name: queue.name, ...(await withTimeout(queue.checkHealth(), PROBE_TIMEOUT_MS, 'redis did not answer')) })),
+      ),
+    ]);
+    res.json({
+      workers: workers.map((w) => ({ ...w, lastSeen: new Date(w.lastSeen).toISOString() })),
+      queues,
+      documents,
+      latestSeq: seq,
+    });
+  });
+  return router;
+}
+
+function describe(result: PromiseSettledResult<unknown>): string {
+  return result.status === 'fulfilled' ? 'ok' : result.reason instanceof Error ? result.reason.message : 'failed';
+}

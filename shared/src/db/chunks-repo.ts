@@ -1,0 +1,199 @@
+/**
+ * All SQL on chunks and vector_log. Every change to chunks appends to vector_log in the same
+ * transaction (logWriteTransaction), which is what lets each worker's index catch up by replay.
+ */
+import type { Knex } from 'knex';
+import { decodeEmbedding, encodeEmbedding, fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
+import { dialectOf } from './connection.js';
+import { logWriteTransaction } from './write-transaction.js';
+import { applyWhere, type Where } from './where.js';
+
+/** hnswlib-node keeps labels as uint32: a larger chunk id would silently alias another chunk. */
+export const MAX_CHUNK_ID = 2 ** 32 - 1;
+const BATCH = 500;
+
+export interface NewChunk {
+  text: string;
+  embedding: number[];
+}
+
+export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
+
+/** Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted. */
+export async function replaceDocumentChunks(
+  db: Knex,
+  input: { documentId: string; revision: number; contentHash: string; chunks: NewChunk[] },
+): Promise<ReplaceOutcome> {
+  return logWriteTransaction(db, async (trx) => {
+    const doc = (await trx('documents').select('revision', 'metadata').where({ id: input.documentId }).first()) as
+      | { revision: number; metadata: unknown }
+      | undefined;
+    if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
+    const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId]));
+    const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
+    const ids: number[] = [];
+    for (let start = 0; start < input.chunks.length; start += BATCH) {
+      const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
+        document_id: input.documentId,
+        ordinal: start + i,
+        text: chunk.text,
+        metadata,
+        embedding: encodeEmbedding(chunk.embedding),
+      }));
+      const inserted = (await trx('chunks').insert(rows).returning('id')) as Array<{ id: number }>;
+      ids.push(...inserted.map((row) => row.id));
+    }
+    const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
+    if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
+    await appendLog(trx, 'add', ids);
+    await trx('documents').where({ id: input.documentId }).update({
+      status: 'ready', error: null, chunk_count: ids.length, indexed_hash: input.contentHash, attempts: 0, updated_at: nowMs(),
+    });
+    return { status: 'replaced', chunks: ids.length, removed };
+  });
+}
+
+/** Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it ready. */
+export async function refreshDocumentChunks(db: Knex, input: { documentId: string; revision: number }): Promise<ReplaceOutcome> {
+  return db.transaction(async (trx) => {
+    const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ id: input.documentId }).first()) as
+      | { revision: number; metadata: unknown; chunk_count: number }
+      | undefined;
+    if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
+    await trx('chunks').where({ document_id: input.documentId }).update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
+    await trx('documents').where({ id: input.documentId }).update({ status: 'ready', error: null, attempts: 0, updated_at: nowMs() });
+    return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
+  });
+}
+
+export type RemoveTarget = { documentId: string } | { where: Where };
+
+/** Deletes documents with their chunks and logs the deletes; counts only when dryRun. */
+export async function removeDocumentsWithLog(
+  db: Knex,
+  target: RemoveTarget,
+  dryRun = false,
+): Promise<{ documents: number; chunks: number }> {
+  const work = async (trx: Knex) => {
+    const documentIds = await documentIdsOf(trx, target);
+    const chunkIds = await chunkIdsOf(trx, documentIds);
+    if (dryRun) return { documents: documentIds.length, chunks: chunkIds.length };
+    await deleteChunksWithLog(trx, chunkIds);
+    for (let start = 0; start < documentIds.length; start += BATCH) {
+      await trx('documents').whereIn('id', documentIds.slice(start, start + BATCH)).delete();
+    }
+    return { documents: documentIds.length, chunks: chunkIds.length };
+  };
+  return dryRun ? work(db) : logWriteTransaction(db, work);
+}
+
+export interface LogEntry {
+  seq: number;
+  op: 'add' | 'delete';
+  chunkId: number;
+  embedding: number[] | null; // null for deletes and for adds whose chunk is already gone
+}
+
+/** The change feed after `afterSeq`, in seq order; an empty answer is the whole cost of a sync with nothing new. */
+export async function readLogAfter(db: Knex, afterSeq: number, limit: number): Promise<LogEntry[]> {
+  const rows = (await db('vector_log as l')
+    .leftJoin('chunks as c', function joinAdds() {
+      this.on('c.id', '=', 'l.chunk_id').andOn('l.op', '=', db.raw('?', ['add']));
+    })
+    .select('l.seq', 'l.op', 'l.chunk_id', 'c.embedding')
+    .where('l.seq', '>', afterSeq)
+    .orderBy('l.seq')
+    .limit(limit)) as Array<{ seq: number; op: 'add' | 'delete'; chunk_id: number; embedding: Uint8Array | null }>;
+  return rows.map((row) => ({
+    seq: Number(row.seq),
+    op: row.op,
+    chunkId: row.chunk_id,
+    embedding: row.embedding ? decodeEmbedding(row.embedding) : null,
+  }));
+}
+
+export async function latestSeq(db: Knex): Promise<number> {
+  const row = (await db('vector_log').max({ seq: 'seq' }).first()) as { seq: number | string | null } | undefined;
+  return Number(row?.seq ?? 0);
+}
+
+/** Chunk embeddings in id order after `afterId`, for rebuilding an index from the database. */
+export async function readChunkEmbeddings(db: Knex, afterId: number, limit: number): Promise<Array<{ id: number; embedding: number[] }>> {
+  const rows = (await db('chunks').select('id', 'embedding').where('id', '>', afterId).orderBy('id').limit(limit)) as Array<{
+    id: number;
+    embedding: Uint8Array;
+  }>;
+  return rows.map((row) => ({ id: row.id, embedding: decodeEmbedding(row.embedding) }));
+}
+
+export async function countChunks(db: Knex): Promise<number> {
+  const row = (await db('chunks').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+export interface ChunkHit {
+  chunkId: number;
+  documentId: string;
+  ordinal: number;
+  text: string;
+  title: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/** Rows for search results; chunks deleted since the index saw them are simply absent. */
+export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, ChunkHit>> {
+  const found = new Map<number, ChunkHit>();
+  if (ids.length === 0) return found;
+  const rows = (await db('chunks as c')
+    .join('documents as d', 'd.id', 'c.document_id')
+    .select('c.id', 'c.document_id', 'c.ordinal', 'c.text', 'c.metadata', 'd.title')
+    .whereIn('c.id', ids)) as Array<{ id: number; document_id: string; ordinal: number; text: string; metadata: unknown; title: string | null }>;
+  for (const row of rows) {
+    found.set(row.id, {
+      chunkId: row.id,
+      documentId: row.document_id,
+      ordinal: row.ordinal,
+      text: row.text,
+      title: row.title,
+      metadata: fromJsonColumn<Record<string, unknown>>(row.metadata),
+    });
+  }
+  return found;
+}
+
+/** Ids of the chunks whose metadata matches `where` (the allowed set of a filtered search). */
+export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]> {
+  const rows = (await applyWhere(db('chunks').select('id'), where, 'chunks.metadata', dialectOf(db))) as Array<{ id: number }>;
+  return rows.map((row) => row.id);
+}
+
+async function documentIdsOf(trx: Knex, target: RemoveTarget): Promise<string[]> {
+  const query = trx('documents').select('id');
+  const rows = (await ('documentId' in target
+    ? query.where({ id: target.documentId })
+    : applyWhere(query, target.where, 'documents.metadata', dialectOf(trx)))) as Array<{ id: string }>;
+  return rows.map((row) => row.id);
+}
+
+async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let start = 0; start < documentIds.length; start += BATCH) {
+    const rows = (await trx('chunks').select('id').whereIn('document_id', documentIds.slice(start, start + BATCH))) as Array<{ id: number }>;
+    ids.push(...rows.map((row) => row.id));
+  }
+  return ids;
+}
+
+async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
+  await appendLog(trx, 'delete', chunkIds);
+  for (let start = 0; start < chunkIds.length; start += BATCH) {
+    await trx('chunks').whereIn('id', chunkIds.slice(start, start + BATCH)).delete();
+  }
+  return chunkIds.length;
+}
+
+async function appendLog(trx: Knex, op: 'add' | 'delete', chunkIds: number[]): Promise<void> {
+  for (let start = 0; start < chunkIds.length; start += BATCH) {
+    await trx('vector_log').insert(chunkIds.slice(start, start + BATCH).map((chunkId) => ({ op, chunk_id: chunkId })));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Opens the database: SQLite (better-sqlite3, one file under DATA_DIR) by default, Postgres when
+ * DATABASE_URL is postgres://. SQLite runs in WAL mode with a busy timeout, foreign keys and
+ * synchronous=FULL, and every transaction starts with BEGIN IMMEDIATE, so a read-then-write
+ * transaction waits for the write lock instead of failing with SQLITE_BUSY under several processes.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { migrateLatest } from './migrate.js';
+
+export type Db = Knex;
+export type Dialect = 'sqlite' | 'postgres';
+
+const SQLITE_BUSY_TIMEOUT_MS = 15_000;
+
+export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SSL' | 'DATA_DIR' | 'DYNO'>;
+
+export async function openDatabase(config: DatabaseConfig, logger: Logger, options = { migrate: true }): Promise<Db> {
+  const db = config.DATABASE_URL ? openPostgres(config, config.DATABASE_URL) : openSqlite(config.DATA_DIR);
+  await db.raw('select 1');
+  if (options.migrate) await migrateLatest(db, logger);
+  logger.info('database ready', { dialect: dialectOf(db), migrated: options.migrate });
+  return db;
+}
+
+export function dialectOf(db: Knex): Dialect {
+  const client: unknown = db.client.config.client;
+  return client === 'pg' ? 'postgres' : 'sqlite';
+}
+
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'colmeia.sqlite');
+}
+
+function openSqlite(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  return knexFactory({
+    client: immediateTransactionClient(),
+    connection: { filename: sqliteFile(dataDir) },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) => {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+        conn.pragma('foreign_keys = ON');
+        conn.pragma('synchronous = FULL');
+        done(null, conn);
+      },
+    },
+  });
+}
+
+interface SqliteConnection {
+  pragma(source: string): unknown;
+}
+
+function openPostgres(config: DatabaseConfig, url: string): Db {
+  const ssl = config.DATABASE_SSL ?? config.DYNO !== undefined;
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: url,
+      ...(ssl ? { ssl: { rejectUnauthorized: false } } : {}),
+      // int8 (seq, timestamps in ms) as JS numbers: every value we store stays below 2^53
+      types: { getTypeParser: (oid: number, format: string) =>
+        oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text') },
+    },
+    pool: { min: 0, max: 10 },
+  });
+}
+
+function parseInt8(value: string): number {
+  return Number.parseInt(value, 10);
+}
+
+/**
+ * knex's SQLite transactions begin with a deferred BEGIN; ours begin with BEGIN IMMEDIATE.
+ * knex has no option for it, so the better-sqlite3 client is extended at its transaction factory.
+ */
+function immediateTransactionClient(): typeof Knex.Client {
+  const require = createRequire(import.meta.url);
+  const BetterSqliteClient = require('knex/lib/dialects/better-sqlite3/index.js') as new (...args: unknown[]) => object;
+  const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as new (
+    ...args: unknown[]
+  ) => { query(conn: unknown, sql: string): Promise<unknown> };
+
+  class ImmediateTransaction extends SqliteTransaction {
+    begin(conn: unknown): Promise<unknown> {
+      return this.query(conn, 'BEGIN IMMEDIATE;');
+    }
+  }
+  class ImmediateSqliteClient extends BetterSqliteClient {
+    transaction(...args: unknown[]): unknown {
+      return new ImmediateTransaction(this, ...args);
+    }
+  }
+  return ImmediateSqliteClient as unknown as typeof Knex.Client;
+}

@@ -1,0 +1,173 @@
+/** All SQL on the documents table. The API writes a row (pending) before it enqueues its ingest job. */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
+import { dialectOf } from './connection.js';
+import { applyWhere, type Where } from './where.js';
+
+export type DocumentStatus = 'pending' | 'indexing' | 'ready' | 'failed';
+
+export interface DocumentRecord {
+  id: string;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  status: DocumentStatus;
+  error: string | null;
+  chunkCount: number;
+  revision: number;
+  attempts: number;
+  contentHash: string;
+  indexedHash: string | null;
+  requestId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface DocumentRow {
+  id: string;
+  title: string | null;
+  metadata: unknown;
+  status: DocumentStatus;
+  error: string | null;
+  chunk_count: number;
+  revision: number;
+  attempts: number;
+  content_hash: string;
+  indexed_hash: string | null;
+  request_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = [
+  'id', 'title', 'metadata', 'status', 'error', 'chunk_count', 'revision', 'attempts',
+  'content_hash', 'indexed_hash', 'request_id', 'created_at', 'updated_at',
+] as const;
+
+export interface NewDocument {
+  id?: string | undefined;
+  text: string;
+  title?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  requestId: string;
+}
+
+export function hashContent(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Inserts a document or replaces its content; either way it becomes pending at a new revision. */
+export async function upsertPendingDocument(db: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
+  const now = nowMs();
+  const id = input.id ?? randomUUID();
+  const row = {
+    id,
+    title: input.title ?? null,
+    metadata: toJsonColumn(input.metadata ?? {}),
+    content: input.text,
+    content_hash: hashContent(input.text),
+    status: 'pending',
+    error: null,
+    revision: 1,
+    attempts: 0,
+    request_id: input.requestId,
+    created_at: now,
+    updated_at: now,
+  };
+  const { created_at: _created, id: _id, revision: _revision, ...changes } = row;
+  const [saved] = (await db('documents')
+    .insert(row)
+    .onConflict('id')
+    .merge({ ...changes, revision: db.raw('documents.revision + 1') })
+    .returning(['id', 'revision', 'status'])) as Array<{ id: string; revision: number; status: DocumentStatus }>;
+  if (!saved) throw new Error(`upsert of document ${id} returned no row`);
+  return saved;
+}
+
+export async function findDocument(db: Knex, id: string): Promise<DocumentRecord | undefined> {
+  const row = (await db('documents').select(COLUMNS).where({ id }).first()) as DocumentRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+export async function findDocumentContent(db: Knex, id: string): Promise<string | undefined> {
+  const row = (await db('documents').select('content').where({ id }).first()) as { content: string } | undefined;
+  return row?.content;
+}
+
+export interface DocumentPage {
+  documents: DocumentRecord[];
+  nextCursor: string | null;
+}
+
+/** Lists documents in id order, after `cursor`, optionally filtered by status and a metadata filter. */
+export async function listDocuments(
+  db: Knex,
+  options: { where?: Where | undefined; status?: DocumentStatus | undefined; limit: number; cursor?: string | undefined },
+): Promise<DocumentPage> {
+  let query = db('documents').select(COLUMNS).orderBy('id').limit(options.limit + 1);
+  if (options.cursor !== undefined) query = query.where('id', '>', options.cursor);
+  if (options.status !== undefined) query = query.where('status', options.status);
+  if (options.where !== undefined) query = applyWhere(query, options.where, 'documents.metadata', dialectOf(db));
+  const rows = (await query) as DocumentRow[];
+  const page = rows.slice(0, options.limit).map(toRecord);
+  return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+}
+
+/** Counts one more ingest attempt of the given revision; undefined when the revision is gone. */
+export async function claimIngestAttempt(db: Knex, id: string, revision: number): Promise<number | undefined> {
+  const updated = await db('documents')
+    .where({ id, revision })
+    .whereIn('status', ['pending', 'indexing', 'failed'])
+    .update({ attempts: db.raw('attempts + 1'), status: 'indexing', updated_at: nowMs() });
+  if (updated === 0) return undefined;
+  const row = (await db('documents').select('attempts').where({ id, revision }).first()) as { attempts: number } | undefined;
+  return row?.attempts;
+}
+
+export async function markDocumentFailed(db: Knex, id: string, revision: number, error: string): Promise<void> {
+  await db('documents').where({ id, revision }).update({ status: 'failed', error, updated_at: nowMs() });
+}
+
+export async function markDocumentPending(db: Knex, id: string, revision: number): Promise<void> {
+  await db('documents').where({ id, revision }).update({ status: 'pending', error: null, attempts: 0, updated_at: nowMs() });
+}
+
+/** Documents that wait for an ingest (pending or indexing) and were last touched before `before`. */
+export async function listUnfinishedDocuments(
+  db: Knex,
+  before: number,
+  limit: number,
+): Promise<Array<{ id: string; revision: number; requestId: string | null }>> {
+  const rows = (await db('documents')
+    .select('id', 'revision', 'request_id')
+    .whereIn('status', ['pending', 'indexing'])
+    .where('updated_at', '<', before)
+    .orderBy('updated_at')
+    .limit(limit)) as Array<{ id: string; revision: number; request_id: string | null }>;
+  return rows.map((row) => ({ id: row.id, revision: row.revision, requestId: row.request_id }));
+}
+
+export async function countDocumentsByStatus(db: Knex): Promise<Record<DocumentStatus, number>> {
+  const rows = (await db('documents').select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: DocumentStatus; n: number | string }>;
+  const counts: Record<DocumentStatus, number> = { pending: 0, indexing: 0, ready: 0, failed: 0 };
+  for (const row of rows) counts[row.status] = Number(row.n);
+  return counts;
+}
+
+function toRecord(row: DocumentRow): DocumentRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    metadata: fromJsonColumn<Record<string, unknown>>(row.metadata),
+    status: row.status,
+    error: row.error,
+    chunkCount: row.chunk_count,
+    revision: row.revision,
+    attempts: row.attempts,
+    contentHash: row.content_hash,
+    indexedHash: row.indexed_hash,
+    requestId: row.request_id,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs the migrations under knex's migration lock. Several processes may start at once (release
+ * phase, web, workers): a process that finds the lock taken, or loses the race to create knex's own
+ * tables, waits and tries again until the winner is done.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '../logger.js';
+import { serializeError } from '../logger.js';
+import * as createTables from '../../../migrations/20261122000000_create_tables.js';
+
+const migrations: Record<string, Knex.Migration> = {
+  '20261122000000_create_tables': createTables,
+};
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};
+
+const MIGRATE_DEADLINE_MS = 60_000;
+
+export async function migrateLatest(db: Knex, logger: Logger): Promise<void> {
+  const deadline = Date.now() + MIGRATE_DEADLINE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+      if (applied.length > 0) logger.info('migrations applied', { applied });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      logger.debug('migration lock busy, retrying', { attempt, err: serializeError(err) });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Puts a job on a queue with the retry, backoff and timeout policy of its queue. A save that Redis
+ * does not acknowledge quickly fails with a 503; the caller has already stored what the job is
+ * about, and the job id is deterministic where a duplicate would be harmful.
+ */
+import type Queue from 'bee-queue';
+import type { Config } from './config.js';
+import { UpstreamUnavailableError } from './errors.js';
+import type { QueueName } from './jobs/job-result.js';
+
+export const JITTERED_BACKOFF = 'jittered';
+const SAVE_TIMEOUT_MS = 1_000;
+
+export type JobPolicyConfig = Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS' | 'INGEST_TIMEOUT_MS' | 'REMOVE_TIMEOUT_MS' | 'ANSWER_TIMEOUT_MS' | 'SEARCH_TIMEOUT_MS'>;
+
+export function jobTimeoutMs(config: JobPolicyConfig, queue: QueueName): number {
+  switch (queue) {
+    case 'ingest':
+      return config.INGEST_TIMEOUT_MS;
+    case 'remove':
+      return config.REMOVE_TIMEOUT_MS;
+    case 'answer':
+      return config.ANSWER_TIMEOUT_MS;
+    case 'search':
+      return config.SEARCH_TIMEOUT_MS;
+  }
+}
+
+export async function enqueue<T>(queue: Queue<T>, config: JobPolicyConfig, jobId: string, data: T): Promise<{ queue: string; id: string }> {
+  const name = queue.name as QueueName;
+  const job = queue.createJob(data).setId(jobId).timeout(jobTimeoutMs(config, name));
+  if (name !== 'search') job.retries(config.JOB_ATTEMPTS - 1).backoff(JITTERED_BACKOFF, config.JOB_BACKOFF_MS);
+  await withTimeout(job.save(), SAVE_TIMEOUT_MS, `queue ${name} did not accept the job: Redis is unavailable`);
+  return { queue: name, id: jobId };
+}
+
+/**
+ * Exponential backoff with jitter: the delay doubles after each retry (as Bee-Queue's 'exponential'
+ * does, by updating the stored delay) and each wait is drawn from [delay/2, delay].
+ */
+export function jitteredBackoff(job: { options: { backoff: { delay: number } } }): number {
+  const delay = job.options.backoff.delay;
+  job.options.backoff.delay = delay * 2;
+  return Math.round(delay / 2 + Math.random() * (delay / 2));
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpstreamUnavailableError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

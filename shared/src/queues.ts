@@ -1,0 +1,72 @@
+/**
+ * The four Bee-Queue queues of DESIGN.md §6, defined once for both process types. Bee-Queue gets
+ * connection settings, never a client of ours (it speaks node_redis 3 only), and reconnects forever.
+ */
+import Queue from 'bee-queue';
+import type { Config } from './config.js';
+import type { IngestJob } from './jobs/ingest.js';
+import type { RemoveJob } from './jobs/remove.js';
+import type { SearchJob } from './jobs/search.js';
+import type { AnswerJob } from './jobs/answer.js';
+import type { QueueName } from './jobs/job-result.js';
+import { JITTERED_BACKOFF, jitteredBackoff } from './enqueue.js';
+
+export type Role = 'api' | 'worker';
+
+export interface Queues {
+  ingest: Queue<IngestJob>;
+  remove: Queue<RemoveJob>;
+  search: Queue<SearchJob>;
+  answer: Queue<AnswerJob>;
+}
+
+export type QueueConfig = Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALL_INTERVAL_MS' | 'REDIS_TLS_REJECT_UNAUTHORIZED'>;
+
+export function createQueues(config: QueueConfig, role: Role): Queues {
+  const make = <T>(name: QueueName) => {
+    const queue = new Queue<T>(name, queueSettings(config, role, name));
+    queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff as (job: Queue.Job<T>) => number);
+    return queue;
+  };
+  return {
+    ingest: make<IngestJob>('ingest'),
+    remove: make<RemoveJob>('remove'),
+    search: make<SearchJob>('search'),
+    answer: make<AnswerJob>('answer'),
+  };
+}
+
+export function queueList(queues: Queues): Array<Queue<unknown>> {
+  return [queues.ingest, queues.remove, queues.search, queues.answer] as Array<Queue<unknown>>;
+}
+
+/** Closes every queue; active jobs get up to timeoutMs to finish, after that they stall and are retried. */
+export async function closeQueues(queues: Queues, timeoutMs: number): Promise<void> {
+  await Promise.allSettled(queueList(queues).map((queue) => queue.close(timeoutMs)));
+}
+
+function queueSettings(config: QueueConfig, role: Role, name: QueueName): Queue.QueueSettings {
+  const isWorker = role === 'worker';
+  return {
+    prefix: config.QUEUE_PREFIX,
+    redis: redisOptions(config),
+    isWorker,
+    getEvents: !isWorker && name === 'search', // the API waits on search results only
+    sendEvents: true,
+    storeJobs: false, // results are routed by job id from the queue-level events (run-job.ts)
+    activateDelayedJobs: isWorker, // retries with backoff are delayed jobs: someone must activate them
+    removeOnSuccess: true, // outcomes live in SQL (job_outcomes), not in Redis
+    removeOnFailure: false, // failed jobs stay visible and retryable
+    stallInterval: config.STALL_INTERVAL_MS,
+  };
+}
+
+/** node_redis 3 options: reconnect forever with a capped delay; TLS for rediss:// URLs. */
+export function redisOptions(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED'>): Record<string, unknown> {
+  const isTls = config.REDIS_URL.startsWith('rediss://');
+  return {
+    url: config.REDIS_URL,
+    retry_strategy: (options: { attempt: number }) => Math.min(options.attempt * 200, 2_000),
+    ...(isTls ? { tls: { rejectUnauthorized: config.REDIS_TLS_REJECT_UNAUTHORIZED } } : {}),
+  };
+}

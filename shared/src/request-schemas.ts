@@ -1,0 +1,56 @@
+/**
+ * The request bodies and query strings of the HTTP API, built from the config's limits. Bodies are
+ * strict objects: an unknown key is a 400, so nobody sets status, embedding or chunk ids by mass assignment.
+ */
+import { z } from 'zod';
+import type { Config } from './config.js';
+import { Id, metadataSchema, nonBlankText, text } from './input.js';
+import { whereSchema } from './filters.js';
+
+export type RequestLimitsConfig = Pick<
+  Config,
+  | 'MAX_TEXT_CHARS' | 'MAX_TITLE_CHARS' | 'MAX_METADATA_BYTES' | 'MAX_METADATA_DEPTH' | 'MAX_QUERY_CHARS' | 'MAX_K'
+  | 'MAX_FILTER_DEPTH' | 'MAX_FILTER_CONDITIONS' | 'MAX_IN_LIST' | 'MAX_PAGE_SIZE'
+>;
+
+export const DEFAULT_K = 5;
+
+export function createRequestSchemas(config: RequestLimitsConfig) {
+  const where = whereSchema(config);
+  const k = z.number().int().min(1).max(config.MAX_K);
+  const DocumentInput = z.strictObject({
+    id: Id.optional(),
+    text: nonBlankText(config.MAX_TEXT_CHARS),
+    title: text(config.MAX_TITLE_CHARS).nullable().optional(),
+    metadata: metadataSchema({ maxBytes: config.MAX_METADATA_BYTES, maxDepth: config.MAX_METADATA_DEPTH }).optional(),
+  });
+  const SearchRequest = z.strictObject({
+    query: nonBlankText(config.MAX_QUERY_CHARS),
+    k: k.default(DEFAULT_K),
+    where: where.optional(),
+  });
+  const RemoveRequest = z.strictObject({
+    where,
+    dryRun: z.boolean().default(false),
+  });
+  const DocumentListQuery = z.strictObject({
+    where: z
+      .string()
+      .max(16_384)
+      .transform((raw, ctx) => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON', params: { rule: 'json' } });
+          return z.NEVER;
+        }
+      })
+      .pipe(where)
+      .optional(),
+    status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
+    limit: z.coerce.number().int().min(1).max(config.MAX_PAGE_SIZE).default(50),
+    cursor: Id.optional(),
+  });
+  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, k };
+}
+export type RequestSchemas = ReturnType<typeof createRequestSchemas>;

@@ -1,0 +1,92 @@
+/**
+ * Binds each queue to its processor: the only file that calls queue.process. Every job is handled
+ * alike: the payload is parsed (a malformed one fails without retry), the logger carries queue,
+ * job id and request id, an AppError becomes {ok:false}, anything else is rethrown for a retry.
+ * Outcomes of ingest and remove jobs are stored in SQL for GET /jobs.
+ */
+import type Queue from 'bee-queue';
+import type { z } from 'zod';
+import { AppError, ValidationError, jobFailure } from '../../../shared/src/errors.js';
+import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import type { JobResult, QueueName } from '../../../shared/src/jobs/job-result.js';
+import { IngestJob } from '../../../shared/src/jobs/ingest.js';
+import { RemoveJob } from '../../../shared/src/jobs/remove.js';
+import { SearchJob } from '../../../shared/src/jobs/search.js';
+import { saveJobOutcome } from '../../../shared/src/db/job-outcomes-repo.js';
+import type { Services } from '../services.js';
+import { processIngest, recordIngestGaveUp } from './ingest.js';
+import { processRemove } from './remove.js';
+import { processSearch } from './search.js';
+
+export type JobContext = { job: Queue.Job<unknown>; logger: Logger };
+type Processor<T, R> = (services: Services, data: T, context: JobContext) => Promise<R>;
+
+export function registerProcessors(services: Services): void {
+  const { queues, config } = services;
+  bind(services, queues.ingest, IngestJob, config.INGEST_CONCURRENCY, processIngest, { storeOutcome: true });
+  bind(services, queues.remove, RemoveJob, config.REMOVE_CONCURRENCY, processRemove, { storeOutcome: true });
+  bind(services, queues.search, SearchJob, config.SEARCH_CONCURRENCY, processSearch, { storeOutcome: false });
+  queues.ingest.on('failed', (job, err) => void recordIngestGaveUp(services, job.data, err));
+  queues.ingest.on('failed', (job, err) => void storeFailure(services, 'ingest', job.id, job.data.requestId, err));
+  queues.remove.on('failed', (job, err) => void storeFailure(services, 'remove', job.id, job.data.requestId, err));
+}
+
+function bind<T extends { requestId: string }, R>(
+  services: Services,
+  queue: Queue<T>,
+  schema: z.ZodType<T>,
+  concurrency: number,
+  processor: Processor<T, R>,
+  options: { storeOutcome: boolean },
+): void {
+  const name = queue.name as QueueName;
+  queue.on('error', (err) => services.logger.warn('queue error', { queue: name, err: serializeError(err) }));
+  queue.process(concurrency, async (job): Promise<JobResult<R>> => {
+    const started = performance.now();
+    const parsed = schema.safeParse(job.data);
+    if (!parsed.success) {
+      services.logger.error('malformed job payload', { queue: name, jobId: job.id, issues: parsed.error.issues.slice(0, 5) });
+      return jobFailure(new ValidationError(`malformed ${name} job payload`));
+    }
+    const logger = services.logger.child({ queue: name, jobId: job.id, requestId: parsed.data.requestId });
+    const attempts = name === 'search' ? 1 : attemptNumber(job as Queue.Job<unknown>, services.config.JOB_ATTEMPTS);
+    try {
+      const value = await processor(services, parsed.data, { job: job as Queue.Job<unknown>, logger });
+      if (options.storeOutcome) await saveJobOutcome(services.db, { queue: name, jobId: job.id, status: 'succeeded', attempts, result: value, requestId: parsed.data.requestId });
+      logger.info('job succeeded', { durationMs: Math.round(performance.now() - started) });
+      return { ok: true, value };
+    } catch (err) {
+      if (!(err instanceof AppError)) {
+        logger.warn('job attempt failed', { attempts, durationMs: Math.round(performance.now() - started), err: serializeError(err) });
+        throw err;
+      }
+      if (options.storeOutcome) {
+        await saveJobOutcome(services.db, { queue: name, jobId: job.id, status: 'failed', attempts, error: { code: err.code, message: err.message }, requestId: parsed.data.requestId });
+      }
+      logger.info('job failed', { code: err.code, message: err.message, durationMs: Math.round(performance.now() - started) });
+      return jobFailure(err);
+    }
+  });
+}
+
+/** This attempt's number: jobs are enqueued with JOB_ATTEMPTS - 1 retries, and Bee-Queue counts them down. */
+function attemptNumber(job: Queue.Job<unknown>, maxAttempts: number): number {
+  const retriesLeft = (job.options as { retries?: number }).retries ?? 0;
+  return Math.max(1, maxAttempts - retriesLeft);
+}
+
+/** After the last retry: the failure is stored, so GET /jobs answers with it. */
+async function storeFailure(services: Services, queue: QueueName, jobId: string, requestId: string, err: Error): Promise<void> {
+  try {
+    await saveJobOutcome(services.db, {
+      queue,
+      jobId,
+      status: 'failed',
+      attempts: services.config.JOB_ATTEMPTS,
+      error: { code: 'job_failed', message: err.message },
+      requestId,
+    });
+  } catch (storeErr) {
+    services.logger.error('could not store job failure', { queue, jobId, err: serializeError(storeErr) });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * startServices(config): the one composition root of the worker (DESIGN.md §3). Every processor
+ * receives what it needs from here; nothing is configured on first use.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../shared/src/config.js';
+import { createLogger, serializeError, type Logger } from '../../shared/src/logger.js';
+import { openDatabase } from '../../shared/src/db/connection.js';
+import { claimIndexMeta } from '../../shared/src/db/index-meta-repo.js';
+import { closeQueues, createQueues, type Queues } from '../../shared/src/queues.js';
+import { createRedisClient } from '../../shared/src/redis-client.js';
+import { removeHeartbeat, writeHeartbeat } from '../../shared/src/heartbeats.js';
+import { createEmbedder } from './embedders/create-embedder.js';
+import type { Embedder } from './embedders/embedder.js';
+import { createAnswerer } from './answerers/create-answerer.js';
+import type { Answerer } from './answerers/answerer.js';
+import { VectorIndex } from './vectors/vector-index.js';
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  workerId: string;
+  db: Knex;
+  redis: Redis;
+  queues: Queues;
+  embedder: Embedder;
+  answerer: Answerer;
+  index: VectorIndex;
+  close(): Promise<void>;
+}
+
+export class EmbedderMismatchError extends Error {
+  constructor(stored: string, configured: string) {
+    super(
+      `the database's vectors were made by ${stored}, but this worker's embedder is ${configured}; ` +
+        `start workers with the embedder the database uses, or re-embed everything with \`npm run reindex\``,
+    );
+    this.name = 'EmbedderMismatchError';
+  }
+}
+
+export async function startServices(config: Config): Promise<Services> {
+  const logger = createLogger(config, 'worker');
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  logger.info('config loaded', { workerId, embedder: config.EMBEDDER, answerer: config.ANSWERER, database: config.DATABASE_URL ? 'postgres' : 'sqlite' });
+  const db = await openDatabase(config, logger);
+  const embedder = await createEmbedder(config, logger);
+  logger.info('embedder ready', { embedder: embedder.id, dimension: embedder.dimension });
+  const answerer = createAnswerer(config, logger);
+  const meta = await claimIndexMeta(db, embedder.id, embedder.dimension);
+  if (meta.embedder !== embedder.id) throw new EmbedderMismatchError(meta.embedder, embedder.id);
+  const index = await VectorIndex.load(config, db, { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId }, logger);
+  const queues = createQueues(config, 'worker');
+  const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
+  const startedAt = new Date().toISOString();
+  const beat = () =>
+    writeHeartbeat(redis, config.QUEUE_PREFIX, {
+      id: workerId,
+      pid: process.pid,
+      host: hostname(),
+      startedAt,
+      lastSeen: Date.now(),
+      indexSize: index.size,
+      appliedSeq: index.seq,
+      checkpointSeq: index.stats().checkpointSeq,
+      embedder: embedder.id,
+      status: 'ready',
+    }).catch((err: unknown) => logger.warn('heartbeat failed', { err: serializeError(err) }));
+  await beat();
+  const heartbeat = setInterval(() => void beat(), config.HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+  logger.info('heartbeat started', { intervalMs: config.HEARTBEAT_INTERVAL_MS });
+
+  const close = async () => {
+    clearInterval(heartbeat);
+    await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
+    await index.close(); // final checkpoint
+    await removeHeartbeat(redis, config.QUEUE_PREFIX, workerId).catch(() => undefined);
+    redis.disconnect();
+    await Promise.allSettled([embedder.close(), answerer.close()]);
+    await db.destroy();
+  };
+  return { config, logger, workerId, db, redis, queues, embedder, answerer, index, close };
+}

@@ -1,0 +1,48 @@
+/**
+ * Re-enqueues documents left pending or indexing with no live ingest job, at start-up and then
+ * periodically, so a Redis that lost its data (FLUSHALL, no persistence, eviction) loses no
+ * document. The job id is deterministic, so sweeps by several workers never duplicate a job.
+ */
+import { listUnfinishedDocuments } from '../../shared/src/db/documents-repo.js';
+import { enqueue } from '../../shared/src/enqueue.js';
+import { ingestJobId } from '../../shared/src/jobs/ingest.js';
+import { serializeError } from '../../shared/src/logger.js';
+import type { Services } from './services.js';
+
+const SWEEP_BATCH = 500;
+
+export function startSweeper(s: Pick<Services, 'config' | 'db' | 'queues' | 'logger'>): { close(): void } {
+  let isRunning = false;
+  const run = async () => {
+    if (isRunning) return;
+    isRunning = true;
+    try {
+      await sweepOnce(s);
+    } catch (err) {
+      s.logger.warn('sweep failed', { err: serializeError(err) });
+    } finally {
+      isRunning = false;
+    }
+  };
+  void run();
+  const timer = setInterval(() => void run(), s.config.SWEEP_INTERVAL_MS);
+  timer.unref();
+  return { close: () => clearInterval(timer) };
+}
+
+export async function sweepOnce(s: Pick<Services, 'config' | 'db' | 'queues' | 'logger'>): Promise<number> {
+  const started = performance.now();
+  const documents = await listUnfinishedDocuments(s.db, Date.now() - s.config.SWEEP_MIN_AGE_MS, SWEEP_BATCH);
+  let requeued = 0;
+  for (const doc of documents) {
+    const jobId = ingestJobId(doc.id, doc.revision);
+    const existing = await s.queues.ingest.getJob(jobId);
+    if (existing) continue;
+    await enqueue(s.queues.ingest, s.config, jobId, { documentId: doc.id, revision: doc.revision, requestId: doc.requestId ?? 'sweep' });
+    requeued++;
+  }
+  if (requeued > 0 || documents.length > 0) {
+    s.logger.info('sweep done', { unfinished: documents.length, requeued, durationMs: Math.round(performance.now() - started) });
+  }
+  return requeued;
+}

@@ -1,0 +1,162 @@
+/**
+ * Index checkpoints on disk: `<name>.bin` (hnswlib's file) plus `<name>.json` (the manifest), and a
+ * `CURRENT` file naming the newest. Every file is written under a temporary name, fsynced and
+ * renamed. hnswlib-node must never be handed a file that is not verified first (a failed readIndex
+ * leaves a freed pointer behind), so loading goes through verifiedCopy: a private hard link whose
+ * size and sha256 match the manifest.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const Manifest = z.strictObject({
+  version: z.literal(1),
+  name: z.string().regex(/^ckpt-[0-9]{16}-[0-9a-f]{8}$/),
+  seq: z.number().int().nonnegative(),
+  count: z.number().int().nonnegative(), // live (not deleted) labels
+  dimension: z.number().int().positive(),
+  embedder: z.string(),
+  instanceId: z.string(),
+  space: z.literal('cosine'),
+  params: z.strictObject({ m: z.number().int(), efConstruction: z.number().int() }),
+  maxElements: z.number().int().positive(),
+  deleted: z.array(z.number().int().nonnegative()), // labels marked deleted in the file
+  size: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: z.string(),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+const KEEP = 2;
+
+export class CheckpointStore {
+  constructor(readonly dir: string) {}
+
+  async ensureDir(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /** A fresh name for a checkpoint at `seq`; names sort by seq. */
+  newName(seq: number): string {
+    return `ckpt-${String(seq).padStart(16, '0')}-${randomBytes(4).toString('hex')}`;
+  }
+
+  tempIndexPath(name: string): string {
+    return path.join(this.dir, `${name}.bin.tmp`);
+  }
+
+  /** Seals an index file written at tempIndexPath(name): fsync, checksum, manifest, rename, CURRENT. */
+  async commit(name: string, fields: Omit<Manifest, 'version' | 'name' | 'size' | 'sha256' | 'createdAt'>): Promise<Manifest> {
+    const tmp = this.tempIndexPath(name);
+    await fsyncFile(tmp);
+    const { size, sha256 } = await digestFile(tmp);
+    const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
+    await writeFileDurably(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
+    await rename(tmp, path.join(this.dir, `${name}.bin`));
+    await writeFileDurably(path.join(this.dir, 'CURRENT'), name);
+    await fsyncDir(this.dir);
+    await this.prune(name);
+    return manifest;
+  }
+
+  /** The manifest CURRENT names, or the reason there is none usable. */
+  async readCurrent(): Promise<{ manifest: Manifest } | { reason: string }> {
+    let name: string;
+    try {
+      name = (await readFile(path.join(this.dir, 'CURRENT'), 'utf8')).trim();
+    } catch {
+      return { reason: 'no checkpoint (CURRENT missing)' };
+    }
+    if (!/^ckpt-[0-9]{16}-[0-9a-f]{8}$/.test(name)) return { reason: 'CURRENT does not name a checkpoint' };
+    let raw: string;
+    try {
+      raw = await readFile(path.join(this.dir, `${name}.json`), 'utf8');
+    } catch {
+      return { reason: `manifest of ${name} missing` };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return { reason: `manifest of ${name} is not JSON` };
+    }
+    const parsed = Manifest.safeParse(json);
+    if (!parsed.success || parsed.data.name !== name) return { reason: `manifest of ${name} is malformed` };
+    return { manifest: parsed.data };
+  }
+
+  /**
+   * Links the checkpoint file to a private name and checks its size and checksum, so that neither a
+   * corrupt file nor a concurrent prune can reach readIndex. The caller unlinks the copy.
+   */
+  async verifiedCopy(manifest: Manifest): Promise<{ path: string } | { reason: string }> {
+    const source = path.join(this.dir, `${manifest.name}.bin`);
+    const copy = path.join(this.dir, `${manifest.name}.load-${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await link(source, copy);
+    } catch {
+      return { reason: `index file of ${manifest.name} missing` };
+    }
+    const { size, sha256 } = await digestFile(copy);
+    if (size !== manifest.size || sha256 !== manifest.sha256) {
+      await unlink(copy).catch(() => undefined);
+      return { reason: size !== manifest.size ? `index file is ${size} bytes, manifest says ${manifest.size}` : 'index file checksum mismatch' };
+    }
+    return { path: copy };
+  }
+
+  /** Keeps the KEEP newest checkpoints (and whatever CURRENT names); removes leftovers of crashed writes. */
+  async prune(current: string): Promise<void> {
+    const files = await readdir(this.dir);
+    const names = [...new Set(files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)))].sort().reverse();
+    const keep = new Set([current, ...names.slice(0, KEEP)]);
+    for (const file of files) {
+      const name = file.replace(/\.(bin|json|bin\.tmp|json\.tmp)$/, '');
+      const isStaleTemp = file.endsWith('.tmp') && !file.includes('.load-') && name < current;
+      const isOld = (file.endsWith('.bin') || file.endsWith('.json')) && !keep.has(name) && name.startsWith('ckpt-');
+      if (isStaleTemp || isOld) await unlink(path.join(this.dir, file)).catch(() => undefined);
+    }
+  }
+}
+
+export async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    hash.update(buffer);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function writeFileDurably(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, content);
+  await fsyncFile(tmp);
+  await rename(tmp, file);
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function fileSize(file: string): Promise<number> {
+  return (await stat(file)).size;
+}

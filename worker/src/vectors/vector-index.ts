@@ -1,0 +1,349 @@
+/**
+ * The worker's one HNSW index (DESIGN.md §5), a derived cache of the chunks table. sync() replays
+ * vector_log rows committed since the last one applied (one indexed query when nothing changed);
+ * checkpoints let a restart skip the rebuild; a checkpoint that does not verify is never loaded.
+ * Mutation (sync, resize) and checkpoint writes are serialised; searches run between them.
+ */
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
+import hnswlib from 'hnswlib-node';
+import type { Knex } from 'knex';
+import type { Config } from '../../../shared/src/config.js';
+import type { Logger } from '../../../shared/src/logger.js';
+import { serializeError } from '../../../shared/src/logger.js';
+import { latestSeq, readChunkEmbeddings, readLogAfter, type LogEntry, countChunks, MAX_CHUNK_ID } from '../../../shared/src/db/chunks-repo.js';
+import { CheckpointStore, type Manifest } from './checkpoint-store.js';
+import { SerialLock } from './serial-lock.js';
+
+type Hnsw = InstanceType<typeof hnswlib.HierarchicalNSW>;
+
+export type IndexConfig = Pick<
+  Config,
+  'DATA_DIR' | 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH' | 'HNSW_INITIAL_CAPACITY' | 'CHECKPOINT_EVERY_OPS' | 'CHECKPOINT_INTERVAL_MS' | 'FILTER_EXACT_MAX_IDS'
+>;
+
+export interface IndexIdentity {
+  embedder: string;
+  dimension: number;
+  instanceId: string; // the database's identity (index_meta)
+}
+
+export interface SearchHitId {
+  chunkId: number;
+  score: number; // cosine similarity
+}
+
+export interface IndexStats {
+  size: number;
+  capacity: number;
+  appliedSeq: number;
+  checkpointSeq: number;
+  lastSyncMs: number;
+  embedder: string;
+}
+
+const LOG_BATCH = 2_000;
+const REBUILD_BATCH = 1_000;
+
+export class VectorIndex {
+  private readonly lock = new SerialLock();
+  private readonly live = new Set<number>(); // labels present and not deleted
+  private readonly retired: Hnsw[] = []; // objects a failed load left unusable: kept referenced, never freed twice
+  private appliedSeq = 0;
+  private checkpointSeq = 0;
+  private opsSinceCheckpoint = 0;
+  private lastCheckpointAt = Date.now();
+  private lastSyncMs = 0;
+  private syncRequests = 0;
+  private syncCovered = 0;
+  private inflight: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private hnsw: Hnsw,
+    private readonly config: IndexConfig,
+    private readonly db: Knex,
+    private readonly identity: IndexIdentity,
+    private readonly store: CheckpointStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads the newest verified checkpoint, or rebuilds from the chunks table; then replays the log tail. */
+  static async load(config: IndexConfig, db: Knex, identity: IndexIdentity, logger: Logger): Promise<VectorIndex> {
+    const started = performance.now();
+    const store = new CheckpointStore(path.join(config.DATA_DIR, 'index'));
+    await store.ensureDir();
+    const index = new VectorIndex(createHnsw(identity.dimension), config, db, identity, store, logger);
+    const loaded = await index.loadCheckpoint();
+    if (loaded.ok) {
+      logger.info('index checkpoint loaded', { checkpoint: loaded.name, seq: index.appliedSeq, size: index.live.size });
+    } else {
+      logger.warn('index rebuild from database', { reason: loaded.reason });
+      await index.rebuild();
+    }
+    await index.sync();
+    index.timer = setInterval(() => void index.checkpointIfDue(), Math.min(config.CHECKPOINT_INTERVAL_MS, 5_000));
+    index.timer.unref();
+    logger.info('index ready', {
+      source: loaded.ok ? 'checkpoint' : 'rebuild',
+      size: index.live.size,
+      seq: index.appliedSeq,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return index;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get seq(): number {
+    return this.appliedSeq;
+  }
+
+  stats(): IndexStats {
+    return {
+      size: this.live.size,
+      capacity: this.hnsw.getMaxElements(),
+      appliedSeq: this.appliedSeq,
+      checkpointSeq: this.checkpointSeq,
+      lastSyncMs: this.lastSyncMs,
+      embedder: this.identity.embedder,
+    };
+  }
+
+  /**
+   * Brings the index up to the latest committed vector_log seq. Callers that arrive while a sync
+   * runs wait for the next one, which starts after their call and so sees every earlier commit.
+   */
+  async sync(): Promise<void> {
+    const ticket = ++this.syncRequests;
+    while (this.syncCovered < ticket) {
+      if (!this.inflight) {
+        const covers = this.syncRequests;
+        this.inflight = this.lock
+          .run(() => this.replay())
+          .then(() => {
+            this.syncCovered = Math.max(this.syncCovered, covers);
+          })
+          .finally(() => {
+            this.inflight = null;
+          });
+      }
+      await this.inflight;
+    }
+  }
+
+  /** Nearest chunks to `vector`; with `allowed`, only among those chunk ids (exact scan when few). */
+  search(vector: number[], k: number, allowed?: readonly number[]): SearchHitId[] {
+    if (allowed !== undefined) return this.searchAllowed(vector, k, allowed);
+    const want = Math.min(k, this.live.size);
+    if (want === 0) return [];
+    this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, want));
+    return toHits(this.hnsw.searchKnn(vector, want));
+  }
+
+  /** Writes a checkpoint now if anything changed since the last one. */
+  async checkpoint(): Promise<void> {
+    await this.lock.run(() => this.writeCheckpoint());
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.checkpoint().catch((err: unknown) => this.logger.error('final checkpoint failed', { err: serializeError(err) }));
+  }
+
+  private async replay(): Promise<void> {
+    const started = performance.now();
+    let entries = await readLogAfter(this.db, this.appliedSeq, LOG_BATCH);
+    let applied = 0;
+    while (entries.length > 0) {
+      for (const entry of entries) this.apply(entry);
+      applied += entries.length;
+      this.appliedSeq = entries[entries.length - 1]?.seq ?? this.appliedSeq;
+      if (entries.length < LOG_BATCH) break;
+      entries = await readLogAfter(this.db, this.appliedSeq, LOG_BATCH);
+    }
+    this.opsSinceCheckpoint += applied;
+    this.lastSyncMs = performance.now() - started;
+    if (applied > 0) this.logger.debug('index synced', { applied, seq: this.appliedSeq, durationMs: this.lastSyncMs });
+  }
+
+  private apply(entry: LogEntry): void {
+    const label = entry.chunkId;
+    if (entry.op === 'delete') {
+      if (!this.live.has(label)) return;
+      this.hnsw.markDelete(label);
+      this.live.delete(label);
+      return;
+    }
+    if (entry.embedding === null || this.live.has(label)) return; // deleted since, or already present
+    this.addPoint(label, entry.embedding);
+  }
+
+  private addPoint(label: number, embedding: number[]): void {
+    if (!Number.isInteger(label) || label < 0 || label > MAX_CHUNK_ID) throw new Error(`chunk id ${label} cannot be an HNSW label`);
+    if (embedding.length !== this.identity.dimension) {
+      throw new Error(`chunk ${label} has ${embedding.length} dimensions, the index has ${this.identity.dimension}`);
+    }
+    const capacity = this.hnsw.getMaxElements();
+    const freeDeletedSlots = this.hnsw.getCurrentCount() - this.live.size; // marked deleted, reusable
+    if (freeDeletedSlots === 0 && this.hnsw.getCurrentCount() >= capacity) {
+      this.hnsw.resizeIndex(capacity * 2);
+      this.logger.info('index capacity grown', { from: capacity, to: capacity * 2 });
+    }
+    this.hnsw.addPoint(embedding, label, freeDeletedSlots > 0);
+    this.live.add(label);
+  }
+
+  private searchAllowed(vector: number[], k: number, allowed: readonly number[]): SearchHitId[] {
+    const ids = allowed.filter((id) => this.live.has(id));
+    const want = Math.min(k, ids.length);
+    if (want === 0) return [];
+    if (ids.length > this.config.FILTER_EXACT_MAX_IDS) {
+      const allowedSet = new Set(ids);
+      this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, want * 2));
+      const hits = toHits(this.hnsw.searchKnn(vector, want, (label) => allowedSet.has(label)));
+      if (hits.length >= want) return hits;
+    }
+    return this.exactScan(vector, want, ids);
+  }
+
+  /** Scores every allowed vector exactly: faster than a filtered graph walk when the set is small. */
+  private exactScan(vector: number[], k: number, ids: readonly number[]): SearchHitId[] {
+    const query = normalise(vector);
+    const scored = ids.map((id) => ({ chunkId: id, score: dot(query, this.hnsw.getPoint(id)) }));
+    scored.sort((a, b) => b.score - a.score);
+    return scored.slice(0, k);
+  }
+
+  private async checkpointIfDue(): Promise<void> {
+    const isDue =
+      this.opsSinceCheckpoint >= this.config.CHECKPOINT_EVERY_OPS ||
+      (this.appliedSeq !== this.checkpointSeq && Date.now() - this.lastCheckpointAt >= this.config.CHECKPOINT_INTERVAL_MS);
+    if (!isDue) return;
+    try {
+      await this.checkpoint();
+    } catch (err) {
+      this.logger.error('checkpoint failed', { err: serializeError(err) });
+    }
+  }
+
+  private async writeCheckpoint(): Promise<void> {
+    if (this.appliedSeq === this.checkpointSeq && this.checkpointSeq !== 0) return;
+    const started = performance.now();
+    const name = this.store.newName(this.appliedSeq);
+    const tmp = this.store.tempIndexPath(name);
+    try {
+      await this.hnsw.writeIndex(tmp);
+      const deleted = this.hnsw.getIdsList().filter((label) => !this.live.has(label));
+      const manifest = await this.store.commit(name, {
+        seq: this.appliedSeq,
+        count: this.live.size,
+        dimension: this.identity.dimension,
+        embedder: this.identity.embedder,
+        instanceId: this.identity.instanceId,
+        space: 'cosine',
+        params: { m: this.config.HNSW_M, efConstruction: this.config.HNSW_EF_CONSTRUCTION },
+        maxElements: this.hnsw.getMaxElements(),
+        deleted,
+      });
+      this.checkpointSeq = manifest.seq;
+      this.opsSinceCheckpoint = 0;
+      this.lastCheckpointAt = Date.now();
+      this.logger.info('checkpoint written', { checkpoint: name, seq: manifest.seq, size: manifest.count, bytes: manifest.size, durationMs: Math.round(performance.now() - started) });
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async loadCheckpoint(): Promise<{ ok: true; name: string } | { ok: false; reason: string }> {
+    const current = await this.store.readCurrent();
+    if ('reason' in current) return { ok: false, reason: current.reason };
+    const manifest = current.manifest;
+    const mismatch = this.manifestMismatch(manifest, await latestSeq(this.db));
+    if (mismatch) return { ok: false, reason: mismatch };
+    const copy = await this.store.verifiedCopy(manifest);
+    if ('reason' in copy) return { ok: false, reason: copy.reason };
+    const hnsw = createHnswShell(this.identity.dimension);
+    try {
+      hnsw.readIndexSync(copy.path, true);
+    } catch (err) {
+      this.retired.push(hnsw);
+      return { ok: false, reason: `readIndex failed: ${(err as Error).message}` };
+    } finally {
+      await unlink(copy.path).catch(() => undefined);
+    }
+    const deleted = new Set(manifest.deleted);
+    const live = hnsw.getIdsList().filter((label) => !deleted.has(label));
+    if (live.length !== manifest.count || hnsw.getNumDimensions() !== manifest.dimension) {
+      this.retired.push(hnsw);
+      return { ok: false, reason: `checkpoint holds ${live.length} labels, manifest says ${manifest.count}` };
+    }
+    this.hnsw = hnsw;
+    for (const label of live) this.live.add(label);
+    this.appliedSeq = manifest.seq;
+    this.checkpointSeq = manifest.seq;
+    return { ok: true, name: manifest.name };
+  }
+
+  private manifestMismatch(manifest: Manifest, dbSeq: number): string | undefined {
+    if (manifest.embedder !== this.identity.embedder) return `checkpoint embedder ${manifest.embedder} is not ${this.identity.embedder}`;
+    if (manifest.dimension !== this.identity.dimension) return `checkpoint dimension ${manifest.dimension} is not ${this.identity.dimension}`;
+    if (manifest.instanceId !== this.identity.instanceId) return 'checkpoint belongs to another database';
+    if (manifest.params.m !== this.config.HNSW_M || manifest.params.efConstruction !== this.config.HNSW_EF_CONSTRUCTION) {
+      return 'checkpoint was built with other HNSW parameters';
+    }
+    if (manifest.seq > dbSeq) return `checkpoint is at seq ${manifest.seq}, beyond the database's ${dbSeq}`;
+    return undefined;
+  }
+
+  /** Rebuilds from the chunks table: read the seq first, then the rows, then replay from that seq. */
+  private async rebuild(): Promise<void> {
+    const started = performance.now();
+    const seq = await latestSeq(this.db);
+    const total = await countChunks(this.db);
+    this.hnsw = createHnsw(this.identity.dimension, Math.max(this.config.HNSW_INITIAL_CAPACITY, Math.ceil(total * 1.25)), this.config);
+    this.live.clear();
+    let afterId = 0;
+    for (;;) {
+      const rows = await readChunkEmbeddings(this.db, afterId, REBUILD_BATCH);
+      for (const row of rows) this.addPoint(row.id, row.embedding);
+      if (rows.length < REBUILD_BATCH) break;
+      afterId = rows[rows.length - 1]?.id ?? afterId;
+    }
+    this.appliedSeq = seq;
+    this.checkpointSeq = 0;
+    this.opsSinceCheckpoint = this.live.size;
+    this.logger.info('index rebuilt', { size: this.live.size, seq, durationMs: Math.round(performance.now() - started) });
+  }
+}
+
+function createHnswShell(dimension: number): Hnsw {
+  return new hnswlib.HierarchicalNSW('cosine', dimension);
+}
+
+function createHnsw(dimension: number, capacity = 1, config?: IndexConfig): Hnsw {
+  const hnsw = createHnswShell(dimension);
+  hnsw.initIndex({ maxElements: capacity, m: config?.HNSW_M ?? 16, efConstruction: config?.HNSW_EF_CONSTRUCTION ?? 200, allowReplaceDeleted: true });
+  return hnsw;
+}
+
+function toHits(result: { distances: number[]; neighbors: number[] }): SearchHitId[] {
+  return result.neighbors.map((chunkId, i) => ({ chunkId, score: 1 - (result.distances[i] ?? 1) }));
+}
+
+function normalise(vector: number[]): number[] {
+  let norm = 0;
+  for (const value of vector) norm += value * value;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return vector.map((value) => value * scale);
+}
+
+function dot(a: number[], b: number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
+  return sum;
+}
