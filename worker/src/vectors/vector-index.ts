@@ -33,8 +33,15 @@ export interface SearchHitId {
   score: number; // cosine similarity
 }
 
+export interface IndexStartup {
+  source: 'checkpoint' | 'rebuild';
+  reason: string | null; // why a rebuild was needed
+  durationMs: number;
+}
+
 export interface IndexStats {
   size: number;
+  slots: number; // used slots: live plus deleted ones not yet reused
   capacity: number;
   appliedSeq: number;
   checkpointSeq: number;
@@ -58,6 +65,7 @@ export class VectorIndex {
   private syncCovered = 0;
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private startupReport: IndexStartup = { source: 'rebuild', reason: null, durationMs: 0 };
 
   private constructor(
     private hnsw: Hnsw,
@@ -84,12 +92,12 @@ export class VectorIndex {
     await index.sync();
     index.timer = setInterval(() => void index.checkpointIfDue(), Math.min(config.CHECKPOINT_INTERVAL_MS, 5_000));
     index.timer.unref();
-    logger.info('index ready', {
+    index.startupReport = {
       source: loaded.ok ? 'checkpoint' : 'rebuild',
-      size: index.live.size,
-      seq: index.appliedSeq,
+      reason: loaded.ok ? null : loaded.reason,
       durationMs: Math.round(performance.now() - started),
-    });
+    };
+    logger.info('index ready', { ...index.startupReport, size: index.live.size, seq: index.appliedSeq });
     return index;
   }
 
@@ -101,9 +109,14 @@ export class VectorIndex {
     return this.appliedSeq;
   }
 
+  get startup(): IndexStartup {
+    return this.startupReport;
+  }
+
   stats(): IndexStats {
     return {
       size: this.live.size,
+      slots: this.hnsw.getCurrentCount(),
       capacity: this.hnsw.getMaxElements(),
       appliedSeq: this.appliedSeq,
       checkpointSeq: this.checkpointSeq,
