@@ -227,7 +227,7 @@ export class VectorIndex {
   private exactScan(vector: number[], k: number, ids: readonly number[]): SearchHitId[] {
     const query = normalise(vector);
     const scored = ids.map((id) => ({ chunkId: id, score: dot(query, this.hnsw.getPoint(id)) }));
-    scored.sort((a, b) => b.score - a.score);
+    scored.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId); // ties: lower chunk id first, deterministically
     return scored.slice(0, k);
   }
 

@@ -1,0 +1,233 @@
+/**
+ * One way to call Ollama, shared by the embedder and the answerer, so both keep the same rules:
+ * at most OLLAMA_MAX_CONCURRENCY calls in flight (the shared ConcurrencyLimit), OLLAMA_TIMEOUT_MS of
+ * silence per attempt, the caller's AbortSignal honoured, and retries with exponential back-off and
+ * jitter only for what a retry can cure: 503 "server busy" (and 429/502/504), refused or reset
+ * connections. Other failures are translated into the typed errors of ollama-errors.ts and thrown.
+ *
+ * The `ollama` client passes no signal to its non-streamed requests (embed, show, list), so every
+ * attempt gets its own `new Ollama({ host, fetch })` whose fetch carries the attempt's signal.
+ */
+import { Ollama } from 'ollama';
+import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import {
+  OllamaModelMissingError,
+  OllamaResponseError,
+  OllamaTimeoutError,
+  OllamaUnavailableError,
+} from './ollama-errors.js';
+
+export interface RetryPolicy {
+  attempts: number; // tries per call, the first included
+  baseDelayMs: number; // delay before the 2nd try; doubles each time, with jitter
+  maxDelayMs: number; // cap of one delay
+}
+
+/** About 0.25 + 0.5 + 1 s of back-off at most: the job queue retries again later with its own back-off. */
+export const defaultRetryPolicy: Readonly<RetryPolicy> = Object.freeze({ attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 });
+
+export interface OllamaCallContext {
+  client: Ollama; // bound to this attempt: timeout, the caller's signal and close() abort its requests
+  signal: AbortSignal; // the same signal, for streams (call stream.abort() on it)
+  touch(): void; // a streamed token arrived: restart the silence timer
+  commit(): void; // output reached the caller: from now on a failure is not retried
+}
+
+export interface OllamaCallerOptions {
+  host: string;
+  model: string; // named in OllamaModelMissingError
+  timeoutMs: number;
+  limit: ConcurrencyLimit;
+  logger: Logger;
+  retry?: Partial<RetryPolicy>;
+  fetch?: typeof fetch; // defaults to the global fetch
+}
+
+export interface OllamaCaller {
+  readonly host: string;
+  /** Runs the task with retries; `what` names the call in errors and logs ("embed", "chat"). */
+  call<T>(what: string, task: (context: OllamaCallContext) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Aborts every call in flight; later calls reject. */
+  close(): void;
+}
+
+const retryableStatuses = new Set([429, 502, 503, 504]);
+const networkErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+export function createOllamaCaller(options: OllamaCallerOptions): OllamaCaller {
+  const { host, model, timeoutMs, limit, logger } = options;
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
+  const baseFetch = options.fetch ?? fetch;
+  const inFlight = new Set<AbortController>(); // one per call, so close() can abort them all
+  let isClosed = false;
+
+  async function attempt<T>(what: string, task: (context: OllamaCallContext) => Promise<T>, outer: AbortSignal, state: { isCommitted: boolean }): Promise<T> {
+    const silence = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const touch = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => silence.abort(new OllamaTimeoutError(timeoutMs, what)), timeoutMs);
+    };
+    const signal = AbortSignal.any([outer, silence.signal]);
+    const client = new Ollama({ host, fetch: bindFetch(baseFetch, signal) });
+    touch();
+    try {
+      return await raceAbort(task({ client, signal, touch, commit: () => (state.isCommitted = true) }), signal);
+    } catch (err) {
+      if (silence.signal.aborted && !outer.aborted) throw new OllamaTimeoutError(timeoutMs, what);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function classify(err: unknown, what: string, attempts: number): { error: unknown; isRetryable: boolean } {
+    const gaveUp = `; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    if (err instanceof OllamaResponseError || err instanceof OllamaModelMissingError) return { error: err, isRetryable: false }; // already typed by the task
+    if (isResponseError(err)) {
+      const status = err.status_code;
+      if (status === 404 && /model\b.*\bnot found/i.test(err.message)) {
+        return { error: new OllamaModelMissingError(model, host, { cause: err }), isRetryable: false };
+      }
+      if (retryableStatuses.has(status)) {
+        return { error: new OllamaUnavailableError(`ollama ${what} answered ${status} (${brief(err.message)})${gaveUp}`, { cause: err }), isRetryable: true };
+      }
+      return { error: new OllamaResponseError(`ollama ${what} answered ${status}: ${brief(err.message)}`, status, { cause: err }), isRetryable: false };
+    }
+    const code = networkErrorCode(err);
+    if (code !== null) {
+      return { error: new OllamaUnavailableError(`ollama at ${host} is unreachable for ${what} (${code})${gaveUp}`, { cause: err }), isRetryable: true };
+    }
+    if (err instanceof SyntaxError) {
+      return { error: new OllamaResponseError(`ollama ${what} answered with a body that is not the expected JSON (${err.message})`, undefined, { cause: err }), isRetryable: false };
+    }
+    return { error: err, isRetryable: false };
+  }
+
+  return {
+    host,
+    async call(what, task, signal) {
+      const { signal: outer, release } = linkCall(signal);
+      const state = { isCommitted: false };
+      try {
+        for (let attemptNumber = 1; ; attemptNumber += 1) {
+          try {
+            outer.throwIfAborted();
+            return await limit.run(() => attempt(what, task, outer, state), outer);
+          } catch (err) {
+            if (outer.aborted) throw outer.reason;
+            if (err instanceof OllamaTimeoutError) throw err;
+            const failure = classify(err, what, attemptNumber);
+            if (!failure.isRetryable || state.isCommitted || attemptNumber >= policy.attempts) throw failure.error;
+            const delayMs = backoffMs(policy, attemptNumber);
+            logger.warn('ollama call failed; retrying', { what, attempt: attemptNumber, delayMs, err: serializeError(err) });
+            await sleep(delayMs, outer);
+          }
+        }
+      } finally {
+        release();
+      }
+    },
+    close() {
+      isClosed = true;
+      for (const controller of inFlight) controller.abort(new OllamaUnavailableError('the ollama client was closed'));
+    },
+  };
+
+  /**
+   * One controller per call, aborted by the caller's signal or by close(). Deliberately not
+   * AbortSignal.any([signal, longLivedCloseSignal]): that retains every combined signal on the
+   * long-lived one (nodejs/node#55351), a leak in a worker making millions of calls.
+   */
+  function linkCall(signal: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal?.reason);
+    if (isClosed) controller.abort(new OllamaUnavailableError('the ollama client was closed'));
+    else if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    inFlight.add(controller);
+    return {
+      signal: controller.signal,
+      release: () => {
+        signal?.removeEventListener('abort', onAbort);
+        inFlight.delete(controller);
+      },
+    };
+  }
+}
+
+/** Exponential back-off with equal jitter: half the delay fixed, half random, so retries spread out. */
+export function backoffMs(policy: RetryPolicy, attemptNumber: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attemptNumber - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+function bindFetch(base: typeof fetch, signal: AbortSignal): typeof fetch {
+  return (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+}
+
+/** Settles with the task, or rejects with the signal's reason as soon as it aborts (the task's later outcome is dropped). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Resolves after ms, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The client's ResponseError is not exported: recognise it by its shape. */
+function isResponseError(err: unknown): err is Error & { status_code: number } {
+  return err instanceof Error && err.name === 'ResponseError' && 'status_code' in err && typeof err.status_code === 'number';
+}
+
+/** A socket-level failure code anywhere in the cause chain (fetch wraps them as TypeError "fetch failed"). */
+export function networkErrorCode(err: unknown): string | null {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if ('code' in current && typeof current.code === 'string' && networkErrorCodes.has(current.code)) return current.code;
+    current = current.cause;
+  }
+  return err instanceof TypeError && err.message === 'fetch failed' ? 'fetch failed' : null;
+}
+
+function brief(message: string): string {
+  const oneLine = message.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
+}
