@@ -9,11 +9,12 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/src/config.js';
 import { createLogger, serializeError, type Logger } from '../../shared/src/logger.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
-import { claimIndexMeta } from '../../shared/src/db/index-meta-repo.js';
+import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
 import { closeQueues, createQueues, type Queues } from '../../shared/src/queues.js';
 import { createRedisClient } from '../../shared/src/redis-client.js';
 import { removeHeartbeat, writeHeartbeat } from '../../shared/src/heartbeats.js';
-import { createEmbedder } from './embedders/create-embedder.js';
+import { createEmbedder, embedderHealth } from './embedders/create-embedder.js';
+import { createConcurrencyLimit } from './embedders/concurrency-limit.js';
 import type { Embedder } from './embedders/embedder.js';
 import { createAnswerer } from './answerers/create-answerer.js';
 import type { Answerer } from './answerers/answerer.js';
@@ -47,9 +48,11 @@ export async function startServices(config: Config): Promise<Services> {
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   logger.info('config loaded', { workerId, embedder: config.EMBEDDER, answerer: config.ANSWERER, database: config.DATABASE_URL ? 'postgres' : 'sqlite' });
   const db = await openDatabase(config, logger);
-  const embedder = await createEmbedder(config, logger);
-  logger.info('embedder ready', { embedder: embedder.id, dimension: embedder.dimension });
-  const answerer = createAnswerer(config, logger);
+  const modelCalls = createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY); // one limit for embedder and answerer
+  const recorded = await readIndexMeta(db);
+  const embedder = await createEmbedder(config, logger, { limit: modelCalls, expectedId: recorded?.embedder ?? null });
+  logger.info('embedder ready', { embedder: embedder.id, dimension: embedder.dimension, ...embedderHealth(embedder) });
+  const answerer = createAnswerer(config, logger, { limit: modelCalls });
   const meta = await claimIndexMeta(db, embedder.id, embedder.dimension);
   if (meta.embedder !== embedder.id) throw new EmbedderMismatchError(meta.embedder, embedder.id);
   const index = await VectorIndex.load(config, db, { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId }, logger);
@@ -67,7 +70,7 @@ export async function startServices(config: Config): Promise<Services> {
       appliedSeq: index.seq,
       checkpointSeq: index.stats().checkpointSeq,
       embedder: embedder.id,
-      status: 'ready',
+      status: embedderStatus(embedder),
     }).catch((err: unknown) => logger.warn('heartbeat failed', { err: serializeError(err) }));
   await beat();
   const heartbeat = setInterval(() => void beat(), config.HEARTBEAT_INTERVAL_MS);
@@ -84,4 +87,9 @@ export async function startServices(config: Config): Promise<Services> {
     await db.destroy();
   };
   return { config, logger, workerId, db, redis, queues, embedder, answerer, index, close };
+}
+
+function embedderStatus(embedder: Embedder): string {
+  const health = embedderHealth(embedder);
+  return health.isReady ? 'ready' : `degraded: ${health.degradedReason ?? 'embedder unavailable'}`;
 }

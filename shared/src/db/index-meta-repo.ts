@@ -15,11 +15,17 @@ export async function claimIndexMeta(db: Knex, embedder: string, dimension: numb
     .insert({ id: 1, embedder, dimension, instance_id: randomUUID(), updated_at: nowMs() })
     .onConflict('id')
     .ignore();
+  const meta = await readIndexMeta(db);
+  if (!meta) throw new Error('index_meta has no row after insert');
+  return meta;
+}
+
+/** What is recorded, without recording anything: undefined on a fresh database. */
+export async function readIndexMeta(db: Knex): Promise<IndexMeta | undefined> {
   const row = (await db('index_meta').select('embedder', 'dimension', 'instance_id').where({ id: 1 }).first()) as
     | { embedder: string; dimension: number; instance_id: string }
     | undefined;
-  if (!row) throw new Error('index_meta has no row after insert');
-  return { embedder: row.embedder, dimension: row.dimension, instanceId: row.instance_id };
+  return row ? { embedder: row.embedder, dimension: row.dimension, instanceId: row.instance_id } : undefined;
 }
 
 export async function setIndexEmbedder(trx: Knex, embedder: string, dimension: number): Promise<void> {
