@@ -13,6 +13,7 @@ import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-re
 import { closeQueues, createQueues, type Queues } from '../../shared/src/queues.js';
 import { createRedisClient } from '../../shared/src/redis-client.js';
 import { removeHeartbeat, writeHeartbeat } from '../../shared/src/heartbeats.js';
+import { createEvents, type Events } from '../../shared/src/events.js';
 import { createEmbedder, embedderHealth } from './embedders/create-embedder.js';
 import { createConcurrencyLimit } from './embedders/concurrency-limit.js';
 import type { Embedder } from './embedders/embedder.js';
@@ -27,6 +28,7 @@ export interface Services {
   db: Knex;
   redis: Redis;
   queues: Queues;
+  events: Events;
   embedder: Embedder;
   answerer: Answerer;
   index: VectorIndex;
@@ -55,8 +57,12 @@ export async function startServices(config: Config): Promise<Services> {
   const answerer = createAnswerer(config, logger, { limit: modelCalls });
   const meta = await claimIndexMeta(db, embedder.id, embedder.dimension);
   if (meta.embedder !== embedder.id) throw new EmbedderMismatchError(meta.embedder, embedder.id);
-  const index = await VectorIndex.load(config, db, { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId }, logger);
+  const index = await VectorIndex.load(config, db, { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId }, logger, (err) => {
+    logger.error('index invalidated, stopping', { err: serializeError(err) });
+    process.kill(process.pid, 'SIGTERM'); // the platform restarts the worker; with the new embedder it rebuilds
+  });
   const queues = createQueues(config, 'worker');
+  const events = createEvents(config, 'worker', logger);
   const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
   const startedAt = new Date().toISOString();
   const beat = () =>
@@ -80,13 +86,14 @@ export async function startServices(config: Config): Promise<Services> {
   const close = async () => {
     clearInterval(heartbeat);
     await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
+    await events.close(); // after the jobs: they publish what they store
     await index.close(); // final checkpoint
     await removeHeartbeat(redis, config.QUEUE_PREFIX, workerId).catch(() => undefined);
     redis.disconnect();
     await Promise.allSettled([embedder.close(), answerer.close()]);
     await db.destroy();
   };
-  return { config, logger, workerId, db, redis, queues, embedder, answerer, index, close };
+  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, close };
 }
 
 function embedderStatus(embedder: Embedder): string {

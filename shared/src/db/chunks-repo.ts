@@ -89,7 +89,7 @@ export async function removeDocumentsWithLog(
 
 export interface LogEntry {
   seq: number;
-  op: 'add' | 'delete';
+  op: 'add' | 'delete' | 'reindex'; // reindex: every embedding was replaced by another embedder's
   chunkId: number;
   embedding: number[] | null; // null for deletes and for adds whose chunk is already gone
 }
@@ -103,7 +103,7 @@ export async function readLogAfter(db: Knex, afterSeq: number, limit: number): P
     .select('l.seq', 'l.op', 'l.chunk_id', 'c.embedding')
     .where('l.seq', '>', afterSeq)
     .orderBy('l.seq')
-    .limit(limit)) as Array<{ seq: number; op: 'add' | 'delete'; chunk_id: number; embedding: Uint8Array | null }>;
+    .limit(limit)) as Array<{ seq: number; op: LogEntry['op']; chunk_id: number; embedding: Uint8Array | null }>;
   return rows.map((row) => ({
     seq: Number(row.seq),
     op: row.op,

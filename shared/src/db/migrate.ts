@@ -7,9 +7,13 @@ import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
 import { serializeError } from '../logger.js';
 import * as createTables from '../../../migrations/20261122000000_create_tables.js';
+import * as createIdempotencyKeys from '../../../migrations/20261122000100_create_idempotency_keys.js';
+import * as createReindexEmbeddings from '../../../migrations/20261122000200_create_reindex_embeddings.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122000000_create_tables': createTables,
+  '20261122000100_create_idempotency_keys': createIdempotencyKeys,
+  '20261122000200_create_reindex_embeddings': createReindexEmbeddings,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

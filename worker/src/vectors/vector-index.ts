@@ -50,6 +50,14 @@ export interface IndexStats {
 }
 
 const LOG_BATCH = 2_000;
+
+/** The database's vectors now come from another embedder (npm run reindex): this index can serve nothing more. */
+export class IndexInvalidatedError extends Error {
+  constructor(seq: number) {
+    super(`the embeddings were replaced by a reindex at seq ${seq}; this worker must restart with the new embedder`);
+    this.name = 'IndexInvalidatedError';
+  }
+}
 const REBUILD_BATCH = 1_000;
 
 export class VectorIndex {
@@ -65,6 +73,8 @@ export class VectorIndex {
   private syncCovered = 0;
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private invalidatedAt: number | null = null;
+  private onInvalidated: (err: IndexInvalidatedError) => void = () => undefined;
   private startupReport: IndexStartup = { source: 'rebuild', reason: null, durationMs: 0 };
 
   private constructor(
@@ -77,11 +87,18 @@ export class VectorIndex {
   ) {}
 
   /** Loads the newest verified checkpoint, or rebuilds from the chunks table; then replays the log tail. */
-  static async load(config: IndexConfig, db: Knex, identity: IndexIdentity, logger: Logger): Promise<VectorIndex> {
+  static async load(
+    config: IndexConfig,
+    db: Knex,
+    identity: IndexIdentity,
+    logger: Logger,
+    onInvalidated: (err: IndexInvalidatedError) => void = () => undefined,
+  ): Promise<VectorIndex> {
     const started = performance.now();
     const store = new CheckpointStore(path.join(config.DATA_DIR, 'index'));
     await store.ensureDir();
     const index = new VectorIndex(createHnsw(identity.dimension), config, db, identity, store, logger);
+    index.onInvalidated = onInvalidated;
     const loaded = await index.loadCheckpoint();
     if (loaded.ok) {
       logger.info('index checkpoint loaded', { checkpoint: loaded.name, seq: index.appliedSeq, size: index.live.size });
@@ -184,6 +201,11 @@ export class VectorIndex {
   }
 
   private apply(entry: LogEntry): void {
+    if (entry.op === 'reindex') {
+      this.invalidatedAt = entry.seq;
+      this.onInvalidated(new IndexInvalidatedError(entry.seq));
+    }
+    if (this.invalidatedAt !== null) throw new IndexInvalidatedError(this.invalidatedAt);
     const label = entry.chunkId;
     if (entry.op === 'delete') {
       if (!this.live.has(label)) return;
@@ -244,6 +266,7 @@ export class VectorIndex {
   }
 
   private async writeCheckpoint(): Promise<void> {
+    if (this.invalidatedAt !== null) return;
     if (this.appliedSeq === this.checkpointSeq && this.checkpointSeq !== 0) return;
     const started = performance.now();
     const name = this.store.newName(this.appliedSeq);

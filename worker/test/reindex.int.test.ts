@@ -1,0 +1,51 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
+import { createBuiltinEmbedder } from '../src/embedders/builtin.js';
+import { IndexInvalidatedError, VectorIndex } from '../src/vectors/vector-index.js';
+import { openIndexFixture, type IndexFixture } from './index-fixture.js';
+
+const run = promisify(execFile);
+const reindexCli = fileURLToPath(new URL('../src/reindex-cli.js', import.meta.url));
+
+describe('npm run reindex', () => {
+  let fx: IndexFixture;
+  before(async () => {
+    fx = await openIndexFixture('sqlite');
+    for (let i = 0; i < 30; i++) await fx.seed(`r-${i}`, `document ${i} about ${i % 2 === 0 ? 'meadows and clover' : 'rivers and stones'} tag${i}x`);
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space', async () => {
+    const invalidations: IndexInvalidatedError[] = [];
+    const meta = await claimIndexMeta(fx.db, fx.embedder.id, fx.embedder.dimension);
+    const old = await VectorIndex.load(fx.config, fx.db, { embedder: fx.embedder.id, dimension: fx.embedder.dimension, instanceId: meta.instanceId }, fx.logger, (err) => invalidations.push(err));
+    const { stdout, stderr } = await run(process.execPath, [reindexCli], {
+      env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', DATA_DIR: fx.dataDir, EMBEDDER: 'builtin', BUILTIN_EMBED_DIM: '256' },
+    });
+    assert.match(stdout + stderr, /reindex done/);
+    const recorded = await readIndexMeta(fx.db);
+    assert.equal(recorded?.embedder, 'builtin-hash-v1:256');
+    const sizes = (await fx.db('chunks').select('embedding')) as Array<{ embedding: Buffer }>;
+    assert.ok(sizes.length > 0 && sizes.every((row) => row.embedding.length === 256 * 4));
+
+    await assert.rejects(old.sync(), IndexInvalidatedError);
+    assert.equal(invalidations.length, 1);
+
+    const embedder = createBuiltinEmbedder(256);
+    const fresh = await VectorIndex.load(fx.config, fx.db, { embedder: embedder.id, dimension: 256, instanceId: meta.instanceId }, fx.logger);
+    assert.equal(fresh.startup.source, 'rebuild');
+    const [vector] = await embedder.embed(['tag7x']);
+    const top = fresh.search(vector ?? [], 1)[0];
+    assert.ok(top);
+    const row = (await fx.db('chunks').select('document_id').where({ id: top.chunkId }).first()) as { document_id: string };
+    assert.equal(row.document_id, 'r-7');
+    await fresh.close();
+    await old.close();
+  });
+});
