@@ -12,9 +12,10 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { migrateLatest } from './migrate.js';
+import { dialectOf } from './where.js';
 
 export type Db = Knex;
-export type Dialect = 'sqlite' | 'postgres';
+export { dialectOf, type WhereDialect as Dialect } from './where.js';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
@@ -26,11 +27,6 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger, optio
   if (options.migrate) await migrateLatest(db, logger);
   logger.info('database ready', { dialect: dialectOf(db), migrated: options.migrate });
   return db;
-}
-
-export function dialectOf(db: Knex): Dialect {
-  const client: unknown = db.client.config.client;
-  return client === 'pg' ? 'postgres' : 'sqlite';
 }
 
 export function sqliteFile(dataDir: string): string {
