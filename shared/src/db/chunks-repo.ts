@@ -161,9 +161,13 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
   return found;
 }
 
-/** Ids of the chunks whose metadata matches `where` (the allowed set of a filtered search). */
+/**
+ * Ids of the chunks whose document's metadata matches `where` (the allowed set of a filtered
+ * search). The filter scans documents, one row per document, not chunks; chunks follow by index.
+ */
 export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]> {
-  const rows = (await applyWhere(db('chunks').select('id'), where, 'chunks.metadata', dialectOf(db))) as Array<{ id: number }>;
+  const documents = applyWhere(db('documents').select('id'), where, 'documents.metadata', dialectOf(db));
+  const rows = (await db('chunks').select('id').whereIn('document_id', documents)) as Array<{ id: number }>;
   return rows.map((row) => row.id);
 }
 
