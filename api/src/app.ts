@@ -3,20 +3,39 @@ import express from 'express';
 import type { ApiServices } from './services.js';
 import { requestContext } from './http/request-context.js';
 import { errorHandler, notFoundRoute } from './http/errors.js';
+import { securityHeaders } from './http/security-headers.js';
+import { requireApiKey } from './http/auth.js';
+import { rateLimiter } from './http/rate-limit.js';
+import { jsonBody } from './http/json-body.js';
 import { healthRouter } from './routes/health.js';
 import { documentsRouter } from './routes/documents.js';
 import { searchRouter } from './routes/search.js';
 import { jobsRouter } from './routes/jobs.js';
+import { chatRouter } from './routes/chat.js';
+import { createMetrics } from './http/metrics.js';
+import { metricsRouter } from './routes/metrics.js';
+import { ADMIN_QUEUES_PATH, adminQueuesDashboard } from './routes/admin-queues.js';
 
 export function createApp(services: ApiServices): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', services.config.TRUST_PROXY);
+  // Order matters: ids and logs first; headers on every answer (401s too); auth before the limiter,
+  // which counts per key; bodies are read only for authorised, admitted requests.
   app.use(requestContext(services.logger));
-  app.use(express.json({ limit: services.config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+  const metrics = createMetrics(services); // one registry per app; times every request, 401s included
+  app.use(metrics.middleware);
+  app.use(securityHeaders(services.config));
+  app.use(requireApiKey(services.config));
+  app.use(rateLimiter(services.config, services.redis, services.logger));
+  app.use(jsonBody(services.config));
   app.use(healthRouter(services));
   app.use(documentsRouter(services));
   app.use(searchRouter(services));
   app.use(jobsRouter(services));
+  app.use(chatRouter(services));
+  app.use(metricsRouter(metrics)); // behind the API key, as every route but /health
+  app.use(ADMIN_QUEUES_PATH, adminQueuesDashboard(services.config, services.logger)); // Arena, behind the API key too
   app.use(notFoundRoute());
   app.use(errorHandler(services.logger));
   return app;

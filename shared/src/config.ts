@@ -2,6 +2,7 @@
  * The one reader of process.env. Every setting of colmeia is declared here, validated by one zod
  * schema, and passed down from each process's main.ts. A bad environment lists every bad variable.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const positiveInt = () => z.coerce.number().int().positive();
@@ -12,6 +13,39 @@ const commaList = () =>
     .default('')
     .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 
+/** Express 'trust proxy': false, true, a hop count, or a comma list of addresses/subnets (proxy-addr names allowed). */
+const trustProxy = () =>
+  z
+    .string()
+    .default('false')
+    .transform((raw, ctx): boolean | number | string[] => {
+      const value = raw.trim();
+      if (value === 'false') return false;
+      if (value === 'true') return true;
+      if (/^[0-9]{1,2}$/.test(value)) return Number(value);
+      const entries = value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+      const bad = entries.filter((entry) => !isProxyAddress(entry));
+      if (entries.length === 0 || bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `must be false, true, a hop count or a comma list of IPs/subnets (bad: ${bad.join(', ') || 'empty'})` });
+        return z.NEVER;
+      }
+      return entries;
+    });
+
+function isProxyAddress(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || isIP(address) === 0) return false;
+  if (prefix === undefined) return true;
+  if (isIP(prefix) !== 0) return isIP(prefix) === isIP(address); // netmask form
+  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128);
+}
+
+const originList = () =>
+  commaList().refine((origins) => origins.every((origin) => /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(origin)), {
+    message: 'must be a comma list of origins such as https://app.example.com (scheme, host, optional port; no path)',
+  });
+
 export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
@@ -20,6 +54,7 @@ export const Config = z
     REDIS_TLS_REJECT_UNAUTHORIZED: z.stringbool().default(true), // rediss:// certificate check; Heroku Redis needs false
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// (unset means SQLite)').optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
+    SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'), // NORMAL: a commit survives a process crash, not a power loss; FULL: fsync per commit (~4 ms each, blocking the event loop)
     DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
     DYNO: z.string().optional(), // set by Heroku-like hosts: web and worker do not share a disk, so SQLite is refused
     EMBEDDER: z.enum(['builtin', 'ollama']).default('builtin'), // builtin: feature hashing, no model
@@ -30,7 +65,12 @@ export const Config = z
     CHAT_MODEL: z.string().min(1).default('llama3.2'), // Ollama chat model
     OLLAMA_TIMEOUT_MS: positiveInt().default(60_000), // one Ollama HTTP call, below the answer job timeout
     OLLAMA_MAX_CONCURRENCY: positiveInt().default(2), // model calls in flight per worker
-    API_KEYS: commaList(), // comma-separated; when set every route but /health needs Authorization: Bearer
+    API_KEYS: commaList().refine((keys) => keys.every((key) => /^[\x21-\x7e]+$/.test(key)), 'keys must be visible ASCII (a Bearer token)'), // comma-separated; when set every route but /health needs Authorization: Bearer
+    TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
+    CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all
+    RATE_LIMIT_WINDOW_MS: positiveInt().default(60_000), // rate-limit window, shared by all web processes through Redis
+    RATE_LIMIT_MAX: positiveInt().default(600), // requests per window per API key (per client IP without keys); 429 above
+    MAX_SSE_STREAMS_PER_KEY: positiveInt().default(20), // open event streams per API key (per IP without keys); 429 above
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
     QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, _ : . - only').default('colmeia'), // Redis key prefix of queues and channels
     HNSW_M: z.coerce.number().int().min(2).max(128).default(16), // graph degree
@@ -56,8 +96,15 @@ export const Config = z
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
     SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
     SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
-    HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis
+    HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis (also carries the worker's metrics)
+    WATCHDOG_INTERVAL_MS: positiveInt().default(5_000), // worker checks its queue connections this often and reopens stuck ones
+    REDIS_KEEPALIVE_MS: positiveInt().default(10_000), // TCP keepalive idle time on queue connections (a vanished peer is noticed ~10 s later)
+    COLMEIA_TEST_ABORT_MARKER: z.string().min(8).optional(), // tests only: an ingest whose text contains it calls process.abort(); refused in production
     SHUTDOWN_GRACE_MS: positiveInt().default(25_000), // time active jobs and requests get after SIGTERM
+    ANSWER_PROGRESS_INTERVAL_MS: positiveInt().default(5_000), // progress events while an answer is generated (keeps clients informed)
+    SSE_HEARTBEAT_MS: positiveInt().max(25_000).default(15_000), // SSE comment line this often; routers drop streams silent for 55 s
+    SSE_RETRY_MS: positiveInt().default(2_000), // reconnect delay SSE clients are told (`retry:`)
+    IDEMPOTENCY_TTL_MS: positiveInt().default(86_400_000), // how long an Idempotency-Key and its response are kept
     BODY_LIMIT_BYTES: positiveInt().default(1_048_576), // JSON request body (413 above)
     MAX_TEXT_CHARS: positiveInt().default(500_000), // document text length
     MAX_TITLE_CHARS: positiveInt().default(500),
@@ -77,6 +124,9 @@ export const Config = z
     }
     if (config.NODE_ENV === 'production' && config.API_KEYS.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required when NODE_ENV=production' });
+    }
+    if (config.NODE_ENV === 'production' && config.COLMEIA_TEST_ABORT_MARKER !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['COLMEIA_TEST_ABORT_MARKER'], message: 'a test-only crash switch; never set it in production' });
     }
     if (config.DYNO !== undefined && config.DATABASE_URL === undefined) {
       ctx.addIssue({

@@ -2,11 +2,16 @@
  * Puts a job on a queue with the retry, backoff and timeout policy of its queue. A save that Redis
  * does not acknowledge quickly fails with a 503; the caller has already stored what the job is
  * about, and the job id is deterministic where a duplicate would be harmful.
+ * Policy per queue (config): timeout INGEST/REMOVE/ANSWER/SEARCH_TIMEOUT_MS; ingest, remove and answer
+ * get JOB_ATTEMPTS attempts with exponential back-off from JOB_BACKOFF_MS, jittered; search gets
+ * one attempt (a retried search would answer nobody: its caller has its own deadline).
  */
 import type Queue from 'bee-queue';
 import type { Config } from './config.js';
 import { UpstreamUnavailableError } from './errors.js';
 import type { QueueName } from './jobs/job-result.js';
+import { beeClients } from './bee-clients.js';
+import { saveJob } from './queue-scripts.js';
 
 export const JITTERED_BACKOFF = 'jittered';
 const SAVE_TIMEOUT_MS = 1_000;
@@ -26,12 +31,37 @@ export function jobTimeoutMs(config: JobPolicyConfig, queue: QueueName): number 
   }
 }
 
+/** Jobs of one queue a worker runs at once (INGEST_CONCURRENCY etc.). */
+export function queueConcurrency(config: Pick<Config, 'INGEST_CONCURRENCY' | 'REMOVE_CONCURRENCY' | 'SEARCH_CONCURRENCY' | 'ANSWER_CONCURRENCY'>, queue: QueueName): number {
+  switch (queue) {
+    case 'ingest':
+      return config.INGEST_CONCURRENCY;
+    case 'remove':
+      return config.REMOVE_CONCURRENCY;
+    case 'answer':
+      return config.ANSWER_CONCURRENCY;
+    case 'search':
+      return config.SEARCH_CONCURRENCY;
+  }
+}
+
 export async function enqueue<T>(queue: Queue<T>, config: JobPolicyConfig, jobId: string, data: T): Promise<{ queue: string; id: string }> {
   const name = queue.name as QueueName;
   const job = queue.createJob(data).setId(jobId).timeout(jobTimeoutMs(config, name));
   if (name !== 'search') job.retries(config.JOB_ATTEMPTS - 1).backoff(JITTERED_BACKOFF, config.JOB_BACKOFF_MS);
-  await withTimeout(job.save(), SAVE_TIMEOUT_MS, `queue ${name} did not accept the job: Redis is unavailable`);
+  const unavailable = `queue ${name} did not accept the job: Redis is unavailable`;
+  ensureQueueConnected(queue as Queue<unknown>, unavailable);
+  await withTimeout(saveJob(queue as Queue<unknown>, job), SAVE_TIMEOUT_MS, unavailable);
   return { queue: name, id: jobId };
+}
+
+/**
+ * Throws a 503 at once when the queue's connection is known to be down or still reconnecting, rather
+ * than parking the command in node_redis's offline queue (it would run, late, once Redis is back). A
+ * connection that looks up but does not answer (a frozen Redis) is left to the caller's timeout.
+ */
+export function ensureQueueConnected(queue: Queue<unknown>, message: string): void {
+  if (beeClients(queue).client?.ready === false) throw new UpstreamUnavailableError(message);
 }
 
 /**

@@ -40,6 +40,14 @@ export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';
 }
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+export class RateLimitedError extends AppError {
+  readonly status = 429;
+  readonly code = 'rate_limited'; // Retry-After says when to come back
+}
 export class UpstreamUnavailableError extends AppError {
   readonly status = 503;
   readonly code = 'upstream_unavailable';
@@ -62,6 +70,8 @@ const byCode: Record<string, new (message: string) => AppError> = {
   conflict: ConflictError,
   unauthorized: UnauthorizedError,
   payload_too_large: PayloadTooLargeError,
+  unsupported_media_type: UnsupportedMediaTypeError,
+  rate_limited: RateLimitedError,
   upstream_unavailable: UpstreamUnavailableError,
   search_timeout: SearchTimeoutError,
 };

@@ -1,9 +1,26 @@
 /**
  * Worker heartbeats in one Redis hash per deployment: each worker writes its state every few
- * seconds; GET /status reads them and drops entries not seen for three intervals.
+ * seconds; GET /status reads them and drops entries not seen for three intervals. The heartbeat is
+ * also how workers report their metrics (sync time, job counts and durations): a worker dyno has no
+ * routable port, and the web's GET /metrics reads every live worker's numbers from this one hash.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+
+/** Upper bounds (seconds) of the job-duration histogram buckets; workers and the web share them. */
+export const JOB_DURATION_BUCKETS_S: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** One queue's job counts in one worker, cumulative since it started. */
+export const QueueJobStats = z.object({
+  succeeded: z.number(), // returned a value
+  failed: z.number(), // returned an expected failure ({ok:false}: no retry can fix it)
+  errored: z.number(), // threw: retried with back-off, or failed for good after the last attempt
+  stalled: z.number(), // found stalled (a worker died mid-job) by this worker's stall check
+  durationCount: z.number(),
+  durationSumS: z.number(),
+  durationBuckets: z.array(z.number()), // cumulative count per JOB_DURATION_BUCKETS_S bound
+});
+export type QueueJobStats = z.infer<typeof QueueJobStats>;
 
 export const Heartbeat = z.object({
   id: z.string(),
@@ -16,6 +33,8 @@ export const Heartbeat = z.object({
   checkpointSeq: z.number(),
   embedder: z.string(),
   status: z.string(), // ready | degraded: <reason>
+  lastSyncMs: z.number().optional(), // duration of the last index sync
+  jobs: z.record(z.string(), QueueJobStats).optional(), // per queue, since the worker started
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

@@ -10,6 +10,7 @@ import type { SearchJob } from './jobs/search.js';
 import type { AnswerJob } from './jobs/answer.js';
 import type { QueueName } from './jobs/job-result.js';
 import { JITTERED_BACKOFF, jitteredBackoff } from './enqueue.js';
+import { keepQueueScriptsLoaded } from './queue-scripts.js';
 
 export type Role = 'api' | 'worker';
 
@@ -20,12 +21,13 @@ export interface Queues {
   answer: Queue<AnswerJob>;
 }
 
-export type QueueConfig = Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALL_INTERVAL_MS' | 'REDIS_TLS_REJECT_UNAUTHORIZED'>;
+export type QueueConfig = Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALL_INTERVAL_MS' | 'REDIS_TLS_REJECT_UNAUTHORIZED' | 'REDIS_KEEPALIVE_MS'>;
 
 export function createQueues(config: QueueConfig, role: Role): Queues {
   const make = <T>(name: QueueName) => {
     const queue = new Queue<T>(name, queueSettings(config, role, name));
     queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff as (job: Queue.Job<T>) => number);
+    keepQueueScriptsLoaded(queue as Queue<unknown>); // Redis forgets them on restart (NOSCRIPT)
     return queue;
   };
   return {
@@ -34,6 +36,11 @@ export function createQueues(config: QueueConfig, role: Role): Queues {
     search: make<SearchJob>('search'),
     answer: make<AnswerJob>('answer'),
   };
+}
+
+/** A Bee-Queue Redis key, `<prefix>:<queue>:<suffix>` (Bee-Queue's typings declare a `keyPrefix` its queues do not have). */
+export function queueKey(prefix: string, queue: string, suffix: string): string {
+  return `${prefix}:${queue}:${suffix}`;
 }
 
 export function queueList(queues: Queues): Array<Queue<unknown>> {
@@ -61,12 +68,19 @@ function queueSettings(config: QueueConfig, role: Role, name: QueueName): Queue.
   };
 }
 
-/** node_redis 3 options: reconnect forever with a capped delay; TLS for rediss:// URLs. */
-export function redisOptions(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED'>): Record<string, unknown> {
+/**
+ * node_redis 3 options: reconnect forever with a capped delay; TLS for rediss:// URLs; TCP keepalive
+ * after REDIS_KEEPALIVE_MS idle (node_redis's default delay is the OS's, 2 hours), so a peer that
+ * vanished is noticed even by a worker sitting in BRPOPLPUSH. A peer that is alive but silent is the
+ * worker watchdog's business (worker/src/queue-watchdog.ts).
+ */
+export function redisOptions(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED' | 'REDIS_KEEPALIVE_MS'>): Record<string, unknown> {
   const isTls = config.REDIS_URL.startsWith('rediss://');
   return {
     url: config.REDIS_URL,
     retry_strategy: (options: { attempt: number }) => Math.min(options.attempt * 200, 2_000),
+    socket_keepalive: true,
+    socket_initial_delay: config.REDIS_KEEPALIVE_MS,
     ...(isTls ? { tls: { rejectUnauthorized: config.REDIS_TLS_REJECT_UNAUTHORIZED } } : {}),
   };
 }

@@ -30,7 +30,11 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
     where: where.optional(),
   });
   const RemoveRequest = z.strictObject({
-    where,
+    // {} matches every document: as a removal that is one typo away from emptying the knowledge base
+    where: where.refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
+      message: 'must hold at least one condition: an empty filter would remove every document',
+      params: { rule: 'empty_filter' },
+    }),
     dryRun: z.boolean().default(false),
   });
   const DocumentListQuery = z.strictObject({
@@ -48,7 +52,12 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
       .pipe(where)
       .optional(),
     status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
-    limit: z.coerce.number().int().min(1).max(config.MAX_PAGE_SIZE).default(50),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(config.MAX_PAGE_SIZE))
+      .default(50), // digits only: z.coerce would take 0x10, " 5 " and 1e2
     cursor: Id.optional(),
   });
   return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, k };

@@ -4,12 +4,28 @@ import { createLogger, serializeError } from '../../shared/src/logger.js';
 import { startServices } from './services.js';
 import { registerProcessors } from './processors/register.js';
 import { startSweeper } from './sweeper.js';
+import { queueList } from '../../shared/src/queues.js';
+import { queueConcurrency } from '../../shared/src/enqueue.js';
+import type { QueueName } from '../../shared/src/jobs/job-result.js';
+import { startQueueWatchdog } from '../../shared/src/queue-watchdog.js';
 
 const config = loadConfigOrExit();
 try {
   const services = await startServices(config);
   registerProcessors(services);
   const sweeper = startSweeper(services);
+  const { jobStats } = services;
+  const watchdog = startQueueWatchdog({
+    queues: queueList(services.queues),
+    logger: services.logger,
+    intervalMs: config.WATCHDOG_INTERVAL_MS,
+    prefix: config.QUEUE_PREFIX,
+    redis: [services.redis],
+    taker: (queue) => ({
+      hasFreeSlot: jobStats.active(queue.name) < queueConcurrency(config, queue.name as QueueName),
+      lastStartedAt: jobStats.lastStartedAt(queue.name),
+    }),
+  });
   services.logger.info('worker ready', { workerId: services.workerId, ...services.index.stats() });
   let isClosing = false;
   const shutdown = (signal: string) => {
@@ -17,6 +33,7 @@ try {
     isClosing = true;
     services.logger.info('worker stopping', { signal });
     sweeper.close();
+    watchdog.close();
     services
       .close()
       .then(() => {

@@ -13,6 +13,7 @@ import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-re
 import { closeQueues, createQueues, type Queues } from '../../shared/src/queues.js';
 import { createRedisClient } from '../../shared/src/redis-client.js';
 import { removeHeartbeat, writeHeartbeat } from '../../shared/src/heartbeats.js';
+import { checkEvictionPolicy } from '../../shared/src/check-eviction-policy.js';
 import { createEvents, type Events } from '../../shared/src/events.js';
 import { createEmbedder, embedderHealth } from './embedders/create-embedder.js';
 import { createConcurrencyLimit } from './embedders/concurrency-limit.js';
@@ -20,6 +21,7 @@ import type { Embedder } from './embedders/embedder.js';
 import { createAnswerer } from './answerers/create-answerer.js';
 import type { Answerer } from './answerers/answerer.js';
 import { VectorIndex } from './vectors/vector-index.js';
+import { JobStats } from './job-stats.js';
 
 export interface Services {
   config: Config;
@@ -32,6 +34,7 @@ export interface Services {
   embedder: Embedder;
   answerer: Answerer;
   index: VectorIndex;
+  jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
   close(): Promise<void>;
 }
 
@@ -64,6 +67,8 @@ export async function startServices(config: Config): Promise<Services> {
   const queues = createQueues(config, 'worker');
   const events = createEvents(config, 'worker', logger);
   const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
+  void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
+  const jobStats = new JobStats();
   const startedAt = new Date().toISOString();
   const beat = () =>
     writeHeartbeat(redis, config.QUEUE_PREFIX, {
@@ -77,6 +82,8 @@ export async function startServices(config: Config): Promise<Services> {
       checkpointSeq: index.stats().checkpointSeq,
       embedder: embedder.id,
       status: embedderStatus(embedder),
+      lastSyncMs: index.stats().lastSyncMs,
+      jobs: jobStats.snapshot(),
     }).catch((err: unknown) => logger.warn('heartbeat failed', { err: serializeError(err) }));
   await beat();
   const heartbeat = setInterval(() => void beat(), config.HEARTBEAT_INTERVAL_MS);
@@ -93,7 +100,7 @@ export async function startServices(config: Config): Promise<Services> {
     await Promise.allSettled([embedder.close(), answerer.close()]);
     await db.destroy();
   };
-  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, close };
+  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, jobStats, close };
 }
 
 function embedderStatus(embedder: Embedder): string {

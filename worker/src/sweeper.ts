@@ -37,7 +37,10 @@ export async function sweepOnce(s: Pick<Services, 'config' | 'db' | 'queues' | '
   for (const doc of documents) {
     const jobId = ingestJobId(doc.id, doc.revision);
     const existing = await s.queues.ingest.getJob(jobId);
-    if (existing) continue;
+    // A live job (waiting, active, delayed) will finish the document. A failed one left behind (its
+    // document should be failed too, but that write was lost, or a retry was half done) is replaced.
+    if (existing && existing.status !== 'failed') continue;
+    if (existing) await s.queues.ingest.removeJob(jobId);
     await enqueue(s.queues.ingest, s.config, jobId, { documentId: doc.id, revision: doc.revision, requestId: doc.requestId ?? 'sweep' });
     requeued++;
   }

@@ -3,12 +3,33 @@
  * body-parser's errors (malformed JSON, too large, wrong charset) are translated; anything that is
  * not an AppError is logged with its stack and answered 500 internal_error without its message.
  */
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../shared/src/errors.js';
+import { AppError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 
 export function notFoundRoute(): RequestHandler {
   return (req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`));
+}
+
+/**
+ * For the http.Server's 'clientError' event: Node's parser refuses some requests before Express sees
+ * them (headers over 16 KB, malformed HTTP, header timeouts). Answer those in the same JSON shape
+ * instead of Node's bare status line, then close the connection.
+ */
+export function clientErrorHandler(): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, message] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request headers are larger than the server accepts']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request was not received in time']
+      : [400, 'Bad Request', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code: 'validation_failed', message, details: [{ path: '', rule: 'http', message }] } });
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  };
 }
 
 export function errorHandler(fallbackLogger: Logger): ErrorRequestHandler {
@@ -26,18 +47,23 @@ export function errorHandler(fallbackLogger: Logger): ErrorRequestHandler {
   };
 }
 
+export function payloadTooLarge(limitBytes: number | undefined): PayloadTooLargeError {
+  const message = `request body is larger than ${limitBytes ?? 'the limit of'} bytes (BODY_LIMIT_BYTES)`;
+  return new PayloadTooLargeError(message, [{ path: '', rule: 'max_bytes', message }]);
+}
+
 /** body-parser and Express raise plain errors with `type`/`status`: map the ones a client causes. */
 function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (typeof err !== 'object' || err === null) return undefined;
   const { type, status } = err as { type?: unknown; status?: unknown };
-  if (type === 'entity.too.large') {
-    const limit = (err as { limit?: number }).limit;
-    return new PayloadTooLargeError(`request body is larger than ${limit ?? 'the limit of'} bytes (BODY_LIMIT_BYTES)`);
+  if (type === 'entity.too.large') return payloadTooLarge((err as { limit?: number }).limit);
+  if (type === 'entity.parse.failed') {
+    return new ValidationError('request body is not valid JSON (strict: an object or array)', [{ path: '', rule: 'json', message: 'malformed JSON, or a top-level value that is not an object' }]);
   }
-  if (type === 'entity.parse.failed') return new ValidationError('request body is not valid JSON', [{ path: '', rule: 'json', message: 'malformed JSON' }]);
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
-    return new ValidationError('unsupported request body encoding', [{ path: '', rule: 'encoding', message: 'use UTF-8 JSON' }]);
+    const message = 'request bodies must be UTF-8 JSON (Content-Type charset, Content-Encoding gzip/deflate/br/identity)';
+    return new UnsupportedMediaTypeError(message, [{ path: 'content-type', rule: 'encoding', message }]);
   }
   if (type === 'request.aborted') return new ValidationError('request aborted by the client');
   if (typeof status === 'number' && status >= 400 && status < 500) return new ValidationError('bad request', [{ path: '', rule: 'request', message: 'the request could not be read' }]);

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import { SearchTimeoutError, UpstreamUnavailableError } from '../../../shared/src/errors.js';
-import { withTimeout } from '../../../shared/src/enqueue.js';
+import { ensureQueueConnected, withTimeout } from '../../../shared/src/enqueue.js';
+import { saveJob } from '../../../shared/src/queue-scripts.js';
 import type { JobResult } from '../../../shared/src/jobs/job-result.js';
 
 interface Waiter {
@@ -37,7 +38,9 @@ export class JobRunner<T> {
     });
     try {
       const job = this.queue.createJob(data).setId(jobId).timeout(timeoutMs);
-      await withTimeout(job.save(), SAVE_TIMEOUT_MS, `queue ${this.queue.name} did not accept the job: Redis is unavailable`);
+      const unavailable = `queue ${this.queue.name} did not accept the job: Redis is unavailable`;
+      ensureQueueConnected(this.queue as Queue<unknown>, unavailable); // known down: 503 at once
+      await withTimeout(saveJob(this.queue as Queue<unknown>, job), SAVE_TIMEOUT_MS, unavailable); // saveJob: reloads scripts on NOSCRIPT
       return await result;
     } finally {
       clearTimeout(timer);

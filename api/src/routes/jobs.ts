@@ -1,13 +1,31 @@
 /**
- * GET /jobs/:queue/:id: Bee-Queue knows a live job's status and progress; SQL keeps outcomes
- * (finished jobs are removed from Redis), so the two together answer for any job we ever ran.
+ * GET /jobs/:queue/:id: Bee-Queue knows a live job's status; the worker stores its progress in Redis
+ * (job-progress.ts); SQL keeps outcomes (finished jobs are removed from Redis) and, for ingest, our own
+ * attempt counter (stalls included), so together they answer for any job we ever ran. While Redis is
+ * away a stored outcome still answers; a live job is a 503.
+ * POST /jobs/:queue/:id/retry: a failed ingest or remove job runs again under the same id (the failed
+ * Bee-Queue job and the stored outcome are removed first; an ingest's document is pending again).
+ * POST /jobs/answer/:id/cancel: the web cannot reach a worker's memory, so a cancel is a Redis flag
+ * plus a pub/sub message; a running job aborts its model call and stores the cancelled message, and
+ * a job no worker runs is taken off the queue and its cancelled message stored here.
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { findJobOutcome } from '../../../shared/src/db/job-outcomes-repo.js';
-import { NotFoundError } from '../../../shared/src/errors.js';
-import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
+import type Queue from 'bee-queue';
+import { deleteJobOutcome, findJobOutcome, saveJobOutcome, type JobOutcome } from '../../../shared/src/db/job-outcomes-repo.js';
+import { findDocument, markDocumentPending } from '../../../shared/src/db/documents-repo.js';
+import { enqueue, ensureQueueConnected, withTimeout } from '../../../shared/src/enqueue.js';
+import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/job-progress.js';
+import { IngestJob, ingestJobId } from '../../../shared/src/jobs/ingest.js';
+import { RemoveJob } from '../../../shared/src/jobs/remove.js';
+import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
+import { ConflictError, NotFoundError } from '../../../shared/src/errors.js';
+import { ANSWER_QUEUE, CANCELLED_CODE, messageIdOfAnswerJob } from '../../../shared/src/jobs/answer.js';
+import { QUEUE_NAMES, type QueueName } from '../../../shared/src/jobs/job-result.js';
+import { queueKey } from '../../../shared/src/queues.js';
+import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
+import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
 const JobRef = z.strictObject({
@@ -16,33 +34,177 @@ const JobRef = z.strictObject({
 });
 
 export type JobStatus = 'waiting' | 'active' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+type JobRef = z.infer<typeof JobRef>;
+
+const REDIS_TIMEOUT_MS = 1_000;
 
 export function jobsRouter(s: ApiServices): Router {
   const router = Router();
   router.get('/jobs/:queue/:id', async (req, res) => {
     const ref = parse(JobRef, { ...req.params }, 'job');
-    const queue = s.queues[ref.queue];
-    const [job, outcome] = await Promise.all([queue.getJob(ref.id), findJobOutcome(s.db, ref.queue, ref.id)]);
-    if (!job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
-    const retriesLeft = (job?.options as { retries?: number } | undefined)?.retries ?? 0;
-    const status: JobStatus = outcome?.status ?? (job ? await liveStatus(s, queue.keyPrefix, ref.id, job.status) : 'waiting');
+    const outcome = await findJobOutcome(s.db, ref.queue, ref.id);
+    const live = await readLiveJob(s, ref).catch((err: unknown) => {
+      if (outcome) return undefined; // Redis away: the stored outcome answers alone
+      throw err;
+    });
+    if (!live?.job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
+    const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
     res.json({
       id: ref.id,
       queue: ref.queue,
       status,
-      progress: job?.progress ?? (status === 'succeeded' ? 100 : 0),
-      attempts: outcome?.attempts ?? (job ? Math.max(0, s.config.JOB_ATTEMPTS - 1 - retriesLeft) + (status === 'active' ? 1 : 0) : 0),
+      progress: status === 'succeeded' ? 100 : live?.progress ? progressPercent(live.progress) : 0,
+      ...(live?.progress ? { progressDetail: live.progress } : {}),
+      attempts: await attemptsOf(s, ref, outcome, live),
       ...(outcome?.result != null ? { result: outcome.result } : {}),
-      ...(outcome?.error != null ? { error: outcome.error } : {}),
+      ...(error != null ? { error } : {}),
     });
+  });
+
+  router.post('/jobs/:queue/:id/retry', async (req, res) => {
+    const ref = parse(JobRef, { ...req.params }, 'job');
+    if (ref.queue === 'search') throw new ConflictError('search jobs are not retried: search again');
+    if (ref.queue === 'answer') throw new ConflictError("answer jobs are not retried here: the failure is the chat's stored answer; ask the question again");
+    const outcome = await findJobOutcome(s.db, ref.queue, ref.id);
+    const live = await readLiveJob(s, ref);
+    if (!live.job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    const status = live.job ? live.status : outcome?.status;
+    if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
+    const { requestId } = localsOf(res);
+    if (ref.queue === 'ingest') {
+      const data = await resetFailedIngest(s, ref.id, requestId); // pending again: should enqueue fail, the sweep picks it up
+      await forgetJob(s, ref, live.job !== undefined);
+      res.status(202).json({ job: await enqueue(s.queues.ingest, s.config, ref.id, data), status: 'waiting' });
+      return;
+    }
+    const data = RemoveJob.safeParse(live.job?.data);
+    if (!data.success) throw new ConflictError(`job ${ref.queue}/${ref.id} no longer has its data: send the removal again`);
+    await forgetJob(s, ref, true);
+    res.status(202).json({ job: await enqueue(s.queues.remove, s.config, ref.id, { ...data.data, requestId }), status: 'waiting' });
+  });
+
+  router.post('/jobs/answer/:id/cancel', async (req, res) => {
+    const id = parse(JobRef.shape.id, req.params['id'], 'job id');
+    const messageId = messageIdOfAnswerJob(id);
+    const question = messageId === undefined ? undefined : await findChatMessage(s.db, messageId);
+    if (!question || question.role !== 'user') throw new NotFoundError(`job answer/${id} not found`);
+    const outcome = await cancelAnswer(s, question, id, localsOf(res));
+    res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: ANSWER_QUEUE, id }, ...outcome });
   });
   return router;
 }
 
-async function liveStatus(s: ApiServices, keyPrefix: string, id: string, beeStatus: string): Promise<JobStatus> {
-  if (beeStatus === 'succeeded') return 'succeeded';
-  if (beeStatus === 'failed') return 'failed';
-  if (beeStatus === 'retrying') return 'retrying';
-  const position = await s.redis.lpos(`${keyPrefix}active`, id);
-  return position === null ? 'waiting' : 'active';
+/**
+ * Cancels a question's answer job. Its flag is set first, so a worker taking the job from then on
+ * sees it. A job a worker runs is aborted there ('cancelling': that worker stores the cancelled
+ * message); any other is taken off the queue and its cancelled message stored here, at once.
+ */
+async function cancelAnswer(
+  s: ApiServices,
+  question: ChatMessage,
+  jobId: string,
+  { requestId, logger }: RequestLocals,
+): Promise<{ status: 'cancelling' } | { status: 'cancelled'; message: ChatMessage }> {
+  const finished = () => new ConflictError(`job answer/${jobId} has finished: the question has its answer`);
+  const earlier = await findReply(s.db, question.id);
+  if (earlier) {
+    if (!isCancelledReply(earlier)) throw finished();
+    return { status: 'cancelled', message: earlier };
+  }
+  await s.events.requestCancel(jobId);
+  const queued = await s.queues.answer.getJob(jobId);
+  if (queued && (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, ANSWER_QUEUE, 'active'), jobId)) !== null) return { status: 'cancelling' };
+  if (queued) await s.queues.answer.removeJob(jobId);
+  const stored = await storeErrorReply({ db: s.db, events: s.events, logger }, {
+    sessionId: question.sessionId, replyTo: question.id, jobId, code: CANCELLED_CODE, message: 'cancelled by the client',
+  });
+  if (!isCancelledReply(stored.message)) throw finished(); // the answer was stored first
+  const retriesLeft = (queued?.options as { retries?: number } | undefined)?.retries ?? s.config.JOB_ATTEMPTS - 1;
+  await saveJobOutcome(s.db, { queue: ANSWER_QUEUE, jobId, status: 'cancelled', attempts: s.config.JOB_ATTEMPTS - 1 - retriesLeft, requestId });
+  return { status: 'cancelled', message: stored.message };
+}
+
+interface LiveJob {
+  job: Queue.Job<unknown> | undefined; // undefined: Redis does not have it (finished, or lost)
+  status: JobStatus | undefined;
+  progress: JobProgress | undefined;
+  error: { code: string; message: string } | undefined;
+}
+
+/** What Redis knows of the job, within REDIS_TIMEOUT_MS (503 otherwise, at once when Redis is known to be down). */
+async function readLiveJob(s: ApiServices, ref: JobRef): Promise<LiveJob> {
+  const queue = s.queues[ref.queue] as Queue<unknown>;
+  const unavailable = `Redis is unavailable: the state of job ${ref.queue}/${ref.id} cannot be read`;
+  ensureQueueConnected(queue, unavailable);
+  const [job, position, progress] = await withTimeout(
+    Promise.all([
+      queue.getJob(ref.id),
+      s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, ref.queue, 'active'), ref.id),
+      readJobProgress(s.redis, s.config.QUEUE_PREFIX, ref.queue, ref.id),
+    ]),
+    REDIS_TIMEOUT_MS,
+    unavailable,
+  );
+  if (!job) return { job: undefined, status: undefined, progress: undefined, error: undefined };
+  const status: JobStatus = position !== null ? 'active' : job.status === 'failed' || job.status === 'retrying' || job.status === 'succeeded' ? job.status : 'waiting';
+  const stacktraces: unknown = Reflect.get(job.options ?? {}, 'stacktraces');
+  const last = Array.isArray(stacktraces) && typeof stacktraces[0] === 'string' ? stacktraces[0].split('\n')[0] : undefined;
+  return { job, status, progress, error: last === undefined ? undefined : { code: 'job_failed', message: last } };
+}
+
+/**
+ * Attempts so far, the largest count we know: for an unfinished or failed ingest our own counter is
+ * exact (it counts crashed attempts, which Bee-Queue does not); a ready document's counter is reset,
+ * so a finished job shows its stored outcome's count (Bee-Queue's retries).
+ */
+async function attemptsOf(s: ApiServices, ref: JobRef, outcome: JobOutcome | undefined, live: LiveJob | undefined): Promise<number> {
+  let attempts = outcome?.attempts ?? 0;
+  const ingest = ref.queue === 'ingest' ? parseIngestJobId(ref.id) : undefined;
+  if (ingest) {
+    const doc = await findDocument(s.db, ingest.documentId);
+    // The claim past the last attempt only records that the job gave up: it is not an attempt.
+    if (doc?.revision === ingest.revision) attempts = Math.max(attempts, Math.min(doc.attempts, s.config.JOB_ATTEMPTS));
+  }
+  if (live?.job) {
+    const maxRetries = retriesOf(s, ref.queue);
+    const retriesLeft: unknown = Reflect.get(live.job.options ?? {}, 'retries');
+    attempts = Math.max(attempts, maxRetries - (typeof retriesLeft === 'number' ? retriesLeft : maxRetries) + (live.status === 'active' ? 1 : 0));
+  }
+  return attempts;
+}
+
+function retriesOf(s: ApiServices, queue: QueueName): number {
+  return queue === 'search' ? 0 : s.config.JOB_ATTEMPTS - 1;
+}
+
+/** `ingest:<documentId>:<revision>` (ingestJobId), or undefined. */
+function parseIngestJobId(id: string): { documentId: string; revision: number } | undefined {
+  const match = /^ingest:(.+):([1-9][0-9]{0,15})$/.exec(id);
+  if (!match?.[1] || !match[2]) return undefined;
+  const candidate = { documentId: match[1], revision: Number(match[2]) };
+  const isValid = IngestJob.safeParse({ ...candidate, requestId: 'check' }).success && ingestJobId(candidate.documentId, candidate.revision) === id;
+  return isValid ? candidate : undefined;
+}
+
+/** The failed ingest's document, back to pending with its attempt counter at 0; the job's data. */
+async function resetFailedIngest(s: ApiServices, id: string, requestId: string): Promise<IngestJob> {
+  const ref = parseIngestJobId(id);
+  if (!ref) throw new ConflictError(`job ingest/${id} is not an ingest of a document revision`);
+  const doc = await findDocument(s.db, ref.documentId);
+  if (!doc) throw new NotFoundError(`document ${ref.documentId} not found: it was removed`);
+  if (doc.revision !== ref.revision) {
+    throw new ConflictError(`document ${doc.id} changed since (revision ${doc.revision}); its latest revision is job ${ingestJobId(doc.id, doc.revision)}`);
+  }
+  if (doc.status !== 'failed') throw new ConflictError(`document ${doc.id} is ${doc.status}, not failed`);
+  await markDocumentPending(s.db, doc.id, doc.revision);
+  return { documentId: doc.id, revision: doc.revision, requestId };
+}
+
+/** Removes the failed Bee-Queue job (else the same id cannot be enqueued again), its stored outcome and progress. */
+async function forgetJob(s: ApiServices, ref: JobRef, isInRedis: boolean): Promise<void> {
+  const queue = s.queues[ref.queue] as Queue<unknown>;
+  if (isInRedis) await withTimeout(queue.removeJob(ref.id), REDIS_TIMEOUT_MS, `Redis is unavailable: job ${ref.queue}/${ref.id} cannot be retried now`);
+  await deleteJobOutcome(s.db, ref.queue, ref.id);
+  await removeJobProgress(s.redis, s.config.QUEUE_PREFIX, ref.queue, ref.id).catch(() => undefined); // it expires within a day anyway
 }

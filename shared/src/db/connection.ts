@@ -1,7 +1,7 @@
 /**
  * Opens the database: SQLite (better-sqlite3, one file under DATA_DIR) by default, Postgres when
  * DATABASE_URL is postgres://. SQLite runs in WAL mode with a busy timeout, foreign keys and
- * synchronous=FULL, and every transaction starts with BEGIN IMMEDIATE, so a read-then-write
+ * synchronous (SQLITE_SYNCHRONOUS), and every transaction starts with BEGIN IMMEDIATE, so a read-then-write
  * transaction waits for the write lock instead of failing with SQLITE_BUSY under several processes.
  */
 import { mkdirSync } from 'node:fs';
@@ -19,10 +19,10 @@ export { dialectOf, type WhereDialect as Dialect } from './where.js';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
-export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SSL' | 'DATA_DIR' | 'DYNO'>;
+export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SSL' | 'DATA_DIR' | 'DYNO' | 'SQLITE_SYNCHRONOUS'>;
 
 export async function openDatabase(config: DatabaseConfig, logger: Logger, options = { migrate: true }): Promise<Db> {
-  const db = config.DATABASE_URL ? openPostgres(config, config.DATABASE_URL) : openSqlite(config.DATA_DIR);
+  const db = config.DATABASE_URL ? openPostgres(config, config.DATABASE_URL) : openSqlite(config.DATA_DIR, config.SQLITE_SYNCHRONOUS);
   await db.raw('select 1');
   if (options.migrate) await migrateLatest(db, logger);
   logger.info('database ready', { dialect: dialectOf(db), migrated: options.migrate });
@@ -33,7 +33,7 @@ export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'colmeia.sqlite');
 }
 
-function openSqlite(dataDir: string): Db {
+function openSqlite(dataDir: string, synchronous: DatabaseConfig['SQLITE_SYNCHRONOUS']): Db {
   mkdirSync(dataDir, { recursive: true });
   return knexFactory({
     client: immediateTransactionClient(),
@@ -46,7 +46,7 @@ function openSqlite(dataDir: string): Db {
         conn.pragma('journal_mode = WAL');
         conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         conn.pragma('foreign_keys = ON');
-        conn.pragma('synchronous = FULL');
+        conn.pragma(`synchronous = ${synchronous}`);
         done(null, conn);
       },
     },

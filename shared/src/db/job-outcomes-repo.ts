@@ -51,3 +51,8 @@ export async function findJobOutcome(db: Knex, queue: string, jobId: string): Pr
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };
 }
+
+/** Forgets an outcome: POST /jobs/:queue/:id/retry runs the job again under the same id. */
+export async function deleteJobOutcome(db: Knex, queue: string, jobId: string): Promise<void> {
+  await db('job_outcomes').where({ queue, job_id: jobId }).del();
+}

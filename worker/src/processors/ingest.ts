@@ -4,18 +4,20 @@
  * twice, or two attempts at once, leaves exactly one set of chunks: the last commit replaces the rest.
  * Our own attempt counter ends a job that keeps killing its worker, which Bee-Queue would re-run forever.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { ValidationError } from '../../../shared/src/errors.js';
 import { serializeError } from '../../../shared/src/logger.js';
 import { claimIngestAttempt, findDocument, findDocumentContent, markDocumentFailed } from '../../../shared/src/db/documents-repo.js';
 import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { chunkText } from '../chunk-text.js';
+import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './register.js';
 
 type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'index'>;
 
-export async function processIngest(s: IngestServices, job: IngestJob, { job: queued, logger }: JobContext): Promise<IngestResult> {
+export async function processIngest(s: IngestServices, job: IngestJob, { logger, reportProgress }: JobContext): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
   const attempts = await claimIngestAttempt(s.db, job.documentId, job.revision);
   if (attempts === undefined) return superseded; // removed, re-posted or already done
@@ -27,6 +29,7 @@ export async function processIngest(s: IngestServices, job: IngestJob, { job: qu
   const doc = await findDocument(s.db, job.documentId);
   const content = await findDocumentContent(s.db, job.documentId);
   if (!doc || content === undefined || doc.revision !== job.revision) return superseded;
+  abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, content); // tests only (poison job); inert unless set
 
   if (doc.indexedHash === doc.contentHash && doc.chunkCount > 0) {
     const outcome = await refreshDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision });
@@ -41,7 +44,8 @@ export async function processIngest(s: IngestServices, job: IngestJob, { job: qu
     await markDocumentFailed(s.db, doc.id, doc.revision, reason);
     throw new ValidationError(reason);
   }
-  const chunks = await embedChunks(s, texts, (embedded) => queued.reportProgress({ embedded, total: texts.length }));
+  reportProgress({ done: 0, total: texts.length });
+  const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
   const outcome = await replaceDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks });
   if (outcome.status === 'superseded') return superseded;
   await s.index.sync();
@@ -57,6 +61,9 @@ async function embedChunks(s: IngestServices, texts: string[], onProgress: (embe
     const vectors = await s.embedder.embed(batch, signal);
     batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [] }));
     onProgress(chunks.length);
+    // A CPU-bound embedder never yields on its own: let timers run, or Bee-Queue's stall guard
+    // (every STALL_INTERVAL_MS / 2) misses its turn and a live job is taken for a dead one.
+    await yieldToEventLoop();
   }
   return chunks;
 }

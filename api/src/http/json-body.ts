@@ -1,0 +1,35 @@
+/**
+ * Request bodies are JSON and nothing else: a body sent as another media type (text/plain, a form)
+ * is a 415 `unsupported_media_type` naming the header, instead of reaching a route as "no body" and
+ * failing there with a puzzling "expected object". A Content-Length over BODY_LIMIT_BYTES is a 413
+ * before a byte is read (body-parser would first read the whole upload off the socket, so a 50 MB
+ * body waited for its upload); a chunked body meets the parser's limit instead. `strict` takes
+ * objects and arrays only.
+ * A request without a body (no Content-Length or 0, no Transfer-Encoding) passes untouched, since
+ * fetch() sends `Content-Length: 0` on a bare POST.
+ */
+import express, { type RequestHandler } from 'express';
+import type { Config } from '../../../shared/src/config.js';
+import { UnsupportedMediaTypeError } from '../../../shared/src/errors.js';
+import { payloadTooLarge } from './errors.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES'>): RequestHandler[] {
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const length = Number(req.headers['content-length'] ?? '0');
+    const hasBody = req.headers['transfer-encoding'] !== undefined || length !== 0;
+    if (hasBody && !req.is(JSON_TYPES)) {
+      const sent = req.headers['content-type'] ?? 'none';
+      const message = `request bodies must be JSON: send Content-Type: application/json (got ${JSON.stringify(sent.slice(0, 100))})`;
+      next(new UnsupportedMediaTypeError(message, [{ path: 'content-type', rule: 'media_type', message }]));
+      return;
+    }
+    if (length > config.BODY_LIMIT_BYTES) {
+      next(payloadTooLarge(config.BODY_LIMIT_BYTES)); // at once; Node then drains the unread body
+      return;
+    }
+    next();
+  };
+  return [requireJson, express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: JSON_TYPES })];
+}

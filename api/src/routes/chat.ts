@@ -1,0 +1,112 @@
+/**
+ * Chat (DESIGN.md §8): sessions, questions and their answers. A question is stored, then its answer
+ * job is enqueued (job id from the message id), and the route answers 202 at once; the worker's
+ * answer arrives by SSE push (stream-session.ts) or by polling `?after=`. An Idempotency-Key makes a
+ * client's retry return the first response without a second message or job.
+ */
+import { randomUUID } from 'node:crypto';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
+import { enqueue } from '../../../shared/src/enqueue.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
+import { whereSchema } from '../../../shared/src/filters.js';
+import { Id, nonBlankText, text } from '../../../shared/src/input.js';
+import { answerJobId, ANSWER_QUEUE } from '../../../shared/src/jobs/answer.js';
+import { DEFAULT_K } from '../../../shared/src/request-schemas.js';
+import { announceMessage } from '../../../shared/src/store-reply.js';
+import { parse } from '../../../shared/src/validation.js';
+import { idempotentRequestOf, runIdempotent } from '../http/idempotency.js';
+import { localsOf } from '../http/request-context.js';
+import { streamCap } from '../http/stream-cap.js';
+import { streamSession } from '../http/stream-session.js';
+import type { ApiServices } from '../services.js';
+
+const SessionId = Id.max(64, 'must be at most 64 characters');
+const MessageCursor = z.string().regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)').transform(Number);
+
+export function chatRouter(s: ApiServices): Router {
+  const router = Router();
+  const SessionInput = z.strictObject({ id: SessionId.optional(), title: text(s.config.MAX_TITLE_CHARS).nullable().optional() });
+  const QuestionInput = z.strictObject({
+    content: nonBlankText(s.config.MAX_QUERY_CHARS),
+    k: s.schemas.k.default(DEFAULT_K),
+    where: whereSchema(s.config).optional(),
+  });
+  const MessagesQuery = z.strictObject({
+    after: MessageCursor.default(0),
+    limit: z.string().regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer').transform(Number).pipe(z.number().max(s.config.MAX_PAGE_SIZE)).optional(),
+  });
+  const EventsQuery = z.strictObject({ after: MessageCursor.optional(), access_token: z.string().optional() });
+
+  const sessionOf = async (req: Request) => {
+    const id = parse(SessionId, req.params['id'], 'session id');
+    const session = await findChatSession(s.db, id);
+    if (!session) throw new NotFoundError(`chat session ${id} not found`);
+    return session;
+  };
+
+  router.post('/chat/sessions', async (req, res) => {
+    const input = parse(SessionInput, req.body ?? {}, 'chat session');
+    const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
+      const session = await createChatSession(db, { id: input.id ?? randomUUID(), title: input.title ?? null });
+      if (!session) throw new ConflictError(`chat session ${input.id ?? ''} already exists`);
+      return { statusCode: 201, body: session };
+    });
+    if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(outcome.statusCode).json(outcome.body);
+  });
+
+  router.get('/chat/sessions/:id', async (req, res) => {
+    res.json(await sessionOf(req));
+  });
+
+  router.post('/chat/sessions/:id/messages', async (req, res) => {
+    const session = await sessionOf(req);
+    const input = parse(QuestionInput, req.body, 'message');
+    const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
+    const { requestId } = localsOf(res);
+    let stored: StoredMessage | undefined;
+    const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
+      const metadata = { type: 'question', k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}) };
+      stored = await insertUserMessage(db, { sessionId: session.id, content: input.content, metadata });
+      return { statusCode: 202, body: { message: stored.message, job: { queue: ANSWER_QUEUE, id: answerJobId(stored.message.id) } } };
+    });
+    // Committed: now announce it and enqueue. A replay re-enqueues only an unanswered question
+    // (a no-op while its job exists), which also heals a job Redis lost after the first 202.
+    const messageId = stored?.message.id ?? replayedMessageId(outcome.body);
+    if (stored) await announceMessage({ db: s.db, events: s.events, logger: localsOf(res).logger }, stored);
+    if (stored || !(await findReply(s.db, messageId))) {
+      const job = { sessionId: session.id, messageId, k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}), requestId };
+      await enqueue(s.queues.answer, s.config, answerJobId(messageId), job);
+    }
+    if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(outcome.statusCode).json(outcome.body);
+  });
+
+  router.get('/chat/sessions/:id/messages', async (req, res) => {
+    const session = await sessionOf(req);
+    const query = parse(MessagesQuery, { ...req.query }, 'query');
+    const limit = query.limit ?? s.config.MAX_PAGE_SIZE;
+    const messages = await listMessagesAfter(s.db, session.id, query.after, limit + 1);
+    res.json({ messages: messages.slice(0, limit), hasMore: messages.length > limit });
+  });
+
+  router.get('/chat/sessions/:id/events', streamCap({ config: s.config, redis: s.redis }), async (req, res) => {
+    const session = await sessionOf(req);
+    const query = parse(EventsQuery, { ...req.query }, 'query');
+    const lastEventId = req.get('last-event-id');
+    const after = lastEventId === undefined || lastEventId === '' ? (query.after ?? 0) : parse(MessageCursor, lastEventId.trim(), 'Last-Event-ID');
+    const stream = s.sse.open(req, res, { heartbeatMs: s.config.SSE_HEARTBEAT_MS, retryMs: s.config.SSE_RETRY_MS });
+    streamSession({ db: s.db, events: s.events, logger: localsOf(res).logger }, stream, session.id, after);
+  });
+  return router;
+}
+
+const ReplayedQuestion = z.object({ message: z.object({ id: z.number().int().positive() }) });
+
+function replayedMessageId(body: unknown): number {
+  const parsed = ReplayedQuestion.safeParse(body);
+  if (!parsed.success) throw new ValidationError('the stored response of this Idempotency-Key is not a question');
+  return parsed.data.message.id;
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Asks colmeia a question and prints the answer as it is written: posts the question, follows the
+# session's event stream (SSE) with curl, prints tokens as they arrive and the sources at the end.
+# If the stream fails it falls back to polling the session's messages.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/ask.sh [options] QUESTION
+
+Posts QUESTION to a chat session, streams the answer's tokens to stdout as they arrive, then
+prints the numbered sources. Progress goes to stderr. Falls back to polling if the stream fails.
+
+Options:
+  -s, --session ID   ask in this chat session (default: create a new one)
+  -k N               passages to retrieve (1-100; default: the server's, 5)
+  -w, --where JSON   metadata filter, e.g. '{"lang":"en"}'
+      --poll         do not stream; poll for the answer every ASK_POLL_INTERVAL seconds
+      --timeout S    give up after S seconds (default: ASK_TIMEOUT or 300)
+  -h, --help         show this help
+
+Environment:
+  API_URL            the API (default http://localhost:3000)
+  API_KEY            sent as "Authorization: Bearer $API_KEY" when set
+  ASK_POLL_INTERVAL  seconds between polls (default 2)
+
+Exit status: 0 answered; 2 no answer could be produced (failed or cancelled); 1 any other error.
+Needs curl; uses jq when present, else python3 or node, for JSON.
+EOF
+}
+
+API_URL=${API_URL:-http://localhost:3000}
+API_URL=${API_URL%/}
+TIMEOUT=${ASK_TIMEOUT:-300}
+POLL_INTERVAL=${ASK_POLL_INTERVAL:-2}
+session='' k='' where='' question='' poll=0
+
+die() { printf 'ask.sh: %s\n' "$*" >&2; exit 1; }
+note() { printf '%s\n' "$*" >&2; }
+
+while (($# > 0)); do
+  case $1 in
+    -h|--help) usage; exit 0 ;;
+    -s|--session) (($# >= 2)) || die "$1 needs a value"; session=$2; shift 2 ;;
+    -k) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die "-k must be a number"; k=$2; shift 2 ;;
+    -w|--where) (($# >= 2)) || die "$1 needs a value"; where=$2; shift 2 ;;
+    --poll) poll=1; shift ;;
+    --timeout) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die "--timeout must be seconds"; TIMEOUT=$2; shift 2 ;;
+    --) shift; question="$*"; break ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) question=${question:+$question }$1; shift ;;
+  esac
+done
+[[ -n ${question//[[:space:]]/} ]] || { usage >&2; exit 1; }
+command -v curl >/dev/null || die "curl is required"
+
+# --- JSON, with whichever tool is installed -----------------------------------------------------
+if command -v jq >/dev/null; then JSON_TOOL=jq
+elif command -v python3 >/dev/null; then JSON_TOOL=python3
+elif command -v node >/dev/null; then JSON_TOOL=node
+else die "jq, python3 or node is needed to read JSON"; fi
+
+# json OP [ARG]: reads JSON on stdin. OPs: get PATH (dotted; raw string, compact JSON, or nothing
+# for null), string (ARG as a JSON string), reply MID (the message replying to MID in .messages),
+# sources (one line per source of .metadata.sources).
+json() {
+  local op=$1 arg=${2:-}
+  case $JSON_TOOL in
+    jq)
+      case $op in
+        get) jq -jc --arg p "$arg" 'getpath($p | split(".")) | if . == null then empty else . end' ;;
+        string) jq -nc --arg s "$arg" '$s' ;;
+        reply) jq -c --argjson m "$arg" '[.messages[] | select(.replyTo == $m)][0] // empty' ;;
+        sources) jq -r '.metadata.sources // [] | to_entries[] | "[\(.key + 1)] \(.value.title // "untitled") (document \(.value.documentId), score \(.value.score * 1000 | round / 1000))"' ;;
+      esac ;;
+    python3) python3 -c "$JSON_PY" "$op" "$arg" ;;
+    node) node -e "$JSON_JS" "$op" "$arg" ;;
+  esac
+}
+JSON_PY='
+import json, sys
+op, arg = sys.argv[1], sys.argv[2]
+if op == "string":
+    sys.stdout.write(json.dumps(arg)); sys.exit()
+d = json.load(sys.stdin)
+if op == "get":
+    for key in arg.split("."):
+        d = d.get(key) if isinstance(d, dict) else None
+    if d is not None:
+        sys.stdout.write(d if isinstance(d, str) else json.dumps(d, separators=(",", ":")))
+elif op == "reply":
+    found = [m for m in d.get("messages", []) if m.get("replyTo") == int(arg)]
+    if found: print(json.dumps(found[0]))
+elif op == "sources":
+    for i, s in enumerate((d.get("metadata") or {}).get("sources") or []):
+        print("[%d] %s (document %s, score %s)" % (i + 1, s.get("title") or "untitled", s.get("documentId"), round(s.get("score", 0), 3)))
+'
+JSON_JS='
+const [op, arg] = process.argv.slice(1);
+if (op === "string") { process.stdout.write(JSON.stringify(arg)); process.exit(0); }
+let raw = ""; process.stdin.on("data", (c) => (raw += c)).on("end", () => {
+  let d = JSON.parse(raw);
+  if (op === "get") {
+    for (const key of arg.split(".")) d = d !== null && typeof d === "object" ? d[key] : undefined;
+    if (d !== undefined && d !== null) process.stdout.write(typeof d === "string" ? d : JSON.stringify(d));
+  } else if (op === "reply") {
+    const found = (d.messages || []).find((m) => m.replyTo === Number(arg));
+    if (found) console.log(JSON.stringify(found));
+  } else if (op === "sources") {
+    ((d.metadata || {}).sources || []).forEach((s, i) => console.log(`[${i + 1}] ${s.title || "untitled"} (document ${s.documentId}, score ${Math.round(s.score * 1000) / 1000})`));
+  }
+});
+'
+
+# --- HTTP -------------------------------------------------------------------------------------
+auth=()
+[[ -n ${API_KEY:-} ]] && auth=(-H "Authorization: Bearer $API_KEY")
+
+api() { # api METHOD PATH [BODY]
+  local body=${3:-}
+  curl -fsS --max-time 30 -X "$1" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' \
+    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} "$API_URL$2"
+}
+
+# Prints the final assistant message: its text unless the stream already printed it, then sources.
+# Returns 0 for an answer, 2 for an analysis_error (failed or cancelled).
+finish() {
+  local message=$1 streamed=$2 type
+  type=$(json get metadata.type <<<"$message")
+  if [[ $type == analysis_error ]]; then
+    ((streamed)) && printf '\n'
+    note "no answer: $(json get metadata.error.code <<<"$message"): $(json get metadata.error.message <<<"$message")"
+    return 2
+  fi
+  if ((streamed)); then printf '\n'; else json get content <<<"$message"; printf '\n'; fi
+  printf '\nSources:\n'
+  json sources <<<"$message"
+  return 0
+}
+
+# Follows the SSE stream from the question on. Returns finish's status, or 1 if the stream ended
+# (or failed) before the answer arrived.
+stream_answer() {
+  local url="$API_URL/chat/sessions/$session/events?after=$message_id"
+  local event='' data='' line streamed=0 attempt='' status=1
+  exec 3< <(exec curl -fsS -N --max-time "$TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: text/event-stream' "$url")
+  local curl_pid=$!
+  while IFS= read -r line <&3; do
+    line=${line%$'\r'}
+    case $line in
+      event:*) event=${line#event:}; event=${event# } ;;
+      data:*) data=${line#data:}; data=${data# } ;;
+      '')
+        if [[ -n $event && -n $data ]]; then
+          if [[ $event == message ]]; then
+            if [[ $(json get replyTo <<<"$data") == "$message_id" ]]; then
+              status=0; finish "$data" "$streamed" || status=$?
+              break
+            fi
+          elif [[ $(json get replyTo <<<"$data") == "$message_id" ]]; then
+            case $event in
+              delta)
+                local this_attempt
+                this_attempt=$(json get attempt <<<"$data")
+                if [[ -n $attempt && $this_attempt != "$attempt" ]]; then printf '\n[attempt %s]\n' "$this_attempt"; fi
+                attempt=$this_attempt
+                json get text <<<"$data"; streamed=1 ;;
+              progress) note "… $(json get stage <<<"$data") ($(json get elapsedMs <<<"$data") ms)" ;;
+              error) note "attempt $(json get attempt <<<"$data") failed: $(json get message <<<"$data")" ;;
+            esac
+          fi
+        fi
+        event='' data='' ;;
+    esac
+  done
+  kill "$curl_pid" 2>/dev/null || true
+  exec 3<&-
+  return "$status"
+}
+
+# Polls the session's messages after the question until the answer is there.
+poll_answer() {
+  local deadline=$((SECONDS + TIMEOUT)) page reply
+  while ((SECONDS < deadline)); do
+    if page=$(api GET "/chat/sessions/$session/messages?after=$message_id"); then
+      reply=$(json reply "$message_id" <<<"$page")
+      if [[ -n $reply ]]; then finish "$reply" 0; return; fi
+    else
+      note "poll failed; trying again"
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+  die "no answer within $TIMEOUT s"
+}
+
+# --- main -------------------------------------------------------------------------------------
+if [[ -z $session ]]; then
+  session=$(api POST /chat/sessions '{}' | json get id) || die "could not create a chat session at $API_URL"
+  note "session $session"
+fi
+body="{\"content\":$(json string "$question")${k:+,\"k\":$k}${where:+,\"where\":$where}}"
+response=$(api POST "/chat/sessions/$session/messages" "$body") || die "the question was not accepted"
+message_id=$(json get message.id <<<"$response")
+note "question $message_id, job $(json get job.id <<<"$response")"
+
+if ((poll == 0)); then
+  status=0; stream_answer || status=$?
+  if ((status != 1)); then exit "$status"; fi
+  note "the event stream failed; polling every ${POLL_INTERVAL}s"
+fi
+status=0; poll_answer || status=$?
+exit "$status"

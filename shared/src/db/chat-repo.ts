@@ -1,0 +1,142 @@
+/**
+ * All SQL on chat_sessions and chat_messages: the durable log that SSE replays and polling read.
+ * Within one session, message ids commit in id order (Postgres: a per-session advisory lock taken
+ * before the id is drawn; SQLite: BEGIN IMMEDIATE already serialises writers), so a reader that has
+ * seen message N of a session has seen every earlier one. Each insert reports the session's previous
+ * message id (prevId), which lets a pushed event say whether anything came in between.
+ * An assistant message is unique per question (reply_to UNIQUE): insert-or-ignore, then read back.
+ */
+import type { Knex } from 'knex';
+import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
+import { dialectOf } from './connection.js';
+
+const SESSION_LOCK_CLASS = 0x63686174; // "chat": first key of pg_advisory_xact_lock(int, int)
+
+export type ChatRole = 'user' | 'assistant';
+
+export interface ChatSession {
+  id: string;
+  title: string | null;
+  createdAt: string;
+}
+
+export interface ChatMessage {
+  id: number;
+  sessionId: string;
+  role: ChatRole;
+  content: string;
+  metadata: Record<string, unknown>;
+  replyTo: number | null; // for assistant messages: the user message answered
+  createdAt: string; // ISO time with milliseconds, stamped when the row was written
+}
+
+/** A message as stored, the session's message before it, and whether this call inserted it. */
+export interface StoredMessage {
+  message: ChatMessage;
+  prevId: number; // 0 when it is the session's first message
+  isNew: boolean; // false: a reply to the same question already existed, and `message` is that one
+}
+
+interface MessageRow {
+  id: number;
+  session_id: string;
+  role: ChatRole;
+  content: string;
+  metadata: unknown;
+  reply_to: number | null;
+  created_at: number | string;
+}
+
+const MESSAGE_COLUMNS = ['id', 'session_id', 'role', 'content', 'metadata', 'reply_to', 'created_at'] as const;
+
+/** Creates a session; undefined when the id is taken. */
+export async function createChatSession(db: Knex, input: { id: string; title: string | null }): Promise<ChatSession | undefined> {
+  const row = { id: input.id, title: input.title, created_at: nowMs() };
+  const inserted = (await db('chat_sessions').insert(row).onConflict('id').ignore().returning(['id'])) as Array<{ id: string }>;
+  return inserted.length === 0 ? undefined : toSession(row);
+}
+
+export async function findChatSession(db: Knex, id: string): Promise<ChatSession | undefined> {
+  const row = (await db('chat_sessions').select('id', 'title', 'created_at').where({ id }).first()) as
+    | { id: string; title: string | null; created_at: number | string }
+    | undefined;
+  return row ? toSession(row) : undefined;
+}
+
+export async function insertUserMessage(db: Knex, input: { sessionId: string; content: string; metadata: Record<string, unknown> }): Promise<StoredMessage> {
+  return insertMessage(db, { sessionId: input.sessionId, role: 'user', content: input.content, metadata: input.metadata, replyTo: null });
+}
+
+/**
+ * Stores the one assistant message of a question. When two attempts overlap, the first insert wins
+ * and the other gets `isNew: false` with the winner's message: it must publish nothing new.
+ */
+export async function insertReply(
+  db: Knex,
+  input: { sessionId: string; replyTo: number; content: string; metadata: Record<string, unknown> },
+): Promise<StoredMessage> {
+  return insertMessage(db, { ...input, role: 'assistant' });
+}
+
+export async function findChatMessage(db: Knex, id: number): Promise<ChatMessage | undefined> {
+  const row = (await db('chat_messages').select(MESSAGE_COLUMNS).where({ id }).first()) as MessageRow | undefined;
+  return row ? toMessage(row) : undefined;
+}
+
+/** The assistant message answering a user message, if one was stored. */
+export async function findReply(db: Knex, replyTo: number): Promise<ChatMessage | undefined> {
+  const row = (await db('chat_messages').select(MESSAGE_COLUMNS).where({ reply_to: replyTo }).first()) as MessageRow | undefined;
+  return row ? toMessage(row) : undefined;
+}
+
+/** A session's messages with id > afterId, oldest first, at most `limit`. */
+export async function listMessagesAfter(db: Knex, sessionId: string, afterId: number, limit: number): Promise<ChatMessage[]> {
+  const rows = (await db('chat_messages')
+    .select(MESSAGE_COLUMNS)
+    .where({ session_id: sessionId })
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)) as MessageRow[];
+  return rows.map(toMessage);
+}
+
+async function insertMessage(
+  db: Knex,
+  input: { sessionId: string; role: ChatRole; content: string; metadata: Record<string, unknown>; replyTo: number | null },
+): Promise<StoredMessage> {
+  return db.transaction(async (trx) => {
+    if (dialectOf(trx) === 'postgres') await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [SESSION_LOCK_CLASS, input.sessionId]);
+    const prev = (await trx('chat_messages').where({ session_id: input.sessionId }).max({ id: 'id' }).first()) as { id: number | null } | undefined;
+    const row = {
+      session_id: input.sessionId,
+      role: input.role,
+      content: input.content,
+      metadata: toJsonColumn(input.metadata),
+      reply_to: input.replyTo,
+      created_at: nowMs(),
+    };
+    const insert = trx('chat_messages').insert(row);
+    const inserted = (await (input.replyTo === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS)) as MessageRow[];
+    const fresh = inserted[0];
+    if (fresh) return { message: toMessage(fresh), prevId: Number(prev?.id ?? 0), isNew: true };
+    const existing = (await trx('chat_messages').select(MESSAGE_COLUMNS).where({ reply_to: input.replyTo }).first()) as MessageRow | undefined;
+    if (!existing) throw new Error(`reply to message ${String(input.replyTo)} was neither inserted nor found`);
+    return { message: toMessage(existing), prevId: 0, isNew: false };
+  });
+}
+
+function toSession(row: { id: string; title: string | null; created_at: number | string }): ChatSession {
+  return { id: row.id, title: row.title, createdAt: new Date(Number(row.created_at)).toISOString() };
+}
+
+function toMessage(row: MessageRow): ChatMessage {
+  return {
+    id: Number(row.id),
+    sessionId: row.session_id,
+    role: row.role,
+    content: row.content,
+    metadata: fromJsonColumn<Record<string, unknown>>(row.metadata),
+    replyTo: row.reply_to === null ? null : Number(row.reply_to),
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The problem colmeia exists to solve: several workers, one truth. Real web and worker processes
+ * share one database; after an ingest job succeeds, a search for a word unique to that document
+ * finds it whichever worker answers, and a removal through one worker is never undone by another.
+ * On SQLite the workers share a DATA_DIR (one host); on Postgres each has its own (hosts whose
+ * disks are not shared).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
+import { waitFor } from '../support/wait-for.js';
+import { ApiClient, reportFigure } from './jobs-harness.js';
+
+const KEY = 'index-consistency-key';
+
+function marker(i: number): string {
+  return `qz${(i * 104729 + 7).toString(36)}k${i}`;
+}
+
+function text(i: number): string {
+  return `Field note ${i}. The colony stored ${i % 2 === 0 ? 'clover' : 'heather'} honey this week. Unique marker ${marker(i)} for this note.`;
+}
+
+const scenarios = [
+  { name: 'SQLite, two workers on one host', documents: 200, postgres: false },
+  ...(process.env['TEST_DATABASE_URL'] ? [{ name: 'Postgres, two workers with their own disks', documents: 80, postgres: true }] : []),
+];
+
+for (const scenario of scenarios) {
+  describe(`index consistency: ${scenario.name}`, () => {
+    let redis: RedisServerHandle;
+    let schema: PostgresSchema | undefined;
+    let web: WebProcess;
+    const workers: ServiceProcess[] = [];
+    let api: ApiClient;
+
+    before(async () => {
+      redis = await startRedisServer();
+      schema = scenario.postgres ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
+      const shared = tempDataDir();
+      const env = (dataDir: string) => ({
+        REDIS_URL: redis.url,
+        DATA_DIR: dataDir,
+        API_KEYS: KEY,
+        QUEUE_PREFIX: 'consistency',
+        LOG_LEVEL: 'info',
+        SEARCH_CONCURRENCY: '4',
+        RATE_LIMIT_MAX: '1000000',
+        ...(schema ? { DATABASE_URL: schema.url } : {}),
+      });
+      web = await startWeb(env(shared));
+      for (let i = 0; i < 2; i++) workers.push(await startWorker(env(scenario.postgres ? tempDataDir() : shared)));
+      await Promise.all([web.waitForHttp(web.url), ...workers.map((w) => w.waitForLine(/worker ready/, 30_000))]);
+      api = new ApiClient(() => web.url, KEY);
+    });
+
+    after(async () => {
+      await Promise.allSettled([web?.close(), ...workers.map((w) => w.close())]);
+      await redis?.stop();
+      await schema?.drop();
+    });
+
+    it('finds each document by its unique word right after its ingest job succeeds, whichever worker answers', async (t) => {
+      const posted = await Promise.all(
+        Array.from({ length: scenario.documents }, async (_, i) => {
+          const reply = await api.post('/documents', { id: `note-${i}`, text: text(i), metadata: { parity: i % 2 === 0 ? 'even' : 'odd', n: i } });
+          assert.equal(reply.status, 202, reply.text);
+          return { i, job: (reply.body as { job: { id: string } }).job.id };
+        }),
+      );
+      let misses = 0;
+      const answeredBy = new Set<number>();
+      await runLimited(posted, 8, async ({ i, job }) => {
+        await waitFor(async () => (await api.job('ingest', job)).status === 'succeeded', { timeoutMs: 60_000, intervalMs: 20, what: `ingest of note-${i}` });
+        const reply = await api.post('/search', { query: marker(i), k: 3 });
+        assert.equal(reply.status, 200, reply.text);
+        const body = reply.body as { results: Array<{ documentId: string }> };
+        if (body.results[0]?.documentId !== `note-${i}`) misses++;
+      });
+      for (const [n, worker] of workers.entries()) if (worker.lines.some((line) => line.includes('"queue":"search"') && line.includes('job succeeded'))) answeredBy.add(n);
+      reportFigure(t, 'search_after_ingest_misses', { misses, documents: scenario.documents, workers_answering: answeredBy.size });
+      assert.equal(misses, 0);
+      assert.equal(answeredBy.size, 2, 'both workers answered searches');
+    });
+
+    it('never returns documents removed by metadata through one worker, from either worker', async (t) => {
+      const reply = await api.post('/documents/delete', { where: { parity: 'odd' } });
+      assert.equal(reply.status, 202, reply.text);
+      const jobId = (reply.body as { job: { id: string } }).job.id;
+      await waitFor(async () => (await api.job('remove', jobId)).status === 'succeeded', { timeoutMs: 30_000, intervalMs: 20, what: 'removal' });
+      const outcome = await api.job('remove', jobId);
+      assert.equal((outcome.result as { documents: number }).documents, scenario.documents / 2);
+      let resurrected = 0;
+      const odd = Array.from({ length: scenario.documents / 2 }, (_, n) => 2 * n + 1);
+      await runLimited(odd, 8, async (i) => {
+        const search = await api.post('/search', { query: marker(i), k: 5 });
+        const body = search.body as { results: Array<{ documentId: string }> };
+        resurrected += body.results.filter((hit) => Number(hit.documentId.slice(5)) % 2 === 1).length;
+      });
+      reportFigure(t, 'removed_documents_returned', { resurrected, searches: odd.length });
+      assert.equal(resurrected, 0);
+    });
+  });
+}
+
+async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}

@@ -1,0 +1,180 @@
+/**
+ * Answers one question (DESIGN.md §6, §7): retrieve with the search code path, generate (tokens
+ * published as deltas), store the one assistant message, then publish it. Idempotent per question
+ * even when attempts overlap (a timed-out attempt keeps running while its retry starts, RELIABILITY
+ * finding 2): the reply insert is insert-or-ignore on reply_to, and only the winner publishes.
+ * The model call aborts on the job timeout and on cancel; a cancel published before the job started
+ * is seen through its flag, so no model is called. Every way out stores a message or throws for a
+ * retry, and after the last retry recordAnswerGaveUp stores one, so no client waits forever.
+ */
+import { AppError, NotFoundError } from '../../../shared/src/errors.js';
+import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
+import type { ChatEvent } from '../../../shared/src/events.js';
+import { answerJobId, CANCELLED_CODE, type AnalysisResult, type AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
+import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { isCancelledReply, storeErrorReply, storeReply, type ReplyDeps } from '../../../shared/src/store-reply.js';
+import type { Passage } from '../answerers/answerer.js';
+import { retrieve } from '../retrieve.js';
+import type { Services } from '../services.js';
+import type { JobContext } from './register.js';
+
+type AnswerServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder' | 'answerer' | 'events' | 'redis' | 'logger'>;
+
+const ATTEMPT_COUNTER_TTL_MS = 24 * 60 * 60 * 1_000;
+
+class AnswerCancelledError extends Error {
+  constructor() {
+    super('the answer was cancelled');
+    this.name = 'AnswerCancelledError';
+  }
+}
+
+class AnswerTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`the answer took longer than ${timeoutMs} ms (ANSWER_TIMEOUT_MS)`);
+    this.name = 'AnswerTimeoutError';
+  }
+}
+
+export async function processAnswer(s: AnswerServices, job: AnswerJob, { logger, attempt, reportProgress }: JobContext): Promise<AnswerResult> {
+  const jobId = answerJobId(job.messageId);
+  const d: ReplyDeps = { db: s.db, events: s.events, logger };
+  const question = await findChatMessage(s.db, job.messageId);
+  if (!question || question.role !== 'user' || question.sessionId !== job.sessionId) {
+    throw new NotFoundError(`question ${job.messageId} of session ${job.sessionId} not found`);
+  }
+  const earlier = await findReply(s.db, question.id);
+  if (earlier) return { status: 'already_answered', messageId: earlier.id, replyTo: question.id };
+
+  const controller = new AbortController();
+  const cancel = () => controller.abort(new AnswerCancelledError());
+  const stopListening = s.events.onCancel((cancelledId) => cancelledId === jobId && cancel()); // before the flag check: no gap
+  const timer = setTimeout(() => controller.abort(new AnswerTimeoutError(s.config.ANSWER_TIMEOUT_MS)), s.config.ANSWER_TIMEOUT_MS);
+  const isCancelled = () => controller.signal.reason instanceof AnswerCancelledError;
+  // A Redis hiccup reading the flag must not fail the question for good: the ticker reads it again.
+  const isCancelRequested = () =>
+    s.events.isCancelRequested(jobId).catch((err: unknown) => {
+      logger.warn('cancel flag not readable; going on', { err: serializeError(err) });
+      return false;
+    });
+  const cancelled = async (): Promise<AnswerResult> => {
+    const stored = await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: CANCELLED_CODE, message: 'cancelled by the client' });
+    logger.info('answer cancelled', { replyTo: question.id, stored: stored.isNew });
+    return { status: isCancelledReply(stored.message) ? 'cancelled' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
+  };
+  try {
+    if (await isCancelRequested()) return await cancelled();
+    const attempts = await countAttempt(s, job.messageId);
+    if (attempts > s.config.JOB_ATTEMPTS) {
+      const message = `gave up after ${attempts - 1} attempts (the worker crashed or stalled each time)`;
+      const stored = await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: 'answer_failed', message });
+      return { status: 'failed', messageId: stored.message.id, replyTo: question.id };
+    }
+    const reply = await generateReply(s, {
+      question, job, jobId, attempt, logger, reportProgress, signal: controller.signal, isCancelRequested, cancel,
+    });
+    if (isCancelled()) return await cancelled(); // cancelled between the last token and here
+    const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content: reply.content, metadata: { ...reply.metadata } });
+    logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', { replyTo: question.id, messageId: stored.message.id, ...reply.metadata.timings });
+    return { status: stored.isNew ? 'answered' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
+  } catch (err) {
+    if (isCancelled()) return await cancelled();
+    if (err instanceof AppError) {
+      // No retry can fix it (a bad filter, say): say so now, since 'failed' will never fire.
+      await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: err.code, message: err.message });
+      throw err;
+    }
+    const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
+    publishQuietly(s, logger, question.sessionId, {
+      type: 'error', replyTo: question.id, jobId, attempt, code: 'answer_attempt_failed', message: messageOf(reason), willRetry: attempt < s.config.JOB_ATTEMPTS,
+    });
+    throw reason;
+  } finally {
+    clearTimeout(timer);
+    stopListening();
+  }
+}
+
+interface GenerateInput {
+  question: ChatMessage;
+  job: AnswerJob;
+  jobId: string;
+  attempt: number;
+  logger: Logger;
+  reportProgress: JobContext['reportProgress'];
+  signal: AbortSignal;
+  isCancelRequested: () => Promise<boolean>;
+  cancel: () => void;
+}
+
+/** Retrieval and generation, with progress events every ANSWER_PROGRESS_INTERVAL_MS while it runs. */
+async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{ content: string; metadata: AnalysisResult }> {
+  const { question, job, jobId, attempt, logger, signal } = input;
+  const started = performance.now();
+  const ref = { replyTo: question.id, jobId, attempt };
+  let stage: 'retrieving' | 'generating' = 'retrieving';
+  const progress = () => {
+    input.reportProgress({ done: stage === 'retrieving' ? 0 : 1, total: 2 }); // for GET /jobs
+    publishQuietly(s, logger, question.sessionId, { type: 'progress', ...ref, stage, elapsedMs: Math.round(performance.now() - started) });
+  };
+  // The ticker also re-reads the cancel flag, in case the cancel's pub/sub message was lost.
+  const ticker = setInterval(() => {
+    progress();
+    void input.isCancelRequested().then((isSet) => isSet && input.cancel());
+  }, s.config.ANSWER_PROGRESS_INTERVAL_MS);
+  try {
+    progress();
+    const hits = await retrieve(s, { query: question.content, k: job.k, where: job.where }, signal);
+    signal.throwIfAborted();
+    const retrieved = performance.now();
+    stage = 'generating';
+    progress();
+    const passages: Passage[] = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, score: hit.score, title: hit.title, text: hit.text }));
+    let index = 0;
+    const onDelta = (text: string) => publishQuietly(s, logger, question.sessionId, { type: 'delta', ...ref, index: index++, text });
+    const answer = await s.answerer.answer({ question: question.content, passages, signal, onDelta });
+    const generated = performance.now();
+    return {
+      content: answer.content,
+      metadata: {
+        type: 'analysis_result',
+        sources: passages.map((p) => ({ documentId: p.documentId, chunkId: p.chunkId, score: p.score, title: p.title })),
+        jobId,
+        answerer: s.answerer.id,
+        model: answer.model,
+        timings: { retrieveMs: tenths(retrieved - started), generateMs: tenths(generated - retrieved), totalMs: tenths(generated - started) },
+      },
+    };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** After the last retry failed: the error message is stored (once), so no client waits forever. */
+export async function recordAnswerGaveUp(s: Pick<Services, 'db' | 'events' | 'logger'>, job: AnswerJob, err: Error): Promise<void> {
+  try {
+    await storeErrorReply(s, { sessionId: job.sessionId, replyTo: job.messageId, jobId: answerJobId(job.messageId), code: 'answer_failed', message: err.message });
+  } catch (storeErr) {
+    s.logger.error('could not store the failed answer', { messageId: job.messageId, err: serializeError(storeErr) });
+  }
+}
+
+/** Our own attempt count (Bee-Queue re-runs a stalled job forever, RELIABILITY finding 1). */
+async function countAttempt(s: Pick<Services, 'redis' | 'config'>, messageId: number): Promise<number> {
+  const key = `${s.config.QUEUE_PREFIX}:answer-attempts:${messageId}`;
+  const results = await s.redis.multi().incr(key).pexpire(key, ATTEMPT_COUNTER_TTL_MS).exec();
+  return Number(results?.[0]?.[1] ?? 1);
+}
+
+/** Deltas and progress may be lost (clients catch up from the stored message); they never fail the job. */
+function publishQuietly(s: Pick<Services, 'events'>, logger: Logger, sessionId: string, event: ChatEvent): void {
+  s.events.publish(sessionId, event).catch((err: unknown) => logger.debug('event not published', { type: event.type, err: serializeError(err) }));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function tenths(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
