@@ -14,7 +14,7 @@ import { waitFor } from '../support/wait-for.js';
 import { ApiClient, documentText, reportFigure, waitForSettled } from './jobs-harness.js';
 
 const KEY = `observability-e2e-${randomUUID()}`;
-const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
+const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
 
 describe('jobs, metrics and the queue dashboard', () => {
   let redis: RedisServerHandle;
