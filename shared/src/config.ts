@@ -71,7 +71,7 @@ export const Config = z
     RATE_LIMIT_WINDOW_MS: positiveInt().default(60_000), // rate-limit window, shared by all web processes through Redis
     RATE_LIMIT_MAX: positiveInt().default(600), // requests per window per API key (per client IP without keys); 429 above
     MAX_SSE_STREAMS_PER_KEY: positiveInt().default(20), // open event streams per API key (per IP without keys); 429 above
-    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'), // winston level
     QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, _ : . - only').default('colmeia'), // Redis key prefix of queues and channels
     HNSW_M: z.coerce.number().int().min(2).max(128).default(16), // graph degree
     HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(10).max(2000).default(200), // build-time candidate list
@@ -90,9 +90,9 @@ export const Config = z
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3), // attempts of ingest, remove and answer jobs (stalls included)
     JOB_BACKOFF_MS: positiveInt().default(1_000), // first retry delay; doubles with jitter
     INGEST_CONCURRENCY: positiveInt().default(2), // ingest jobs at once per worker
-    REMOVE_CONCURRENCY: positiveInt().default(1),
-    SEARCH_CONCURRENCY: positiveInt().default(8),
-    ANSWER_CONCURRENCY: positiveInt().default(4),
+    REMOVE_CONCURRENCY: positiveInt().default(1), // remove jobs at once per worker
+    SEARCH_CONCURRENCY: positiveInt().default(8), // search jobs at once per worker (they overlap Redis and SQL waits)
+    ANSWER_CONCURRENCY: positiveInt().default(4), // answer jobs at once per worker (model calls are also capped by OLLAMA_MAX_CONCURRENCY)
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
     SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
     SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
@@ -107,8 +107,8 @@ export const Config = z
     IDEMPOTENCY_TTL_MS: positiveInt().default(86_400_000), // how long an Idempotency-Key and its response are kept
     BODY_LIMIT_BYTES: positiveInt().default(1_048_576), // JSON request body (413 above)
     MAX_TEXT_CHARS: positiveInt().default(500_000), // document text length
-    MAX_TITLE_CHARS: positiveInt().default(500),
-    MAX_CHUNKS_PER_DOCUMENT: positiveInt().default(2_000),
+    MAX_TITLE_CHARS: positiveInt().default(500), // document title length
+    MAX_CHUNKS_PER_DOCUMENT: positiveInt().default(2_000), // a longer document ends failed with this reason
     MAX_METADATA_BYTES: positiveInt().default(16_384), // metadata as JSON
     MAX_METADATA_DEPTH: positiveInt().default(5), // nesting of metadata objects and arrays
     MAX_QUERY_CHARS: positiveInt().default(2_000), // search query and chat question length
