@@ -97,7 +97,7 @@ export const Config = z
     SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
     SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
     HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis (also carries the worker's metrics)
-    WATCHDOG_INTERVAL_MS: positiveInt().default(5_000), // worker checks its queue connections this often and reopens stuck ones
+    WATCHDOG_INTERVAL_MS: positiveInt().default(5_000), // web and worker check their Redis connections this often and reopen stuck ones
     REDIS_KEEPALIVE_MS: positiveInt().default(10_000), // TCP keepalive idle time on queue connections (a vanished peer is noticed ~10 s later)
     COLMEIA_TEST_ABORT_MARKER: z.string().min(8).optional(), // tests only: an ingest whose text contains it calls process.abort(); refused in production
     SHUTDOWN_GRACE_MS: positiveInt().default(25_000), // time active jobs and requests get after SIGTERM

@@ -52,7 +52,10 @@ export async function closeQueues(queues: Queues, timeoutMs: number): Promise<vo
   await Promise.allSettled(queueList(queues).map((queue) => queue.close(timeoutMs)));
 }
 
-function queueSettings(config: QueueConfig, role: Role, name: QueueName): Queue.QueueSettings {
+/** Bee-Queue reads this setting but its typings omit it. */
+type BeeSettings = Queue.QueueSettings & { initialRedisFailureRetryDelay: number };
+
+function queueSettings(config: QueueConfig, role: Role, name: QueueName): BeeSettings {
   const isWorker = role === 'worker';
   return {
     prefix: config.QUEUE_PREFIX,
@@ -65,6 +68,11 @@ function queueSettings(config: QueueConfig, role: Role, name: QueueName): Queue.
     removeOnSuccess: true, // outcomes live in SQL (job_outcomes), not in Redis
     removeOnFailure: false, // failed jobs stay visible and retryable
     stallInterval: config.STALL_INTERVAL_MS,
+    // After a lost connection each of a worker's `concurrency` waiting BRPOPLPUSH calls fails, and
+    // Bee-Queue doubles one shared delay per failure before retrying them (lib/queue.js _waitForJob):
+    // from its default 1 s the 8th search slot would wait 128 s; from 100 ms, under 13 s. The retried
+    // call then waits in node_redis's offline queue until Redis is back, so this is no busy loop.
+    initialRedisFailureRetryDelay: 100,
   };
 }
 

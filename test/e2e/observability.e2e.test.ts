@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { sendInlineCommand, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, documentText, reportFigure, waitForSettled } from './jobs-harness.js';
@@ -102,11 +102,18 @@ describe('jobs, metrics and the queue dashboard', () => {
     reportFigure(t, 'metrics_scrape', { ms: scrapeMs, bytes: text.length, samples: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length });
   });
 
-  it('serves the Arena dashboard at /admin/queues behind the key, and its pages do not take the web down', async () => {
+  it('serves the Arena dashboard at /admin/queues behind the key, and its pages do not take the web down', async (t) => {
     assert.equal((await fetch(`${web.url}/admin/queues`)).status, 401);
-    for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/colmeia/ingest', '/admin/queues/colmeia/ingest/failed', `/admin/queues/colmeia/ingest/${jobs.get('obs-0') ?? ''}`]) {
+    const pages: Array<[string, number]> = [
+      ['/admin/queues', 200],
+      ['/admin/queues/', 200],
+      ['/admin/queues/colmeia/ingest', 200], // awaited client.info(): threw on node_redis before the fix
+      ['/admin/queues/colmeia/ingest/failed', 200],
+      [`/admin/queues/colmeia/ingest/${jobs.get('obs-0') ?? ''}`, 404], // succeeded jobs leave Redis; the outcome is in GET /jobs
+    ];
+    for (const [path, status] of pages) {
       const page = await client.get(path);
-      assert.equal(page.status, 200, `${path}: ${page.text.slice(0, 300)}`);
+      assert.equal(page.status, status, `${path}: ${page.text.slice(0, 300)}`);
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.match(page.text, /<title>Arena<\/title>/);
     }
@@ -116,6 +123,8 @@ describe('jobs, metrics and the queue dashboard', () => {
     assert.equal((await client.get('/admin/queues/vendor/tablesort.min.js')).status, 200);
     assert.equal((await client.get('/health')).status, 200);
     assert.equal(web.exitStatus, undefined, 'the web process is still running');
+    const clients = (await sendInlineCommand(redis.port, 'CLIENT LIST', 2_000)).split('\n').filter((line) => line.startsWith('id=')).length;
+    reportFigure(t, 'redis_clients', { total: clients, web: 1, worker: 1, dashboard_queues_opened: 1 });
   });
 });
 

@@ -3,12 +3,14 @@
  * redis-server with an append-only file is stopped and restarted, flushed (data and scripts gone, as
  * after a restart without persistence), paused with SIGSTOP, and the worker's connections are made
  * half-open by a proxy. The web must answer 503 within about a second and keep the document row; the
- * worker must resume by itself; the sweep must finish every accepted document. Figures: 503 latency
+ * worker must resume by itself; the sweep must finish every accepted document, also those whose job
+ * hashes were evicted. Figures: 503 latency
  * during the outage, time to resume, documents lost, sweep time, half-open detection time.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { sendInlineCommand, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -20,6 +22,8 @@ const DOWN_503_MS = 1_000; // Redis refuses connections: the web knows it, answe
 // Redis frozen (connections up, no answers): the 1 s enqueue timeout, after the rate limiter's two
 // bounded Redis calls (250 ms each: rate-limit-redis retries any failed increment once).
 const FROZEN_503_MS = 2_000;
+const OUTAGE_MS = 3_000;
+const OUTAGE_RATE_PER_S = 20;
 
 describe('Redis outages', () => {
   let redis: RedisServerHandle;
@@ -44,6 +48,7 @@ describe('Redis outages', () => {
       WATCHDOG_INTERVAL_MS: '1000',
       HEARTBEAT_INTERVAL_MS: '500',
       REDIS_KEEPALIVE_MS: '1000',
+      SEARCH_TIMEOUT_MS: '1000',
       RATE_LIMIT_MAX: '100000',
     };
     workerEnv = { ...env, REDIS_URL: proxy.url }; // the worker reaches Redis through the proxy, the web directly
@@ -63,9 +68,15 @@ describe('Redis outages', () => {
     await settleAll(client, ['warm-0', 'warm-1']);
     await redis.stop();
     const downAt = Date.now();
+    // Ingest traffic goes on through the outage: OUTAGE_RATE_PER_S posts for OUTAGE_MS (RELIABILITY R1).
     const documentReplies: Reply[] = [];
-    const outageIds = Array.from({ length: 5 }, (_, i) => `outage-${i}`);
-    for (const id of outageIds) documentReplies.push(await client.post('/documents', { id, text: documentText(id, 3_000) }));
+    const outageIds: string[] = [];
+    for (let i = 0; Date.now() - downAt < OUTAGE_MS; i++) {
+      const id = `outage-${i}`;
+      outageIds.push(id);
+      documentReplies.push(await client.post('/documents', { id, text: documentText(id, 3_000) }));
+      await delay(Math.max(0, downAt + ((i + 1) * 1000) / OUTAGE_RATE_PER_S - Date.now()));
+    }
     const searchReplies: Reply[] = [];
     for (let i = 0; i < 3; i++) searchReplies.push(await client.post('/search', { query: 'lorem ipsum' }));
     const latencies = JSON.stringify({ documents: documentReplies.map((r) => Math.round(r.ms)), search: searchReplies.map((r) => Math.round(r.ms)) });
@@ -92,7 +103,15 @@ describe('Redis outages', () => {
     assert.equal(accepted.status, 202);
     const docMs = documentReplies.map((r) => r.ms);
     const searchMs = searchReplies.map((r) => r.ms);
-    reportFigure(t, 'redis_down_503_ms', { documents_p50: percentile(docMs, 50), documents_max: Math.max(...docMs), search_p50: percentile(searchMs, 50), search_max: Math.max(...searchMs), outage_ms: upAt - downAt });
+    reportFigure(t, 'redis_down_503_ms', {
+      documents_n: docMs.length,
+      documents_p50: percentile(docMs, 50),
+      documents_p99: percentile(docMs, 99),
+      documents_max: Math.max(...docMs),
+      search_p50: percentile(searchMs, 50),
+      search_max: Math.max(...searchMs),
+      outage_ms: upAt - downAt,
+    });
     reportFigure(t, 'redis_restart_resume_ms', { web_accepts: webAcceptsMs, new_document_ready: resumeMs, outage_documents_ready: sweepMs, lost: `${lost.length}/${outageIds.length}` });
   });
 
@@ -104,13 +123,34 @@ describe('Redis outages', () => {
     assert.equal(await sendInlineCommand(redis.port, 'SCRIPT FLUSH'), '+OK'); // as after a restart without persistence
     const extra = await client.post('/documents', { id: 'flushed-extra', text: documentText('flushed-extra', 2_000) });
     assert.equal(extra.status, 202, `enqueue right after SCRIPT FLUSH reloads the scripts: ${extra.text}`);
+    // No worker: searches wait in the queue past their deadline, and their clients get a 504 (R7).
+    const searches = await Promise.all(Array.from({ length: 3 }, () => client.post('/search', { query: 'lorem' })));
+    assert.deepEqual(searches.map((r) => r.status), [504, 504, 504]);
     const startedAt = Date.now();
     worker = await startWorker(workerEnv);
     await worker.waitForLine(/worker ready/, 20_000);
     const settled = await waitForSettled(client, [...ids, 'flushed-extra'], 30_000);
     const lost = ids.filter((id) => settled.get(id)?.status !== 'ready');
     assert.deepEqual(lost, []);
+    const expired = () => worker.lines.filter((line) => line.includes('search expired before a worker took it')).length;
+    await waitFor(() => expired() === searches.length, { timeoutMs: 5_000, what: 'the stale searches to be dropped' });
     reportFigure(t, 'redis_flushall_sweep', { lost: `${lost.length}/${ids.length}`, worker_start_to_all_ready_ms: Date.now() - startedAt });
+    reportFigure(t, 'stale_searches', { queued_past_deadline: searches.length, dropped_unexecuted: expired(), executed: searches.length - expired() });
+  });
+
+  it('finishes the documents whose job hashes Redis evicted (Bee-Queue skips such jobs silently)', async (t) => {
+    await worker.stop('SIGTERM');
+    const ids = Array.from({ length: 5 }, (_, i) => `evicted-${i}`);
+    for (const id of ids) await client.postDocument(id, documentText(id, 2_000));
+    // What allkeys-lru does under memory pressure: the whole hash of job data goes, the waiting list stays.
+    assert.equal(await sendInlineCommand(redis.port, `DEL ${env.QUEUE_PREFIX ?? ''}:ingest:jobs`), ':1');
+    const startedAt = Date.now();
+    worker = await startWorker(workerEnv);
+    await worker.waitForLine(/worker ready/, 20_000);
+    const settled = await waitForSettled(client, ids, 30_000);
+    const lost = ids.filter((id) => settled.get(id)?.status !== 'ready');
+    assert.deepEqual(lost, []);
+    reportFigure(t, 'redis_evicted_job_hashes', { lost: `${lost.length}/${ids.length}`, worker_start_to_all_ready_ms: Date.now() - startedAt });
   });
 
   it('answers 503 fast while Redis is frozen (SIGSTOP) and resumes after SIGCONT', async (t) => {

@@ -19,6 +19,7 @@ import type { Config } from '../../../shared/src/config.js';
 import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { redisOptions } from '../../../shared/src/queues.js';
+import { keepQueueScriptsLoaded } from '../../../shared/src/queue-scripts.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 const WATCHED = Symbol('colmeia.watched'); // marks a wrapped handler: Arena's routers are shared by every app built
@@ -50,12 +51,16 @@ function loadArena(): ArenaFactory {
   return (config, listenOptions) => Reflect.apply(arena, undefined, [config, listenOptions]);
 }
 
-/** Bee-Queue for Arena: its errors are logged (an unheard 'error' event throws), and its client's info() also answers with a promise. */
+/**
+ * Bee-Queue for Arena: its errors are logged (an unheard 'error' event throws), its scripts come back
+ * after a Redis restart, and its client's info() also answers with a promise.
+ */
 function dashboardQueueClass(logger: Logger): typeof BeeQueue {
   return class DashboardQueue<T> extends BeeQueue<T> {
     constructor(name: string, settings?: BeeQueue.QueueSettings) {
       super(name, settings);
       this.on('error', (err: Error) => logger.warn('dashboard queue error', { queue: name, err: serializeError(err) }));
+      keepQueueScriptsLoaded(this as BeeQueue<unknown>); // its remove and retry buttons use Bee-Queue's scripts too
       this.ready().then(
         () => promisifyInfo(Reflect.get(this, 'client')),
         (err: unknown) => logger.warn('dashboard queue did not connect', { queue: name, err: serializeError(err) }),

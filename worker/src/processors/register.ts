@@ -2,7 +2,9 @@
  * Binds each queue to its processor: the only file that calls queue.process. Every job is handled
  * alike: the payload is parsed (a malformed one fails without retry), the logger carries queue,
  * job id and request id, an AppError becomes {ok:false}, anything else is rethrown for a retry.
- * Outcomes of ingest, remove and answer jobs are stored in SQL for GET /jobs.
+ * Outcomes of ingest, remove and answer jobs are stored in SQL for GET /jobs. Each queue also gets
+ * its periodic stall check (without it a dead worker's job is never retried), and every job is
+ * counted in services.jobStats (metrics through the heartbeat; the connection watchdog).
  */
 import type Queue from 'bee-queue';
 import type { z } from 'zod';
