@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../../shared/src/config.js';
 import { withTimeout } from '../../../shared/src/enqueue.js';
 import { RateLimitedError } from '../../../shared/src/errors.js';
-import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { serializeError } from '../../../shared/src/logger.js';
 import { apiKeyIdOf } from './auth.js';
 import { localsOf } from './request-context.js';
 

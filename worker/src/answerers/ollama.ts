@@ -9,8 +9,7 @@
 import type { ChatResponse } from 'ollama';
 import type { Config } from '../../../shared/src/config.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import { createConcurrencyLimit, type ConcurrencyLimit } from '../embedders/concurrency-limit.js';
-import { createOllamaCaller, networkErrorCode, type OllamaCallContext, type RetryPolicy } from '../embedders/ollama-caller.js';
+import { createOllamaCallerFromConfig, networkErrorCode, type OllamaClientOptions, type OllamaCallContext } from '../embedders/ollama-caller.js';
 import { OllamaResponseError } from '../embedders/ollama-errors.js';
 import type { Answerer } from './answerer.js';
 import { buildChatPrompt, type ChatPrompt } from './chat-prompt.js';
@@ -18,23 +17,11 @@ import { NO_PASSAGES_ANSWER } from './extractive.js';
 
 export type OllamaAnswererConfig = Pick<Config, 'OLLAMA_HOST' | 'CHAT_MODEL' | 'OLLAMA_TIMEOUT_MS' | 'OLLAMA_MAX_CONCURRENCY'>;
 
-export interface OllamaAnswererOptions {
-  limit?: ConcurrencyLimit; // share the embedder's; default: its own, of OLLAMA_MAX_CONCURRENCY
-  retry?: Partial<RetryPolicy>;
-  fetch?: typeof fetch;
-}
+export type OllamaAnswererOptions = OllamaClientOptions;
 
 export function createOllamaAnswerer(config: OllamaAnswererConfig, logger: Logger, options: OllamaAnswererOptions = {}): Answerer {
   const model = config.CHAT_MODEL;
-  const caller = createOllamaCaller({
-    host: config.OLLAMA_HOST,
-    model,
-    timeoutMs: config.OLLAMA_TIMEOUT_MS,
-    limit: options.limit ?? createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY),
-    logger,
-    ...(options.retry !== undefined ? { retry: options.retry } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-  });
+  const caller = createOllamaCallerFromConfig(config, model, logger, options);
 
   return {
     id: 'ollama',

@@ -10,7 +10,7 @@
  */
 import { Ollama } from 'ollama';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
-import type { ConcurrencyLimit } from './concurrency-limit.js';
+import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 import {
   OllamaModelMissingError,
   OllamaResponseError,
@@ -64,6 +64,31 @@ const networkErrorCodes = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_CLOSED',
 ]);
+
+/** What the embedder and the answerer pass to build their caller: config plus the shared limit. */
+export interface OllamaClientOptions {
+  limit?: ConcurrencyLimit; // shared by embedder and answerer; default: its own, of OLLAMA_MAX_CONCURRENCY
+  retry?: Partial<RetryPolicy>;
+  fetch?: typeof fetch;
+}
+
+/** A caller for `model` on the configured Ollama host. */
+export function createOllamaCallerFromConfig(
+  config: { OLLAMA_HOST: string; OLLAMA_TIMEOUT_MS: number; OLLAMA_MAX_CONCURRENCY: number },
+  model: string,
+  logger: Logger,
+  options: OllamaClientOptions,
+): OllamaCaller {
+  return createOllamaCaller({
+    host: config.OLLAMA_HOST,
+    model,
+    timeoutMs: config.OLLAMA_TIMEOUT_MS,
+    limit: options.limit ?? createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY),
+    logger,
+    ...(options.retry !== undefined ? { retry: options.retry } : {}),
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+  });
+}
 
 export function createOllamaCaller(options: OllamaCallerOptions): OllamaCaller {
   const { host, model, timeoutMs, limit, logger } = options;

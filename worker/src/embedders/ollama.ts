@@ -13,9 +13,8 @@
 import type { Config } from '../../../shared/src/config.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { checkVectors } from './check-vectors.js';
-import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 import type { Embedder } from './embedder.js';
-import { backoffMs, createOllamaCaller, raceAbort, sleep, type OllamaCaller, type RetryPolicy } from './ollama-caller.js';
+import { backoffMs, createOllamaCallerFromConfig, raceAbort, type OllamaClientOptions, sleep, type OllamaCaller, type RetryPolicy } from './ollama-caller.js';
 import {
   OllamaEmbedderChangedError,
   OllamaModelMissingError,
@@ -32,12 +31,9 @@ export interface OllamaEmbedder extends Embedder {
   readonly degradedReason: string | null; // why it is not ready, or null
 }
 
-export interface OllamaEmbedderOptions {
-  limit?: ConcurrencyLimit; // share one with the answerer; default: its own, of OLLAMA_MAX_CONCURRENCY
+export interface OllamaEmbedderOptions extends OllamaClientOptions {
   expectedId?: string | null; // index_meta's embedder id: lets the worker start degraded when Ollama is down
   startupTimeoutMs?: number; // without a usable expectedId: how long to keep probing before giving up (30 s)
-  retry?: Partial<RetryPolicy>; // per-call retries (busy, refused, reset)
-  fetch?: typeof fetch;
 }
 
 interface ModelIdentity {
@@ -54,15 +50,7 @@ export async function createOllamaEmbedder(
   options: OllamaEmbedderOptions = {},
 ): Promise<OllamaEmbedder> {
   const model = config.EMBED_MODEL;
-  const caller = createOllamaCaller({
-    host: config.OLLAMA_HOST,
-    model,
-    timeoutMs: config.OLLAMA_TIMEOUT_MS,
-    limit: options.limit ?? createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY),
-    logger,
-    ...(options.retry !== undefined ? { retry: options.retry } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-  });
+  const caller = createOllamaCallerFromConfig(config, model, logger, options);
   const expected = options.expectedId ? parseOllamaEmbedderId(options.expectedId) : null;
   const usableExpected = expected !== null && sameModel(expected.model, model) ? expected : null;
   const budgetMs = usableExpected !== null ? 0 : (options.startupTimeoutMs ?? 30_000);
