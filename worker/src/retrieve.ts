@@ -23,7 +23,8 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
     s.embedder.embed([input.query], signal),
     where === undefined ? undefined : chunkIdsMatching(s.db, where),
   ]);
-  const hits = s.index.search(vectors[0] ?? [], input.k, allowed);
+  const vector = vectors[0] ?? [];
+  const hits = allowed === undefined ? s.index.search(vector, input.k) : await s.index.searchWithin(vector, input.k, allowed);
   const rows = await findChunks(s.db, hits.map((hit) => hit.chunkId));
   return hits.flatMap((hit) => {
     const row = rows.get(hit.chunkId);

@@ -71,7 +71,7 @@ describe('filtered search against a brute-force reference', () => {
           assert.deepEqual(documents, [...expected].sort(), `SQL filter agrees with the reference for ${JSON.stringify(raw)}`);
           documentsByBackend.push(documents);
           const [vector] = await fx.embedder.embed([`${topic} notes`]);
-          const hits = index.search(vector ?? [], k, allowed);
+          const hits = await index.searchWithin(vector ?? [], k, allowed);
           assert.equal(hits.length, Math.min(k, allowed.length));
           const allowedSet = new Set(allowed);
           assert.ok(hits.every((hit) => allowedSet.has(hit.chunkId)));

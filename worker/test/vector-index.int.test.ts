@@ -110,7 +110,7 @@ for (const backend of BACKENDS) {
       const all = ((await fx.db('chunks').select('id')) as Array<{ id: number }>).map((r) => r.id);
       const [vector] = await fx.embedder.embed(['report about amber']);
       for (const allowed of [all.slice(0, 2), all.slice(0, 20), all]) {
-        const hits = index.search(vector ?? [], 5, allowed);
+        const hits = await index.searchWithin(vector ?? [], 5, allowed);
         assert.equal(hits.length, Math.min(5, allowed.length));
         assert.ok(hits.every((hit) => allowed.includes(hit.chunkId)));
       }

@@ -112,6 +112,13 @@ export async function readLogAfter(db: Knex, afterSeq: number, limit: number): P
   }));
 }
 
+/** Whether anything was logged after `afterSeq`: the whole cost of a sync with nothing new (raw SQL: no query building on the hot path). */
+export async function hasLogAfter(db: Knex, afterSeq: number): Promise<boolean> {
+  const result: unknown = await db.raw('select seq from vector_log where seq > ? order by seq limit 1', [afterSeq]);
+  const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
+  return rows.length > 0;
+}
+
 export async function latestSeq(db: Knex): Promise<number> {
   const row = (await db('vector_log').max({ seq: 'seq' }).first()) as { seq: number | string | null } | undefined;
   return Number(row?.seq ?? 0);
@@ -124,6 +131,16 @@ export async function readChunkEmbeddings(db: Knex, afterId: number, limit: numb
     embedding: Uint8Array;
   }>;
   return rows.map((row) => ({ id: row.id, embedding: decodeEmbedding(row.embedding) }));
+}
+
+/** The stored embeddings of the given chunks (those still present), for exact scoring. */
+export async function readEmbeddings(db: Knex, ids: readonly number[]): Promise<Array<{ id: number; embedding: number[] }>> {
+  const found: Array<{ id: number; embedding: number[] }> = [];
+  for (let start = 0; start < ids.length; start += BATCH) {
+    const rows = (await db('chunks').select('id', 'embedding').whereIn('id', ids.slice(start, start + BATCH))) as Array<{ id: number; embedding: Uint8Array }>;
+    for (const row of rows) found.push({ id: row.id, embedding: decodeEmbedding(row.embedding) });
+  }
+  return found;
 }
 
 export async function countChunks(db: Knex): Promise<number> {

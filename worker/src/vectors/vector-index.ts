@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../../shared/src/config.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { serializeError } from '../../../shared/src/logger.js';
-import { latestSeq, readChunkEmbeddings, readLogAfter, type LogEntry, countChunks, MAX_CHUNK_ID } from '../../../shared/src/db/chunks-repo.js';
+import { hasLogAfter, latestSeq, readChunkEmbeddings, readEmbeddings, readLogAfter, type LogEntry, countChunks, MAX_CHUNK_ID } from '../../../shared/src/db/chunks-repo.js';
 import { CheckpointStore, type Manifest } from './checkpoint-store.js';
 import { SerialLock } from './serial-lock.js';
 
@@ -151,8 +151,7 @@ export class VectorIndex {
     while (this.syncCovered < ticket) {
       if (!this.inflight) {
         const covers = this.syncRequests;
-        this.inflight = this.lock
-          .run(() => this.replay())
+        this.inflight = this.syncOnce()
           .then(() => {
             this.syncCovered = Math.max(this.syncCovered, covers);
           })
@@ -164,13 +163,29 @@ export class VectorIndex {
     }
   }
 
-  /** Nearest chunks to `vector`; with `allowed`, only among those chunk ids (exact scan when few). */
-  search(vector: number[], k: number, allowed?: readonly number[]): SearchHitId[] {
-    if (allowed !== undefined) return this.searchAllowed(vector, k, allowed);
+  /** Nearest chunks to `vector` among all live chunks. */
+  search(vector: number[], k: number): SearchHitId[] {
     const want = Math.min(k, this.live.size);
     if (want === 0) return [];
     this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, want));
     return toHits(this.hnsw.searchKnn(vector, want));
+  }
+
+  /**
+   * Nearest chunks among `allowed` (a filter's chunk ids): a small set is scored exactly from the
+   * stored embeddings, a large one goes through HNSW with a label filter; k results when k exist.
+   */
+  async searchWithin(vector: number[], k: number, allowed: readonly number[]): Promise<SearchHitId[]> {
+    const ids = allowed.filter((id) => this.live.has(id));
+    const want = Math.min(k, ids.length);
+    if (want === 0) return [];
+    if (ids.length > this.config.FILTER_EXACT_MAX_IDS) {
+      const allowedSet = new Set(ids);
+      this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, want * 2));
+      const hits = toHits(this.hnsw.searchKnn(vector, want, (label) => allowedSet.has(label)));
+      if (hits.length >= want) return hits;
+    }
+    return exactTop(vector, want, await readEmbeddings(this.db, ids));
   }
 
   /** Writes a checkpoint now if anything changed since the last one. */
@@ -182,6 +197,13 @@ export class VectorIndex {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.checkpoint().catch((err: unknown) => this.logger.error('final checkpoint failed', { err: serializeError(err) }));
+  }
+
+  /** The no-change check runs outside the lock, so a search never waits for a checkpoint write when nothing changed. */
+  private async syncOnce(): Promise<void> {
+    const started = performance.now();
+    if (await hasLogAfter(this.db, this.appliedSeq)) await this.lock.run(() => this.replay());
+    else this.lastSyncMs = performance.now() - started;
   }
 
   private async replay(): Promise<void> {
@@ -230,27 +252,6 @@ export class VectorIndex {
     }
     this.hnsw.addPoint(embedding, label, freeDeletedSlots > 0);
     this.live.add(label);
-  }
-
-  private searchAllowed(vector: number[], k: number, allowed: readonly number[]): SearchHitId[] {
-    const ids = allowed.filter((id) => this.live.has(id));
-    const want = Math.min(k, ids.length);
-    if (want === 0) return [];
-    if (ids.length > this.config.FILTER_EXACT_MAX_IDS) {
-      const allowedSet = new Set(ids);
-      this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, want * 2));
-      const hits = toHits(this.hnsw.searchKnn(vector, want, (label) => allowedSet.has(label)));
-      if (hits.length >= want) return hits;
-    }
-    return this.exactScan(vector, want, ids);
-  }
-
-  /** Scores every allowed vector exactly: faster than a filtered graph walk when the set is small. */
-  private exactScan(vector: number[], k: number, ids: readonly number[]): SearchHitId[] {
-    const query = normalise(vector);
-    const scored = ids.map((id) => ({ chunkId: id, score: dot(query, this.hnsw.getPoint(id)) }));
-    scored.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId); // ties: lower chunk id first, deterministically
-    return scored.slice(0, k);
   }
 
   private async checkpointIfDue(): Promise<void> {
@@ -369,6 +370,14 @@ function createHnsw(dimension: number, capacity = 1, config?: IndexConfig): Hnsw
 
 function toHits(result: { distances: number[]; neighbors: number[] }): SearchHitId[] {
   return result.neighbors.map((chunkId, i) => ({ chunkId, score: 1 - (result.distances[i] ?? 1) }));
+}
+
+/** Exact cosine top-k over stored embeddings; ties go to the lower chunk id, deterministically. */
+function exactTop(vector: number[], k: number, rows: ReadonlyArray<{ id: number; embedding: number[] }>): SearchHitId[] {
+  const query = normalise(vector);
+  const scored = rows.map((row) => ({ chunkId: row.id, score: dot(query, normalise(row.embedding)) }));
+  scored.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
+  return scored.slice(0, k);
 }
 
 function normalise(vector: number[]): number[] {

@@ -1,0 +1,68 @@
+/**
+ * A small keep-alive HTTP client for the benchmark's own requests (sequential latency, ingest, chat):
+ * node:http with one persistent agent, so a timing holds the request, not a TCP handshake. Every
+ * request carries the API key, as a production client's would.
+ */
+import { Agent, request } from 'node:http';
+
+export interface HttpReply {
+  status: number;
+  body: unknown; // parsed JSON; the raw text when the body is not JSON
+  ms: number; // from the call until the whole body was read
+}
+
+export class HttpClient {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+  constructor(
+    readonly baseUrl: string,
+    readonly apiKey: string,
+  ) {}
+
+  get headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' };
+  }
+
+  send(method: string, path: string, body?: unknown): Promise<HttpReply> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, this.baseUrl),
+        { method, agent: this.agent, headers: { ...this.headers, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.once('error', reject);
+          res.once('end', () => {
+            const ms = performance.now() - started;
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, body: parseJson(text), ms });
+          });
+        },
+      );
+      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path} got no answer within 60 s`)));
+      req.once('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Like send, but a status other than `expected` is an error naming the body. */
+  async expect(expected: number, method: string, path: string, body?: unknown): Promise<HttpReply> {
+    const reply = await this.send(method, path, body);
+    if (reply.status !== expected) throw new Error(`${method} ${path} answered ${reply.status}, not ${expected}: ${JSON.stringify(reply.body).slice(0, 500)}`);
+    return reply;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Loads synthetic vectors fast, through the repo functions the worker relies on (documents row, then
+ * chunks with embeddings and their vector_log rows in one transaction), so the worker's start-up
+ * rebuild or checkpoint load is part of what is measured. Every document gets a `group` in 0..99 in
+ * its metadata: `{ group: { $lt: p } }` keeps p % of the documents, hence p % of the chunks.
+ */
+import type { Knex } from 'knex';
+import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
+import { readChunkEmbeddings, replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
+
+const GROUPS = 100;
+const CHUNKS_PER_DOCUMENT = 100;
+const READ_BATCH = 2_000;
+
+export interface SyntheticLoad {
+  documents: number;
+  chunkIds: number[]; // in id order
+  vectors: number[][]; // as stored (float32), in id order: what the worker's index holds
+  loadMs: number;
+}
+
+export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[][]): Promise<SyntheticLoad> {
+  const started = performance.now();
+  const documents = Math.max(GROUPS, Math.ceil(vectors.length / CHUNKS_PER_DOCUMENT));
+  const perDocument = Math.ceil(vectors.length / documents);
+  for (let i = 0; i < documents; i++) {
+    const slice = vectors.slice(i * perDocument, (i + 1) * perDocument);
+    if (slice.length === 0) break;
+    await addSyntheticDocument(db, `syn-${i}`, slice, { group: groupOf(i) });
+  }
+  const loadMs = performance.now() - started;
+  const chunkIds: number[] = [];
+  const stored: number[][] = [];
+  for (let afterId = 0; ; ) {
+    const rows = await readChunkEmbeddings(db, afterId, READ_BATCH);
+    for (const row of rows) {
+      chunkIds.push(row.id);
+      stored.push(row.embedding);
+    }
+    if (rows.length < READ_BATCH) break;
+    afterId = rows[rows.length - 1]?.id ?? afterId;
+  }
+  if (stored.length !== vectors.length) throw new Error(`loaded ${vectors.length} vectors but read back ${stored.length}`);
+  return { documents, chunkIds, vectors: stored, loadMs };
+}
+
+/** One ready document whose chunks carry exactly these embeddings. */
+export async function addSyntheticDocument(db: Knex, id: string, vectors: readonly number[][], metadata: Record<string, unknown> = {}): Promise<number> {
+  const text = `synthetic document ${id}`;
+  const saved = await upsertPendingDocument(db, { id, text, metadata, requestId: 'bench' });
+  const outcome = await replaceDocumentChunks(db, {
+    documentId: id,
+    revision: saved.revision,
+    contentHash: hashContent(text),
+    chunks: vectors.map((embedding, ordinal) => ({ text: `synthetic chunk ${ordinal} of ${id}`, embedding: [...embedding] })),
+  });
+  if (outcome.status !== 'replaced') throw new Error(`synthetic document ${id} was superseded while loading`);
+  return outcome.chunks;
+}
+
+/** A permutation of the groups for the first 100 documents (37 is coprime with 100), then round again. */
+function groupOf(documentIndex: number): number {
+  return (documentIndex * 37) % GROUPS;
+}
+
+/** The filter keeping `percent` % of the synthetic documents. */
+export function selectivityWhere(percent: number): Record<string, unknown> {
+  return { group: { $lt: percent } };
+}
