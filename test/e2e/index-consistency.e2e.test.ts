@@ -45,7 +45,7 @@ for (const scenario of scenarios) {
         DATA_DIR: dataDir,
         API_KEYS: KEY,
         QUEUE_PREFIX: 'consistency',
-        LOG_LEVEL: 'info',
+        LOG_LEVEL: 'debug',
         SEARCH_CONCURRENCY: '4',
         RATE_LIMIT_MAX: '1000000',
         ...(schema ? { DATABASE_URL: schema.url } : {}),

@@ -86,7 +86,8 @@ function bind<T extends { requestId: string }, R>(
       const value = await processor(services, parsed.data, { job: job as Queue.Job<unknown>, logger, attempt: attempts, reportProgress });
       const status = options.outcomeStatus?.(value) ?? 'succeeded';
       if (options.storeOutcome) await saveJobOutcome(services.db, { queue: name, jobId: job.id, status, attempts, result: value, requestId: parsed.data.requestId });
-      logger.info('job succeeded', { durationMs: Math.round(performance.now() - started) });
+      // a search is logged at info by the web (its request line); here at debug, to keep the hot path light
+      logger.log(name === 'search' ? 'debug' : 'info', 'job succeeded', { durationMs: Math.round(performance.now() - started) });
       return { ok: true, value };
     } catch (err) {
       if (!(err instanceof AppError)) {
