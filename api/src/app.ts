@@ -15,6 +15,7 @@ import { chatRouter } from './routes/chat.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsRouter } from './routes/metrics.js';
 import { ADMIN_QUEUES_PATH, adminQueuesDashboard } from './routes/admin-queues.js';
+import { pagesRouter } from './routes/pages.js';
 
 export function createApp(services: ApiServices): express.Express {
   const app = express();
@@ -26,6 +27,7 @@ export function createApp(services: ApiServices): express.Express {
   const metrics = createMetrics(services); // one registry per app; times every request, 401s included
   app.use(metrics.middleware);
   app.use(securityHeaders(services.config));
+  app.use(pagesRouter(services)); // the chat page, /docs and /openapi.json: public (no data in them), no body parser
   app.use(requireApiKey(services.config));
   app.use(rateLimiter(services.config, services.redis, services.logger));
   app.use(jsonBody(services.config));

@@ -41,6 +41,15 @@ function isProxyAddress(entry: string): boolean {
   return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128);
 }
 
+/** The kinds of file POST /documents accepts as a multipart upload (api/src/http/extract-text.ts). */
+export const UPLOAD_FILE_TYPES = ['txt', 'md', 'html', 'pdf'] as const;
+export type UploadFileType = (typeof UPLOAD_FILE_TYPES)[number];
+const uploadTypeList = () =>
+  z
+    .string()
+    .transform((raw) => raw.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item.length > 0))
+    .pipe(z.array(z.enum(UPLOAD_FILE_TYPES, { error: `each type must be one of ${UPLOAD_FILE_TYPES.join(', ')}` })).min(1));
+
 const originList = () =>
   commaList().refine((origins) => origins.every((origin) => /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(origin)), {
     message: 'must be a comma list of origins such as https://app.example.com (scheme, host, optional port; no path)',
@@ -106,6 +115,10 @@ export const Config = z
     SSE_RETRY_MS: positiveInt().default(2_000), // reconnect delay SSE clients are told (`retry:`)
     IDEMPOTENCY_TTL_MS: positiveInt().default(86_400_000), // how long an Idempotency-Key and its response are kept
     BODY_LIMIT_BYTES: positiveInt().default(1_048_576), // JSON request body (413 above)
+    UPLOAD_MAX_BYTES: positiveInt().default(10_485_760), // one file uploaded to POST /documents as multipart/form-data (413 above)
+    UPLOAD_TYPES: z.string().default('txt,md,html,pdf').pipe(uploadTypeList()), // file kinds an upload may be (comma list of txt, md, html, pdf; 415 otherwise)
+    UPLOAD_PDF_MAX_PAGES: positiveInt().default(500), // pages of an uploaded PDF (413 above); its extraction also stops once the text passes MAX_TEXT_CHARS
+    UPLOAD_EXTRACT_TIMEOUT_MS: positiveInt().default(15_000), // text extraction of one PDF or HTML upload, in a worker thread (400 unreadable_file after)
     MAX_TEXT_CHARS: positiveInt().default(500_000), // document text length
     MAX_TITLE_CHARS: positiveInt().default(500), // document title length
     MAX_CHUNKS_PER_DOCUMENT: positiveInt().default(2_000), // a longer document ends failed with this reason

@@ -30,6 +30,11 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     name, method: 'POST', path, headers, body, status,
   });
   const get = (name: string, path: string, status: number | number[] = 400, headers: Record<string, string> = auth): Probe => ({ name, path, headers, status });
+  /** A multipart POST /documents; parts are [field, file name ('' for a plain field), content]. */
+  const upload = (name: string, parts: Array<[string, string, string]>, status: number): Probe => {
+    const body = parts.map(([field, fileName, content]) => `--b\r\nContent-Disposition: form-data; name="${field}"${fileName ? `; filename="${fileName}"\r\nContent-Type: application/octet-stream` : ''}\r\n\r\n${content}\r\n`).join('');
+    return raw(`upload: ${name}`, '/documents', `${body}--b--\r\n`, status, { ...auth, 'content-type': 'multipart/form-data; boundary=b' });
+  };
   const doc = (name: string, body: unknown, status: number | number[] = 400) => post(`document: ${name}`, '/documents', body, status);
   const search = (name: string, body: unknown) => post(`search: ${name}`, '/search', body);
   const where = (name: string, filter: unknown) => post(`where: ${name}`, '/search', { query: 'cats', where: filter });
@@ -93,7 +98,14 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     raw('body: BOM and garbage', '/documents', '\ufeff\u0000{'),
     raw('media: text/plain', '/documents', '{"text":"x"}', 415, { ...auth, 'content-type': 'text/plain' }),
     raw('media: form', '/documents', 'text=x', 415, { ...auth, 'content-type': 'application/x-www-form-urlencoded' }),
-    raw('media: multipart', '/documents', '--b\r\n\r\nx\r\n--b--', 415, { ...auth, 'content-type': 'multipart/form-data; boundary=b' }),
+    raw('media: multipart elsewhere', '/search', '--b\r\n\r\nx\r\n--b--', 415, { ...auth, 'content-type': 'multipart/form-data; boundary=b' }),
+    raw('media: multipart upload without a file part', '/documents', '--b\r\n\r\nx\r\n--b--', 400, { ...auth, 'content-type': 'multipart/form-data; boundary=b' }), // POST /documents takes uploads
+    upload('executable', [['file', 'x.exe', 'MZ\u0090\u0000']], 415),
+    upload('pdf header then garbage', [['file', 'x.pdf', '%PDF-1.7\n\u0001\u0002garbage']], 400),
+    upload('traversal file name with binary', [['file', '../../etc/passwd.txt', 'a\u0000b']], 400),
+    upload('two files', [['file', 'a.txt', 'a'], ['file', 'b.txt', 'b']], 400),
+    upload('status field', [['status', '', 'ready'], ['file', 'a.txt', 'a']], 400),
+    upload('metadata with a NUL', [['metadata', '', '{"a":"\\u0000"}'], ['file', 'a.txt', 'a']], 400),
     raw('media: none', '/documents', '{"text":"x"}', 415, auth),
     raw('media: latin1 charset', '/documents', '{"text":"x"}', 415, { ...jsonHeaders, 'content-type': 'application/json; charset=latin1' }),
     raw('media: unknown content-encoding', '/documents', '{"text":"x"}', 415, { ...jsonHeaders, 'content-encoding': 'compress' }),

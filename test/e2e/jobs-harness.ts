@@ -47,12 +47,14 @@ export class ApiClient {
     private readonly key: string,
   ) {}
 
+  /** A body is sent as JSON, except FormData, which goes as multipart/form-data (file uploads). */
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const started = performance.now();
+    const isJson = body !== undefined && !(body instanceof FormData);
     const response = await fetch(`${this.base()}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: { Authorization: `Bearer ${this.key}`, ...(isJson ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      ...(body === undefined ? {} : { body: body instanceof FormData ? body : JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();

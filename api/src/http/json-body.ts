@@ -7,18 +7,28 @@
  * objects and arrays only.
  * A request without a body (no Content-Length or 0, no Transfer-Encoding) passes untouched, since
  * fetch() sends `Content-Length: 0` on a bare POST.
+ * One route also takes multipart/form-data: POST /documents, a file upload (upload.ts reads it). Its
+ * early 413 allows UPLOAD_MAX_BYTES for the file plus BODY_LIMIT_BYTES for the form's other fields.
  */
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import type { Config } from '../../../shared/src/config.js';
-import { UnsupportedMediaTypeError } from '../../../shared/src/errors.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../../../shared/src/errors.js';
 import { payloadTooLarge } from './errors.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** Routes that also take a multipart/form-data body (method and exact path). */
+export const MULTIPART_ROUTES: ReadonlyArray<{ method: string; path: string }> = [{ method: 'POST', path: '/documents' }];
 
-export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES'>): RequestHandler[] {
+export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES' | 'UPLOAD_MAX_BYTES'>): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     const length = Number(req.headers['content-length'] ?? '0');
     const hasBody = req.headers['transfer-encoding'] !== undefined || length !== 0;
+    if (hasBody && isMultipartRoute(req) && req.is('multipart/form-data')) {
+      const limit = config.UPLOAD_MAX_BYTES + config.BODY_LIMIT_BYTES;
+      const message = `an upload is larger than ${limit} bytes (UPLOAD_MAX_BYTES + BODY_LIMIT_BYTES for the form's fields)`;
+      next(length > limit ? new PayloadTooLargeError(message, [{ path: '', rule: 'max_bytes', message }]) : undefined);
+      return;
+    }
     if (hasBody && !req.is(JSON_TYPES)) {
       const sent = req.headers['content-type'] ?? 'none';
       const message = `request bodies must be JSON: send Content-Type: application/json (got ${JSON.stringify(sent.slice(0, 100))})`;
@@ -32,4 +42,8 @@ export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES'>): RequestHandl
     next();
   };
   return [requireJson, express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: JSON_TYPES })];
+}
+
+function isMultipartRoute(req: Request): boolean {
+  return MULTIPART_ROUTES.some((route) => route.method === req.method && route.path === req.path);
 }

@@ -13,7 +13,11 @@ import type { Config } from '../../../shared/src/config.js';
 const PREFLIGHT_MAX_AGE_S = 600;
 
 export function securityHeaders(config: Pick<Config, 'CORS_ORIGINS'>): RequestHandler[] {
-  const handlers: RequestHandler[] = [helmet()];
+  // No upgrade-insecure-requests: the chat page at / loads its own /assets/*, and on a plain-http
+  // address other than localhost (`npm run dev` opened from another machine) the browser would
+  // rewrite them to https:// and fail (measured: ERR_SSL_PROTOCOL_ERROR, a blank page). HTTPS
+  // deployments keep HSTS, so this weakens nothing there.
+  const handlers: RequestHandler[] = [helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })];
   if (config.CORS_ORIGINS.length > 0) {
     handlers.push(
       cors({

@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../../shared/s
 import { whereSchema } from '../../../shared/src/filters.js';
 import { Id, nonBlankText, text } from '../../../shared/src/input.js';
 import { answerJobId, ANSWER_QUEUE } from '../../../shared/src/jobs/answer.js';
-import { DEFAULT_K } from '../../../shared/src/request-schemas.js';
+import { DEFAULT_K, type RequestLimitsConfig, type RequestSchemas } from '../../../shared/src/request-schemas.js';
 import { announceMessage } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
 import { idempotentRequestOf, runIdempotent } from '../http/idempotency.js';
@@ -22,22 +22,28 @@ import { streamCap } from '../http/stream-cap.js';
 import { streamSession } from '../http/stream-session.js';
 import type { ApiServices } from '../services.js';
 
-const SessionId = Id.max(64, 'must be at most 64 characters');
+export const SessionId = Id.max(64, 'must be at most 64 characters');
 const MessageCursor = z.string().regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)').transform(Number);
 
-export function chatRouter(s: ApiServices): Router {
-  const router = Router();
-  const SessionInput = z.strictObject({ id: SessionId.optional(), title: text(s.config.MAX_TITLE_CHARS).nullable().optional() });
+/** The chat routes' request schemas; the route registry (http/route-registry.ts) describes these same ones. */
+export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas['k']) {
+  const SessionInput = z.strictObject({ id: SessionId.optional(), title: text(config.MAX_TITLE_CHARS).nullable().optional() });
   const QuestionInput = z.strictObject({
-    content: nonBlankText(s.config.MAX_QUERY_CHARS),
-    k: s.schemas.k.default(DEFAULT_K),
-    where: whereSchema(s.config).optional(),
+    content: nonBlankText(config.MAX_QUERY_CHARS),
+    k: k.default(DEFAULT_K),
+    where: whereSchema(config).optional(),
   });
   const MessagesQuery = z.strictObject({
     after: MessageCursor.default(0),
-    limit: z.string().regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer').transform(Number).pipe(z.number().max(s.config.MAX_PAGE_SIZE)).optional(),
+    limit: z.string().regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer').transform(Number).pipe(z.number().max(config.MAX_PAGE_SIZE)).optional(),
   });
   const EventsQuery = z.strictObject({ after: MessageCursor.optional(), access_token: z.string().optional() });
+  return { SessionInput, QuestionInput, MessagesQuery, EventsQuery };
+}
+
+export function chatRouter(s: ApiServices): Router {
+  const router = Router();
+  const { SessionInput, QuestionInput, MessagesQuery, EventsQuery } = createChatSchemas(s.config, s.schemas.k);
 
   const sessionOf = async (req: Request) => {
     const id = parse(SessionId, req.params['id'], 'session id');

@@ -1,6 +1,7 @@
 /**
  * Documents: POST stores the row (pending) and then enqueues its ingest, so a 202 means the text is
  * durable even if Redis loses the job; removals are jobs too. Ids in paths are validated, never paths.
+ * POST also takes a file as multipart/form-data (http/upload.ts): its text goes the same way.
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
@@ -11,14 +12,16 @@ import { Id } from '../../../shared/src/input.js';
 import { ingestJobId } from '../../../shared/src/jobs/ingest.js';
 import { parse } from '../../../shared/src/validation.js';
 import { localsOf } from '../http/request-context.js';
+import { acceptUpload, isMultipart, uploadedDocumentBody } from '../http/upload.js';
 import type { ApiServices } from '../services.js';
 
 export function documentsRouter(s: ApiServices): Router {
   const router = Router();
   const { DocumentInput, RemoveRequest, DocumentListQuery } = s.schemas;
 
-  router.post('/documents', async (req, res) => {
-    const input = parse(DocumentInput, req.body, 'document');
+  router.post('/documents', acceptUpload(s.config), async (req, res) => {
+    const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
+    const input = parse(DocumentInput, body, 'document');
     const { requestId } = localsOf(res);
     const saved = await upsertPendingDocument(s.db, { ...input, requestId });
     const job = await enqueue(s.queues.ingest, s.config, ingestJobId(saved.id, saved.revision), { documentId: saved.id, revision: saved.revision, requestId });

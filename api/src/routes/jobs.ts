@@ -28,7 +28,7 @@ import { parse } from '../../../shared/src/validation.js';
 import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
-const JobRef = z.strictObject({
+export const JobRef = z.strictObject({
   queue: z.enum(QUEUE_NAMES),
   id: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be a job id'),
 });

@@ -1,0 +1,95 @@
+/**
+ * What each route answers, as zod schemas: the route registry (route-registry.ts) puts them in the
+ * OpenAPI description, and the end-to-end test validates the answers of real processes against
+ * them, so a route cannot drift from its description unnoticed. Objects are strict: a field the
+ * description does not name fails the test. Free-form data (metadata, job results) stays open.
+ */
+import { z } from 'zod';
+import { Heartbeat } from '../../../shared/src/heartbeats.js';
+import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
+
+const isoTime = z.string().describe('ISO 8601 time');
+const count = z.number().int().nonnegative();
+const freeForm = z.record(z.string(), z.unknown());
+
+export const ErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: z.string().describe('stable snake_case code: validation_failed, not_found, unauthorized, payload_too_large, unsupported_media_type, rate_limited, conflict, upstream_unavailable, search_timeout, internal_error'),
+    message: z.string(),
+    details: z.unknown().optional().describe('for validation_failed: [{path, rule, message}] per problem'),
+  }),
+});
+
+export const JobRefBody = z.strictObject({ queue: z.enum(QUEUE_NAMES), id: z.string() });
+export const DocumentStatus = z.enum(['pending', 'indexing', 'ready', 'failed']);
+
+export const Health = z.strictObject({ status: z.literal('ok') });
+export const Readiness = z.strictObject({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.strictObject({ redis: z.string(), database: z.string() }).describe('"ok" or why the check failed'),
+});
+export const ServiceStatus = z.strictObject({
+  workers: z.array(Heartbeat.extend({ lastSeen: isoTime })),
+  queues: z.array(z.strictObject({ name: z.enum(QUEUE_NAMES), waiting: count, active: count, succeeded: count, failed: count, delayed: count, newestJob: count.describe('the highest job id Bee-Queue has generated; 0 when none') })),
+  documents: z.strictObject({ pending: count, indexing: count, ready: count, failed: count }),
+  latestSeq: count,
+});
+
+export const DocumentAccepted = z.strictObject({
+  document: z.strictObject({ id: z.string(), status: DocumentStatus, revision: z.number().int().positive() }),
+  job: JobRefBody,
+});
+export const DocumentView = z.strictObject({
+  id: z.string(),
+  title: z.string().nullable(),
+  metadata: freeForm.describe('as given; uploads add source: {fileName, contentType, bytes, pages?}'),
+  status: DocumentStatus,
+  error: z.string().nullable().describe('why the document failed'),
+  chunkCount: count,
+  revision: z.number().int().positive(),
+  attempts: count,
+  contentHash: z.string(),
+  indexedHash: z.string().nullable(),
+  requestId: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+export const DocumentPage = z.strictObject({ documents: z.array(DocumentView), nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last') });
+export const JobAccepted = z.strictObject({ job: JobRefBody });
+export const JobRetried = z.strictObject({ job: JobRefBody, status: z.literal('waiting') });
+
+export const SearchResponse = z.strictObject({
+  results: z.array(z.strictObject({ documentId: z.string(), chunkId: z.number().int(), text: z.string(), score: z.number(), title: z.string().nullable(), metadata: freeForm })),
+  seq: count.describe('the vector_log seq the answering index had applied'),
+});
+
+export const JobView = z.strictObject({
+  id: z.string(),
+  queue: z.enum(QUEUE_NAMES),
+  status: z.enum(['waiting', 'active', 'retrying', 'succeeded', 'failed', 'cancelled']),
+  progress: z.number().min(0).max(100).describe('percent'),
+  progressDetail: z.strictObject({ done: count, total: count }).optional(),
+  attempts: count,
+  result: z.unknown().optional().describe('ingest: {documentId, revision, status, chunks, removedChunks}; remove: {documents, chunks, dryRun}'),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+});
+
+export const ChatSession = z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: isoTime });
+export const ChatMessage = z.strictObject({
+  id: z.number().int().positive(),
+  sessionId: z.string(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  metadata: freeForm.describe('assistant: type analysis_result (sources, jobId, answerer, model, timings) or analysis_error (error)'),
+  replyTo: z.number().int().positive().nullable(),
+  createdAt: isoTime,
+});
+export const QuestionAccepted = z.strictObject({ message: ChatMessage, job: JobRefBody });
+export const MessagesPage = z.strictObject({ messages: z.array(ChatMessage), hasMore: z.boolean() });
+export const AnswerCancelled = z.discriminatedUnion('status', [
+  z.strictObject({ job: JobRefBody, status: z.literal('cancelling') }),
+  z.strictObject({ job: JobRefBody, status: z.literal('cancelled'), message: ChatMessage }),
+]);
+
+/** Bodies that are not JSON: described by media type, checked by the e2e test as text. */
+export const TextBody = z.string();

@@ -1,0 +1,161 @@
+# Sourced by colmeia's curl scripts (ingest.sh, search.sh, remove.sh, jobs.sh, smoke.sh): the API
+# URL and key from the environment, messages, one JSON helper that uses jq when present, else
+# python3, else node (JSON_TOOL forces one), and api()/upload()/wait_job(), which print the API's
+# own error ({error: {code, message}}) and return non-zero on any HTTP error.
+# Not a script: scripts source it after setting SCRIPT_NAME, parse their arguments (so --help
+# works anywhere), then call require_tools.
+
+API_URL=${API_URL:-http://localhost:3000}
+export API_URL=${API_URL%/} # the scripts one calls (smoke.sh → ask.sh) see the same
+HTTP_TIMEOUT=${HTTP_TIMEOUT:-60}
+POLL_INTERVAL=${POLL_INTERVAL:-0.5}
+SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
+
+die() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+plural() { if [[ $1 == 1 ]]; then printf '1 %s' "$2"; else printf '%s %ss' "$1" "$2"; fi; } # plural N WORD
+note() { printf '%s\n' "$*" >&2; }
+need_value() { (($1 >= 2)) || die "$2 needs a value (see --help)"; }
+
+# require_tools: curl, and the JSON tool (jq, else python3, else node; JSON_TOOL forces one).
+require_tools() {
+  command -v curl >/dev/null || die "curl is required"
+  if [[ -n ${JSON_TOOL:-} ]]; then command -v "$JSON_TOOL" >/dev/null || die "JSON_TOOL=$JSON_TOOL is not installed"
+  elif command -v jq >/dev/null; then JSON_TOOL=jq
+  elif command -v python3 >/dev/null; then JSON_TOOL=python3
+  elif command -v node >/dev/null; then JSON_TOOL=node
+  else die "jq, python3 or node is needed to read JSON"; fi
+}
+
+# json OP [ARG]: reads JSON on stdin (except `string`). OPs: get PATH (dotted path: a raw string,
+# compact JSON, or nothing for null/missing), string S (S as a JSON string), valid (exit status:
+# is stdin a JSON object?), hits (one line per search result), each PATH (one compact JSON line
+# per element of the array at PATH).
+json() {
+  local op=$1 arg=${2:-}
+  case $JSON_TOOL in
+    jq)
+      case $op in
+        get) jq -jc --arg p "$arg" 'getpath($p | split(".") | map(if test("^[0-9]+$") then tonumber else . end)) | if . == null then empty else . end' ;;
+        string) jq -nc --arg s "$arg" '$s' ;;
+        valid) jq -e 'type == "object"' >/dev/null 2>&1 ;;
+        hits) jq -r '.results | to_entries[] | "\(.key + 1). \(.value.score * 1000 | round / 1000)  \(.value.title // "untitled") (\(.value.documentId))\n   \(.value.text | gsub("\\s+"; " ") | .[0:200])"' ;;
+        each) jq -c --arg p "$arg" 'getpath($p | split(".")) // [] | .[]' ;;
+      esac ;;
+    python3) python3 -c "$JSON_PY" "$op" "$arg" ;;
+    node) node -e "$JSON_JS" "$op" "$arg" ;;
+    *) die "JSON_TOOL must be jq, python3 or node" ;;
+  esac
+}
+JSON_PY='
+import json, re, sys
+op, arg = sys.argv[1], sys.argv[2]
+if op == "string":
+    sys.stdout.write(json.dumps(arg, ensure_ascii=False)); sys.exit()
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+def walk(d, path):
+    for key in path.split(".") if path else []:
+        if isinstance(d, list) and key.isdigit() and int(key) < len(d): d = d[int(key)]
+        else: d = d.get(key) if isinstance(d, dict) else None
+    return d
+if op == "get":
+    d = walk(d, arg)
+    if d is not None:
+        sys.stdout.write(d if isinstance(d, str) else json.dumps(d, separators=(",", ":"), ensure_ascii=False))
+elif op == "valid":
+    sys.exit(0 if isinstance(d, dict) else 1)
+elif op == "hits":
+    for i, h in enumerate(d.get("results", [])):
+        print("%d. %s  %s (%s)\n   %s" % (i + 1, round(h["score"], 3), h.get("title") or "untitled", h["documentId"], re.sub(r"\s+", " ", h["text"])[:200]))
+elif op == "each":
+    for item in walk(d, arg) or []:
+        print(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
+'
+JSON_JS='
+const [op, arg] = process.argv.slice(1);
+if (op === "string") { process.stdout.write(JSON.stringify(arg)); process.exit(0); }
+let raw = ""; process.stdin.on("data", (c) => (raw += c)).on("end", () => {
+  let d; try { d = JSON.parse(raw); } catch { process.exit(1); }
+  const walk = (v, path) => { for (const key of path ? path.split(".") : []) v = v !== null && typeof v === "object" ? v[key] : undefined; return v; };
+  if (op === "get") {
+    const v = walk(d, arg);
+    if (v !== undefined && v !== null) process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+  } else if (op === "valid") {
+    process.exit(d !== null && typeof d === "object" && !Array.isArray(d) ? 0 : 1);
+  } else if (op === "hits") {
+    (d.results || []).forEach((h, i) => console.log(`${i + 1}. ${Math.round(h.score * 1000) / 1000}  ${h.title || "untitled"} (${h.documentId})\n   ${h.text.replace(/\s+/g, " ").slice(0, 200)}`));
+  } else if (op === "each") {
+    for (const item of walk(d, arg) || []) console.log(JSON.stringify(item));
+  }
+});
+'
+
+# --- HTTP -------------------------------------------------------------------------------------
+auth=()
+[[ -n ${API_KEY:-} ]] && auth=(-H "Authorization: Bearer $API_KEY")
+
+# check_response WHAT RESPONSE: RESPONSE is the body, a newline and the status (curl -w). Prints the
+# body on 2xx; else prints "WHAT: HTTP <status> <code>: <message>" on stderr and returns 1.
+check_response() {
+  local what=$1 response=$2 status body code message
+  status=${response##*$'\n'}
+  body=${response%$'\n'*}
+  if [[ $status == 2* ]]; then printf '%s' "$body"; return 0; fi
+  code=$(json get error.code <<<"$body" 2>/dev/null || true)
+  message=$(json get error.message <<<"$body" 2>/dev/null || true)
+  if [[ $status == 401 ]]; then message="${message:-unauthorized} (check API_KEY)"; fi
+  note "$SCRIPT_NAME: $what: HTTP $status${code:+ $code}: ${message:-${body:0:300}}"
+  return 1
+}
+
+# api METHOD PATH [BODY]: a JSON request; prints the response body.
+api() {
+  local method=$1 path=$2 body=${3:-} response
+  response=$(curl -sS --max-time "$HTTP_TIMEOUT" -X "$method" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' \
+    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} -w '\n%{http_code}' "$API_URL$path") ||
+    { note "$SCRIPT_NAME: $method $path: cannot reach $API_URL"; return 1; }
+  check_response "$method $path" "$response"
+}
+
+# upload FILE NAME [FIELD=VALUE...]: POST /documents as multipart/form-data; prints the response body.
+upload() {
+  local file=$1 name=$2 field response
+  shift 2
+  local fields=()
+  for field in "$@"; do fields+=(--form-string "$field"); done
+  local quoted_file=${file//\\/\\\\} quoted_name=${name//\\/\\\\}
+  quoted_file=${quoted_file//\"/\\\"} quoted_name=${quoted_name//\"/\\\"}
+  response=$(curl -sS --max-time "$HTTP_TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' ${fields[@]+"${fields[@]}"} \
+    -F "file=@\"$quoted_file\";filename=\"$quoted_name\"" -w '\n%{http_code}' "$API_URL/documents") ||
+    { note "$SCRIPT_NAME: upload of $file: cannot reach $API_URL"; return 1; }
+  check_response "upload of $file" "$response"
+}
+
+# urlencode S
+urlencode() {
+  local LC_ALL=C s=$1 out='' c i # bytes, so UTF-8 is encoded byte by byte
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in [A-Za-z0-9._~:-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac
+  done
+  printf '%s' "$out"
+}
+
+# wait_job QUEUE ID TIMEOUT_S: polls GET /jobs/QUEUE/ID until it finishes; prints the final job JSON.
+# Returns 0 when it succeeded, 2 when it failed or was cancelled, 1 on an error or a timeout.
+wait_job() {
+  local queue=$1 id=$2 timeout=$3 deadline=$((SECONDS + $3)) job status
+  while ((SECONDS < deadline)); do
+    job=$(api GET "/jobs/$queue/$(urlencode "$id")") || return 1
+    status=$(json get status <<<"$job")
+    case $status in
+      succeeded) printf '%s' "$job"; return 0 ;;
+      failed|cancelled) printf '%s' "$job"; return 2 ;;
+    esac
+    sleep "$POLL_INTERVAL"
+  done
+  note "$SCRIPT_NAME: job $queue/$id did not finish within $timeout s"
+  return 1
+}

@@ -1,0 +1,145 @@
+/**
+ * The chat page at / in headless Chromium (Debian's `chromium`, driven by playwright-core) against
+ * the built web and worker processes (builtin embedder, extractive answerer): the key is entered,
+ * a .txt is uploaded through the page and listed as ready, a question about a word in it streams
+ * its tokens and then shows the final answer with its sources. Then the stream breaks twice: the web
+ * process is replaced by a new one on the same port (the page shows it is reconnecting and resumes
+ * with Last-Event-ID), and event-stream requests are made to fail (the page falls back to polling);
+ * both times the next answer still appears. A screenshot goes to test-artifacts/chat-page.png and
+ * docs/chat-page.png (the README's). Skipped, saying why, only when chromium is not installed.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort } from '../support/free-port.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { ARTIFACTS_DIR, repoRoot, startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const KEY = `page-e2e-${randomUUID()}`;
+const UI_TIMEOUT_MS = 20_000;
+const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium; .ci/run does) to run the browser test`;
+
+/** Installed before the page's scripts: records every data-state the answers and the connection badge take, and the upload's status lines. */
+const RECORDER = `
+  window.__states = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const nodes = record.type === 'attributes' ? [record.target] : [...record.addedNodes];
+      if (record.type === 'childList' && record.target.id === 'upload-status') window.__states.push('upload=' + record.target.textContent);
+      for (const node of nodes) {
+        if (!(node instanceof HTMLElement) || node.dataset.state === undefined) continue;
+        const who = node.id === 'connection' ? 'connection' : 'answer:' + node.dataset.replyTo;
+        window.__states.push(who + '=' + node.dataset.state);
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+`;
+
+describe('the chat page in headless Chromium', { skip }, () => {
+  let redis: RedisServerHandle;
+  let env: Env;
+  let web: WebProcess;
+  let worker: ServiceProcess;
+  let browser: Browser;
+  let page: Page;
+  const retiredWebs: WebProcess[] = [];
+
+  const states = async (): Promise<string[]> => (await page.evaluate('window.__states')) as string[];
+  const connection = (state: string) => page.waitForSelector(`#connection[data-state="${state}"]`, { timeout: UI_TIMEOUT_MS });
+  /** Asks through the page; resolves with the answer bubble once it is final. */
+  const ask = async (question: string) => {
+    const before = await page.locator('.msg.assistant').count();
+    await page.fill('#question', question);
+    await page.press('#question', 'Enter');
+    const bubble = page.locator('.msg.assistant').nth(before);
+    await bubble.and(page.locator('[data-state="done"]')).waitFor({ timeout: UI_TIMEOUT_MS });
+    return bubble;
+  };
+  const replaceWeb = async () => {
+    await web.stop('SIGTERM'); // ends every event stream: the page's EventSource starts reconnecting
+    retiredWebs.push(web);
+    web = await startWeb(env);
+    await web.waitForHttp(web.url);
+  };
+
+  before(async () => {
+    redis = await startRedisServer();
+    env = {
+      REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-page-e2e-'), QUEUE_PREFIX: `e2e-${randomUUID()}`, API_KEYS: KEY, RATE_LIMIT_MAX: '100000',
+      PORT: String(await freePort()), // fixed, so a second web process can take over the page's origin
+      SSE_RETRY_MS: '300', SSE_HEARTBEAT_MS: '1000',
+    };
+    web = await startWeb(env);
+    worker = await startWorker(env);
+    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 30_000)]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }); // a new, empty profile each launch
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.addInitScript(RECORDER);
+  });
+
+  after(async () => {
+    if (page) await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'chat-page-last.png') }).catch(() => undefined);
+    await browser?.close();
+    await Promise.allSettled([web?.close(), worker?.close(), ...retiredWebs.map((p) => p.close())]);
+    await redis?.close();
+  });
+
+  it('uploads a text file, asks about it, and shows the streamed answer with its sources', async () => {
+    await page.goto(`${web.url}/`);
+    await page.fill('#api-key', KEY);
+    await page.click('#key-form button[type="submit"]');
+    const file = path.join(tempDataDir('colmeia-page-upload-'), 'meadow-notes.txt');
+    writeFileSync(file, 'The zorblax flower grows only in high mountain meadows. It blooms in July, when the bees of the valley visit it for its blue nectar.\n');
+    await page.setInputFiles('#upload-file', file);
+    await page.click('#upload-form button[type="submit"]');
+    await page.locator('#document-list li[data-status="ready"]', { hasText: 'meadow-notes' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    assert.match(await page.textContent('#upload-status') ?? '', /meadow-notes\.txt is ready/);
+    assert.ok((await states()).some((entry) => /^upload=uploading meadow-notes\.txt: \d+%$/.test(entry)), 'the upload showed its progress');
+    assert.match(await page.textContent('#document-list') ?? '', /meadow-notes\.txt · 1 chunk/);
+
+    await page.click('#new-session');
+    await connection('live');
+    const answer = await ask('When does the zorblax flower bloom?');
+    assert.match(await answer.locator('.content').textContent() ?? '', /zorblax flower .*blooms in July/s);
+    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+    assert.ok(Number(await answer.getAttribute('data-deltas')) > 0, 'tokens arrived as delta events');
+    const replyTo = await answer.getAttribute('data-reply-to');
+    const seen = (await states()).filter((entry) => entry.startsWith(`answer:${replyTo}=`));
+    assert.ok(seen.indexOf(`answer:${replyTo}=streaming`) >= 0 && seen.indexOf(`answer:${replyTo}=streaming`) < seen.indexOf(`answer:${replyTo}=done`), `streamed, then final: ${seen.join(', ')}`);
+  });
+
+  it('shows that it is reconnecting when the web process is replaced, and streams the next answer', async () => {
+    const lastAnswerId = await page.locator('.msg.assistant').last().getAttribute('data-id');
+    const resumedFrom: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/events?')) void request.allHeaders().then((headers) => resumedFrom.push(headers['last-event-id'] ?? ''));
+    });
+    await replaceWeb();
+    await page.waitForFunction("window.__states.includes('connection=reconnecting')", undefined, { timeout: UI_TIMEOUT_MS });
+    await connection('live');
+    assert.ok(resumedFrom.includes(lastAnswerId ?? 'none'), `the stream resumed with Last-Event-ID ${lastAnswerId}: ${resumedFrom.join(', ')}`);
+    const answer = await ask('Which bees visit the zorblax?');
+    assert.ok(Number(await answer.getAttribute('data-deltas')) > 0, 'the answer came over the resumed stream');
+    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+    for (const target of [path.join(ARTIFACTS_DIR, 'chat-page.png'), path.join(repoRoot, 'docs', 'chat-page.png')]) {
+      mkdirSync(path.dirname(target), { recursive: true });
+      await page.screenshot({ path: target, fullPage: true });
+    }
+  });
+
+  it('falls back to polling when the event stream keeps failing, and still gets the answer', async () => {
+    await page.route('**/chat/sessions/*/events?**', (route) => route.abort('connectionreset'));
+    await replaceWeb(); // the open stream ends; every reconnect now fails
+    await connection('polling');
+    assert.match(await page.textContent('#connection-text') ?? '', /polling every 2 s/);
+    const answer = await ask('What colour is the nectar of the zorblax?');
+    assert.match(await answer.locator('.content').textContent() ?? '', /blue nectar/);
+    assert.equal(await answer.getAttribute('data-deltas'), '0', 'no stream: the answer came by polling');
+    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+  });
+});

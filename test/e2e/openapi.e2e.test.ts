@@ -1,0 +1,147 @@
+/**
+ * The API answers what its description says (route-registry.ts → /openapi.json): against the built
+ * web and worker processes, every route is called on its main path (and a few error paths), and
+ * each answer's status must be one the route describes and its body must pass the described
+ * schema, uploads included. In the end every route must have shown its success answer.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createOpenApiDocument } from '../../api/src/http/openapi.js';
+import { createRouteRegistry, type RouteSpec } from '../../api/src/http/route-registry.js';
+import { loadConfig } from '../../shared/src/config.js';
+import { createRequestSchemas } from '../../shared/src/request-schemas.js';
+import { parse } from '../../shared/src/validation.js';
+import { pdfWithText } from '../support/pdf-files.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { waitFor } from '../support/wait-for.js';
+import { ApiClient, type Reply } from './jobs-harness.js';
+
+const KEY = `openapi-e2e-${randomUUID()}`;
+
+describe('answers match the OpenAPI description', () => {
+  let redis: RedisServerHandle;
+  let web: WebProcess;
+  let worker: ServiceProcess;
+  let env: Env;
+  let client: ApiClient;
+  let routes: RouteSpec[];
+  const seen = new Set<string>(); // "operationId status"
+
+  /** Asserts the reply is a described answer of the operation and its body passes the described schema. */
+  const check = (operationId: string, reply: Reply, expectedStatus: number): Reply => {
+    const route = routes.find((r) => r.operationId === operationId);
+    assert.ok(route, `no route ${operationId} in the registry`);
+    assert.equal(reply.status, expectedStatus, `${operationId}: ${reply.text.slice(0, 500)}`);
+    const spec = route.responses[reply.status];
+    assert.ok(spec, `${operationId} answered ${reply.status}, which its description does not list`);
+    const contentType = spec.contentType ?? 'application/json';
+    assert.ok((reply.headers.get('content-type') ?? '').startsWith(contentType), `${operationId} ${reply.status}: content-type ${reply.headers.get('content-type')}, described ${contentType}`);
+    if (contentType === 'application/json') parse(spec.schema, reply.body, `${operationId} ${reply.status} answer`);
+    seen.add(`${operationId} ${reply.status}`);
+    return reply;
+  };
+  const bodyOf = <T>(reply: Reply) => reply.body as T;
+  const waitForDocument = (id: string, status: string) =>
+    waitFor(async () => bodyOf<{ status?: string }>(await client.get(`/documents/${id}`)).status === status, { timeoutMs: 15_000, what: `document ${id} to be ${status}` });
+
+  before(async () => {
+    redis = await startRedisServer();
+    env = {
+      REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-openapi-e2e-'), QUEUE_PREFIX: `e2e-${randomUUID()}`, API_KEYS: KEY, RATE_LIMIT_MAX: '100000',
+      UPLOAD_MAX_BYTES: '65536', CHUNK_SIZE: '200', CHUNK_OVERLAP: '20', MAX_CHUNKS_PER_DOCUMENT: '3', JOB_ATTEMPTS: '1', HEARTBEAT_INTERVAL_MS: '500',
+    };
+    web = await startWeb(env);
+    worker = await startWorker(env);
+    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 30_000)]);
+    client = new ApiClient(() => web.url, KEY);
+    const config = loadConfig({ ...env, NODE_ENV: 'test' });
+    routes = createRouteRegistry(config, createRequestSchemas(config));
+  });
+
+  after(async () => {
+    await Promise.allSettled([web?.close(), worker?.close()]);
+    await redis?.close();
+  });
+
+  it('service and reference routes', async () => {
+    check('health', await client.get('/health'), 200);
+    check('ready', await client.get('/ready'), 200);
+    await waitFor(async () => bodyOf<{ workers: unknown[] }>(await client.get('/status')).workers.length > 0, { timeoutMs: 10_000, what: 'a worker heartbeat' });
+    check('status', await client.get('/status'), 200);
+    check('metrics', await client.get('/metrics'), 200);
+    check('queueDashboard', await client.get('/admin/queues/'), 200);
+    const anonymous = new ApiClient(() => web.url, 'not-a-key');
+    check('chatPage', await anonymous.get('/'), 200);
+    check('apiReference', await anonymous.get('/docs'), 200);
+    const described = check('openapi', await anonymous.get('/openapi.json'), 200);
+    assert.deepEqual(described.body, JSON.parse(JSON.stringify(createOpenApiDocument(routes))));
+    check('listDocuments', await anonymous.get('/documents'), 401);
+  });
+
+  it('documents, uploads, search and jobs', async () => {
+    const added = check('addDocument', await client.post('/documents', { id: 'bees', title: 'Bees', text: 'Honey bees store nectar in the comb.', metadata: { lang: 'en' } }), 202);
+    const pdf = new FormData();
+    pdf.append('metadata', '{"lang":"en"}');
+    pdf.append('file', new Blob([pdfWithText(['Drones have no sting.'])], { type: 'application/pdf' }), 'drones.pdf');
+    check('addDocument', await client.post('/documents', pdf), 202);
+    const docx = new FormData();
+    docx.append('file', new Blob(['PK']), 'report.docx');
+    check('addDocument', await client.post('/documents', docx), 415);
+    const big = new FormData();
+    big.append('file', new Blob(['x'.repeat(65_537)]), 'big.txt');
+    check('addDocument', await client.post('/documents', big), 413);
+    const locked = new FormData();
+    locked.append('file', new Blob([pdfWithText(['x'], { isEncrypted: true })]), 'locked.pdf');
+    assert.match(check('addDocument', await client.post('/documents', locked), 400).text, /encrypted/);
+    check('addDocument', await client.post('/documents', { id: 'too-long', text: 'lorem ipsum dolor '.repeat(120) }), 202);
+
+    await waitForDocument('bees', 'ready');
+    check('getDocument', await client.get('/documents/bees'), 200);
+    check('getDocument', await client.get('/documents/nope'), 404);
+    check('listDocuments', await client.get(`/documents?limit=10&where=${encodeURIComponent('{"lang":"en"}')}`), 200);
+    check('search', await client.post('/search', { query: 'where is nectar kept', k: 3, where: { lang: 'en' } }), 200);
+    check('search', await client.post('/search', { query: 'x', where: { lang: { $near: 1 } } }), 400);
+
+    const ingestJob = bodyOf<{ job: { id: string } }>(added).job.id;
+    check('getJob', await client.get(`/jobs/ingest/${ingestJob}`), 200);
+    check('getJob', await client.get('/jobs/ingest/ingest:nope:1'), 404);
+    check('retryJob', await client.post(`/jobs/ingest/${ingestJob}/retry`), 409);
+    await waitForDocument('too-long', 'failed');
+    check('retryJob', await client.post('/jobs/ingest/ingest:too-long:1/retry'), 202);
+
+    check('removeDocuments', await client.post('/documents/delete', { where: { lang: 'en' }, dryRun: true }), 202);
+    check('removeDocument', await client.request('DELETE', '/documents/bees'), 202);
+    check('removeDocument', await client.request('DELETE', '/documents/nope'), 404);
+  });
+
+  it('chat routes', async () => {
+    const session = bodyOf<{ id: string }>(check('createSession', await client.post('/chat/sessions', { title: 'openapi' }), 201)).id;
+    check('createSession', await client.post('/chat/sessions', { id: session }), 409);
+    check('getSession', await client.get(`/chat/sessions/${session}`), 200);
+    check('getSession', await client.get('/chat/sessions/nope'), 404);
+    const asked = bodyOf<{ message: { id: number }; job: { id: string } }>(check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'What do drones lack?' }), 202));
+    await waitFor(async () => bodyOf<{ messages: unknown[] }>(await client.get(`/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages.length > 0, { timeoutMs: 15_000, what: 'the answer' });
+    check('listMessages', await client.get(`/chat/sessions/${session}/messages?after=0`), 200);
+    check('cancelAnswer', await client.post(`/jobs/answer/${asked.job.id}/cancel`), 409);
+    const stream = await fetch(`${web.url}/chat/sessions/${session}/events?access_token=${encodeURIComponent(KEY)}`, { signal: AbortSignal.timeout(10_000) });
+    const reader = stream.body?.getReader();
+    const first = await reader?.read();
+    await reader?.cancel();
+    check('sessionEvents', { status: stream.status, headers: stream.headers, body: null, text: new TextDecoder().decode(first?.value), ms: 0 }, 200);
+
+    await worker.close(); // no worker: the next answer job waits in the queue, where a cancel takes it off
+    const waiting = bodyOf<{ job: { id: string } }>(check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'Still there?' }), 202));
+    const cancelled = check('cancelAnswer', await client.post(`/jobs/answer/${waiting.job.id}/cancel`), 200);
+    assert.equal(bodyOf<{ status: string }>(cancelled).status, 'cancelled');
+  });
+
+  it('showed the success answer of every route', () => {
+    const missing = routes.filter((route) => {
+      const success = Object.keys(route.responses).filter((status) => status.startsWith('2'));
+      return !success.some((status) => seen.has(`${route.operationId} ${status}`));
+    });
+    assert.deepEqual(missing.map((route) => route.operationId), []);
+  });
+});
