@@ -79,9 +79,12 @@ describe('jobs, metrics and the queue dashboard', () => {
         assert.match(reply.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
         text = reply.text;
         scrapeMs = reply.ms;
-        return sample(text, 'colmeia_worker_jobs_total', { queue: 'ingest', outcome: 'succeeded' }) === ids.length;
+        return (
+          sample(text, 'colmeia_worker_jobs_total', { queue: 'ingest', outcome: 'succeeded' }) === ids.length &&
+          sample(text, 'colmeia_worker_jobs_total', { queue: 'search', outcome: 'succeeded' }) === 1
+        );
       },
-      { timeoutMs: 10_000, intervalMs: 100, what: 'a heartbeat with the three ingests' },
+      { timeoutMs: 15_000, intervalMs: 100, what: 'a heartbeat with the three ingests and the search' },
     );
     const chunks = (await Promise.all(ids.map((id) => client.document(id)))).reduce((sum, doc) => sum + (doc?.chunkCount ?? 0), 0);
     assert.ok(sample(text, 'colmeia_http_request_duration_seconds_count', { method: 'POST', route: '/documents', status: '202' }) >= ids.length);
@@ -103,7 +106,13 @@ describe('jobs, metrics and the queue dashboard', () => {
   });
 
   it('serves the Arena dashboard at /admin/queues behind the key, and its pages do not take the web down', async (t) => {
-    assert.equal((await fetch(`${web.url}/admin/queues`)).status, 401);
+    const challenge = await fetch(`${web.url}/admin/queues`);
+    assert.equal(challenge.status, 401);
+    assert.match(challenge.headers.get('www-authenticate') ?? '', /^Basic /, 'a browser is asked for the key');
+    const basic = (password: string) => ({ headers: { Authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
+    assert.equal((await fetch(`${web.url}/admin/queues`, basic(KEY))).status, 200, 'the key as the Basic password opens it');
+    assert.equal((await fetch(`${web.url}/admin/queues`, basic('wrong-key'))).status, 401);
+    assert.equal((await fetch(`${web.url}/documents`, basic(KEY))).status, 401, 'Basic auth is for the dashboard only');
     const pages: Array<[string, number]> = [
       ['/admin/queues', 200],
       ['/admin/queues/', 200],

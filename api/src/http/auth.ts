@@ -15,6 +15,8 @@ import type { Logger } from '../../../shared/src/logger.js';
 
 /** Routes an EventSource opens: the only ones where a key in the URL is accepted. */
 export const EVENT_STREAM_PATHS: readonly RegExp[] = [/^\/chat\/sessions\/[^/]+\/events\/?$/i];
+/** The queue dashboard, opened in a browser: it also takes HTTP Basic auth with the key as password, so the browser asks for it. */
+export const DASHBOARD_PATHS: readonly RegExp[] = [/^\/admin\/queues(\/|$)/];
 /** Routes that need no key (exact paths, as Express reports req.path). */
 export const PUBLIC_PATHS: readonly string[] = ['/health'];
 
@@ -67,7 +69,8 @@ export function requireApiKey(config: Pick<Config, 'API_KEYS'>): RequestHandler 
     }
     const presented = presentedKey(req);
     if (presented.kind !== 'key') {
-      res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}"${presented.kind === 'malformed' ? ', error="invalid_request"' : ''}`);
+      const isDashboard = DASHBOARD_PATHS.some((pattern) => pattern.test(req.path));
+      res.setHeader('WWW-Authenticate', isDashboard ? `Basic realm="${REALM}", charset="UTF-8"` : `Bearer realm="${REALM}"${presented.kind === 'malformed' ? ', error="invalid_request"' : ''}`);
       next(unauthorized(presented.message, presented.rule));
       return;
     }
@@ -90,6 +93,10 @@ const BEARER = /^Bearer +([\x21-\x7e]+) *$/i; // one visible-ASCII token, as key
 
 function presentedKey(req: Request): Presented {
   const header = req.headers.authorization;
+  if (header !== undefined && /^Basic /i.test(header) && DASHBOARD_PATHS.some((pattern) => pattern.test(req.path))) {
+    const password = basicPassword(header);
+    return password ? { kind: 'key', key: password } : { kind: 'malformed', rule: 'basic_scheme', message: 'Basic credentials must be "<any user>:<API key>"' };
+  }
   if (header !== undefined) {
     const match = BEARER.exec(header);
     if (!match?.[1]) return { kind: 'malformed', rule: 'bearer_scheme', message: 'the Authorization header must be "Bearer <API key>"' };
@@ -100,6 +107,14 @@ function presentedKey(req: Request): Presented {
     if (token !== undefined) return token === '' ? { kind: 'malformed', rule: 'access_token', message: 'access_token is empty' } : { kind: 'key', key: token };
   }
   return { kind: 'missing', rule: 'required', message: 'an API key is required: send "Authorization: Bearer <API key>"' };
+}
+
+/** The password of `Authorization: Basic base64(user:password)`, or undefined. */
+function basicPassword(header: string): string | undefined {
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+  return /^[\x21-\x7e]+$/.test(password) ? password : undefined;
 }
 
 /** ?access_token=… from the raw URL (one value; a repeated parameter is refused by being ignored). */
