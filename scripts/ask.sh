@@ -25,18 +25,15 @@ Environment:
   ASK_POLL_INTERVAL  seconds between polls (default 2)
 
 Exit status: 0 answered; 2 no answer could be produced (failed or cancelled); 1 any other error.
-Needs curl; uses jq when present, else python3 or node, for JSON.
+Needs curl; uses jq when present, else python3 or node, for JSON (JSON_TOOL forces one).
 EOF
 }
 
-API_URL=${API_URL:-http://localhost:3000}
-API_URL=${API_URL%/}
+SCRIPT_NAME=ask.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/client.sh"
 TIMEOUT=${ASK_TIMEOUT:-300}
 POLL_INTERVAL=${ASK_POLL_INTERVAL:-2}
 session='' k='' where='' question='' poll=0
-
-die() { printf 'ask.sh: %s\n' "$*" >&2; exit 1; }
-note() { printf '%s\n' "$*" >&2; }
 
 while (($# > 0)); do
   case $1 in
@@ -52,75 +49,7 @@ while (($# > 0)); do
   esac
 done
 [[ -n ${question//[[:space:]]/} ]] || { usage >&2; exit 1; }
-command -v curl >/dev/null || die "curl is required"
-
-# --- JSON, with whichever tool is installed -----------------------------------------------------
-if command -v jq >/dev/null; then JSON_TOOL=jq
-elif command -v python3 >/dev/null; then JSON_TOOL=python3
-elif command -v node >/dev/null; then JSON_TOOL=node
-else die "jq, python3 or node is needed to read JSON"; fi
-
-# json OP [ARG]: reads JSON on stdin. OPs: get PATH (dotted; raw string, compact JSON, or nothing
-# for null), string (ARG as a JSON string), reply MID (the message replying to MID in .messages),
-# sources (one line per source of .metadata.sources).
-json() {
-  local op=$1 arg=${2:-}
-  case $JSON_TOOL in
-    jq)
-      case $op in
-        get) jq -jc --arg p "$arg" 'getpath($p | split(".")) | if . == null then empty else . end' ;;
-        string) jq -nc --arg s "$arg" '$s' ;;
-        reply) jq -c --argjson m "$arg" '[.messages[] | select(.replyTo == $m)][0] // empty' ;;
-        sources) jq -r '.metadata.sources // [] | to_entries[] | "[\(.key + 1)] \(.value.title // "untitled") (document \(.value.documentId), score \(.value.score * 1000 | round / 1000))"' ;;
-      esac ;;
-    python3) python3 -c "$JSON_PY" "$op" "$arg" ;;
-    node) node -e "$JSON_JS" "$op" "$arg" ;;
-  esac
-}
-JSON_PY='
-import json, sys
-op, arg = sys.argv[1], sys.argv[2]
-if op == "string":
-    sys.stdout.write(json.dumps(arg)); sys.exit()
-d = json.load(sys.stdin)
-if op == "get":
-    for key in arg.split("."):
-        d = d.get(key) if isinstance(d, dict) else None
-    if d is not None:
-        sys.stdout.write(d if isinstance(d, str) else json.dumps(d, separators=(",", ":")))
-elif op == "reply":
-    found = [m for m in d.get("messages", []) if m.get("replyTo") == int(arg)]
-    if found: print(json.dumps(found[0]))
-elif op == "sources":
-    for i, s in enumerate((d.get("metadata") or {}).get("sources") or []):
-        print("[%d] %s (document %s, score %s)" % (i + 1, s.get("title") or "untitled", s.get("documentId"), round(s.get("score", 0), 3)))
-'
-JSON_JS='
-const [op, arg] = process.argv.slice(1);
-if (op === "string") { process.stdout.write(JSON.stringify(arg)); process.exit(0); }
-let raw = ""; process.stdin.on("data", (c) => (raw += c)).on("end", () => {
-  let d = JSON.parse(raw);
-  if (op === "get") {
-    for (const key of arg.split(".")) d = d !== null && typeof d === "object" ? d[key] : undefined;
-    if (d !== undefined && d !== null) process.stdout.write(typeof d === "string" ? d : JSON.stringify(d));
-  } else if (op === "reply") {
-    const found = (d.messages || []).find((m) => m.replyTo === Number(arg));
-    if (found) console.log(JSON.stringify(found));
-  } else if (op === "sources") {
-    ((d.metadata || {}).sources || []).forEach((s, i) => console.log(`[${i + 1}] ${s.title || "untitled"} (document ${s.documentId}, score ${Math.round(s.score * 1000) / 1000})`));
-  }
-});
-'
-
-# --- HTTP -------------------------------------------------------------------------------------
-auth=()
-[[ -n ${API_KEY:-} ]] && auth=(-H "Authorization: Bearer $API_KEY")
-
-api() { # api METHOD PATH [BODY]
-  local body=${3:-}
-  curl -fsS --max-time 30 -X "$1" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' \
-    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} "$API_URL$2"
-}
+require_tools
 
 # Prints the final assistant message: its text unless the stream already printed it, then sources.
 # Returns 0 for an answer, 2 for an analysis_error (failed or cancelled).

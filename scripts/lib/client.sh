@@ -1,4 +1,4 @@
-# Sourced by colmeia's curl scripts (ingest.sh, search.sh, remove.sh, jobs.sh, smoke.sh): the API
+# Sourced by colmeia's curl scripts (ingest.sh, search.sh, ask.sh, remove.sh, jobs.sh, smoke.sh): the API
 # URL and key from the environment, messages, one JSON helper that uses jq when present, else
 # python3, else node (JSON_TOOL forces one), and api()/upload()/wait_job(), which print the API's
 # own error ({error: {code, message}}) and return non-zero on any HTTP error.
@@ -29,7 +29,8 @@ require_tools() {
 # json OP [ARG]: reads JSON on stdin (except `string`). OPs: get PATH (dotted path: a raw string,
 # compact JSON, or nothing for null/missing), string S (S as a JSON string), valid (exit status:
 # is stdin a JSON object?), hits (one line per search result), each PATH (one compact JSON line
-# per element of the array at PATH).
+# per element of the array at PATH), reply MID (the message replying to MID in .messages), sources
+# (one line per source of .metadata.sources).
 json() {
   local op=$1 arg=${2:-}
   case $JSON_TOOL in
@@ -40,6 +41,8 @@ json() {
         valid) jq -e 'type == "object"' >/dev/null 2>&1 ;;
         hits) jq -r '.results | to_entries[] | "\(.key + 1). \(.value.score * 1000 | round / 1000)  \(.value.title // "untitled") (\(.value.documentId))\n   \(.value.text | gsub("\\s+"; " ") | .[0:200])"' ;;
         each) jq -c --arg p "$arg" 'getpath($p | split(".")) // [] | .[]' ;;
+        reply) jq -c --argjson m "$arg" '[.messages[] | select(.replyTo == $m)][0] // empty' ;;
+        sources) jq -r '.metadata.sources // [] | to_entries[] | "[\(.key + 1)] \(.value.title // "untitled") (document \(.value.documentId), score \(.value.score * 1000 | round / 1000))"' ;;
       esac ;;
     python3) python3 -c "$JSON_PY" "$op" "$arg" ;;
     node) node -e "$JSON_JS" "$op" "$arg" ;;
@@ -72,6 +75,12 @@ elif op == "hits":
 elif op == "each":
     for item in walk(d, arg) or []:
         print(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
+elif op == "reply":
+    found = [m for m in d.get("messages", []) if m.get("replyTo") == int(arg)]
+    if found: print(json.dumps(found[0], ensure_ascii=False))
+elif op == "sources":
+    for i, s in enumerate((d.get("metadata") or {}).get("sources") or []):
+        print("[%d] %s (document %s, score %s)" % (i + 1, s.get("title") or "untitled", s.get("documentId"), round(s.get("score", 0), 3)))
 '
 JSON_JS='
 const [op, arg] = process.argv.slice(1);
@@ -88,6 +97,11 @@ let raw = ""; process.stdin.on("data", (c) => (raw += c)).on("end", () => {
     (d.results || []).forEach((h, i) => console.log(`${i + 1}. ${Math.round(h.score * 1000) / 1000}  ${h.title || "untitled"} (${h.documentId})\n   ${h.text.replace(/\s+/g, " ").slice(0, 200)}`));
   } else if (op === "each") {
     for (const item of walk(d, arg) || []) console.log(JSON.stringify(item));
+  } else if (op === "reply") {
+    const found = (d.messages || []).find((m) => m.replyTo === Number(arg));
+    if (found) console.log(JSON.stringify(found));
+  } else if (op === "sources") {
+    ((d.metadata || {}).sources || []).forEach((s, i) => console.log(`[${i + 1}] ${s.title || "untitled"} (document ${s.documentId}, score ${Math.round(s.score * 1000) / 1000})`));
   }
 });
 '
