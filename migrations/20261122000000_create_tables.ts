@@ -1,5 +1,5 @@
 /**
- * The durable state of DESIGN.md §4. Chunk ids are the HNSW labels; vector_log is the index's
+ * The durable state of colmeia. Chunk ids are the HNSW labels; vector_log is the index's
  * change feed; metadata is jsonb on Postgres and JSON text on SQLite; times are epoch milliseconds.
  */
 import type { Knex } from 'knex';

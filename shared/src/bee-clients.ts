@@ -1,7 +1,7 @@
 /**
  * Typed access to the node_redis 3 connections a Bee-Queue queue opens: `client` (commands), `bclient`
  * (a worker's blocking BRPOPLPUSH) and `eclient` (pub/sub). Bee-Queue's typings do not declare them;
- * the script reloader and the worker's connection watchdog need them (RELIABILITY finding 4), and
+ * the script reloader and the worker's connection watchdog need them, and
  * nothing else should. Each is checked at run time, so a Bee-Queue upgrade that renames them shows up
  * as "no client" rather than as a crash.
  */

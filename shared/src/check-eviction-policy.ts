@@ -1,5 +1,5 @@
 /**
- * Start-up check of Redis's maxmemory-policy (RELIABILITY finding 3, row R5). With any policy but
+ * Start-up check of Redis's maxmemory-policy. With any policy but
  * `noeviction`, Redis under memory pressure may drop a job's hash and Bee-Queue then skips that job
  * silently; the start-up sweep finds its document again, but slowly. So web and worker say so with a
  * warn line. Hosted Redis often forbids CONFIG: then the line says the policy could not be checked.

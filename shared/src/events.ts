@@ -1,7 +1,7 @@
 /**
- * Cross-process push over Redis pub/sub (DESIGN.md §6, §10). Pub/sub is at-most-once, so it only
+ * Cross-process push over Redis pub/sub. Pub/sub is at-most-once, so it only
  * ever announces what is already stored: the writer stores, then publishes; readers subscribe
- * first, then replay from SQL, and drop duplicates by message id (RELIABILITY finding 6).
+ * first, then replay from SQL, and drop duplicates by message id.
  *
  * Each process has one publishing connection. A web process also has one subscriber connection,
  * pattern-subscribed once to every session's channel, that fans events out to local listeners;

@@ -1,6 +1,6 @@
 /**
- * Watches the Redis connections of Bee-Queue queues and reopens the ones that are stuck
- * (RELIABILITY finding 4, rows R1 and R3). node_redis reconnects by itself when a socket closes, but
+ * Watches the Redis connections of Bee-Queue queues and reopens the ones that are stuck.
+ * node_redis reconnects by itself when a socket closes, but
  * a half-open connection (the peer vanished or froze without a FIN) leaves a worker blocked in
  * BRPOPLPUSH forever: TCP keepalive (queues.ts) notices a vanished host, nothing notices a silent one.
  * Every intervalMs, per queue:

@@ -1,5 +1,5 @@
 /**
- * The four Bee-Queue queues of DESIGN.md §6, defined once for both process types. Bee-Queue gets
+ * The four Bee-Queue queues (ingest, remove, search, answer), defined once for both process types. Bee-Queue gets
  * connection settings, never a client of ours (it speaks node_redis 3 only), and reconnects forever.
  */
 import Queue from 'bee-queue';

@@ -1,5 +1,5 @@
 /**
- * Store first, then publish (DESIGN.md §10): the one way a chat message is written and announced,
+ * Store first, then publish: the one way a chat message is written and announced,
  * used by the worker (answers, failures, cancels) and the web (questions, cancels of waiting jobs).
  * A reply is stored at most once per question; only the call that stored it announces it. A failed
  * publish loses nothing: the message is in SQL, where SSE replay and polling find it.

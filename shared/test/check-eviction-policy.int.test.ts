@@ -1,5 +1,5 @@
 /**
- * The start-up check of Redis's maxmemory-policy (RELIABILITY finding 3, R5) against private
+ * The start-up check of Redis's maxmemory-policy against private
  * redis-servers: noeviction passes with an info line, an evicting policy is a warn line naming it,
  * and a Redis that forbids CONFIG (as hosted ones often do) is a warn line saying it could not be checked.
  */

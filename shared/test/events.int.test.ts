@@ -1,7 +1,7 @@
 /**
  * createEvents against a private redis-server: session events reach only that session's local
  * listeners, validated; malformed ones are dropped; cancels travel to workers and leave a flag; and
- * a web subscriber whose connection is dropped (RELIABILITY R6) tells every listener to resync once
+ * a web subscriber whose connection is dropped tells every listener to resync once
  * Redis has confirmed the new subscription, so streams can replay what the gap swallowed.
  */
 import assert from 'node:assert/strict';

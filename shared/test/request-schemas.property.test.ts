@@ -1,5 +1,5 @@
 /**
- * Property tests of every request schema (RELIABILITY.md V10) and of the filter compiler. Any
+ * Property tests of every request schema and of the filter compiler. Any
  * JSON-like input, hostile or not, must either parse or throw a ValidationError whose issues each
  * name a path, a rule and a message; never another error. Accepted input must survive the wire (the
  * same input after JSON.stringify/parse gives the same output), keep its fields as sent (strict

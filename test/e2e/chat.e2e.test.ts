@@ -1,8 +1,8 @@
 /**
- * Chat across real processes (DESIGN.md §6-§8): two built web processes and one worker share a
+ * Chat across real processes: two built web processes and one worker share a
  * private redis-server and a SQLite file; the Ollama protocol test server is the model. A question
  * posted through web A is answered by the worker and pushed to SSE clients of web B; reconnects with
- * Last-Event-ID lose nothing (RELIABILITY finding 6, C4); polling, Idempotency-Key, cancel and
+ * Last-Event-ID lose nothing; polling, Idempotency-Key, cancel and
  * scripts/ask.sh work end to end. The push latency from the answer row's creation to its arrival at
  * a client of the other web process is measured and printed as a test diagnostic.
  */

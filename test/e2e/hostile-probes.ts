@@ -2,7 +2,7 @@
  * The hostile requests of hostile.e2e.test.ts: malformed JSON, wrong types and content types,
  * non-finite, huge and negative numbers, deep nesting, multi-megabyte strings, NUL and lone
  * surrogates, prototype keys, SQL and JSON-path injection in filters, unknown operators, missing or
- * wrong keys, unknown routes and methods. Each names the status it must get (RELIABILITY.md V1–V10, A1).
+ * wrong keys, unknown routes and methods. Each names the status it must get.
  * None of them may change stored data: every one is refused before anything is written.
  */
 export interface Probe {

@@ -1,6 +1,6 @@
 /**
- * A barrage of hostile requests against the built web and worker processes (RELIABILITY.md V1–V10,
- * A1, A8), on SQLite and, when TEST_DATABASE_URL is set, on Postgres (a private schema per run).
+ * A barrage of hostile requests against the built web and worker processes (malformed, oversized,
+ * injected and unauthenticated), on SQLite and, when TEST_DATABASE_URL is set, on Postgres (a private schema per run).
  * Every answer must be a 4xx JSON error `{error: {code, message}}` without stack or SQL text; no
  * process may die; the documents stored before the barrage must read back unchanged afterwards; and
  * both backends must give the same answer to each request (NUL and lone surrogates included).

@@ -1,6 +1,6 @@
 /**
  * Shared by the job-reliability end-to-end tests (crash recovery, poison job, Redis outage,
- * observability; RELIABILITY C1, C5, R1-R5): an HTTP client for the web process, polling helpers
+ * observability): an HTTP client for the web process, polling helpers
  * that wait on document and job states with bounded timeouts, a worker supervisor that restarts a
  * worker that dies (as a platform restarts a crashed dyno), read-only SQL checks on the SQLite file,
  * and the `figure:` diagnostic lines each scenario reports (the Jepsen-style counts: lost, duplicated,

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY C5 and finding 1: a document whose ingest kills its worker (the test-only crash switch
+ * A poison job: a document whose ingest kills its worker (the test-only crash switch
  * COLMEIA_TEST_ABORT_MARKER makes it call process.abort()). Bee-Queue would re-queue it forever; our
  * attempt counter must end it `failed`, with a reason, after JOB_ATTEMPTS crashes, while two
  * supervised workers (restarted after each crash, as a platform does) keep the other documents

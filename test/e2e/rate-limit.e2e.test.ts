@@ -1,5 +1,5 @@
 /**
- * Rate limits and the SSE stream cap across processes (RELIABILITY.md A4, A5): two built web
+ * Rate limits and the SSE stream cap across processes: two built web
  * processes share one Redis, so one key has one budget whichever process answers, and a random
  * X-Forwarded-For opens no new bucket. Without keys the budget is per client address, which only
  * the trusted proxy hop may set. Event streams per key are capped across both processes, and a slot

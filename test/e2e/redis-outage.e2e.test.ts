@@ -1,5 +1,5 @@
 /**
- * Redis failures against real processes (RELIABILITY findings 3-4, rows R1-R3): a private
+ * Redis failures against real processes: a private
  * redis-server with an append-only file is stopped and restarted, flushed (data and scripts gone, as
  * after a restart without persistence), paused with SIGSTOP, and the worker's connections are made
  * half-open by a proxy. The web must answer 503 within about a second and keep the document row; the
@@ -68,7 +68,7 @@ describe('Redis outages', () => {
     await settleAll(client, ['warm-0', 'warm-1']);
     await redis.stop();
     const downAt = Date.now();
-    // Ingest traffic goes on through the outage: OUTAGE_RATE_PER_S posts for OUTAGE_MS (RELIABILITY R1).
+    // Ingest traffic goes on through the outage: OUTAGE_RATE_PER_S posts for OUTAGE_MS.
     const documentReplies: Reply[] = [];
     const outageIds: string[] = [];
     for (let i = 0; Date.now() - downAt < OUTAGE_MS; i++) {

@@ -2,7 +2,7 @@
  * Seeded vectors with the structure of text embeddings, shared by the recall test and the benchmark
  * (one implementation, so both quote recall on the same data). x = W·z + 0.3·g, normalised, with z of
  * dimension 32: text embeddings have a low intrinsic dimension, while uniform random vectors at d=384
- * defeat any ANN index (BASELINES.md §0.4), so recall on them means nothing.
+ * defeat any ANN index, so recall on them means nothing.
  * The basis W comes from `basisSeed`, the points from `seed`: queries drawn with another seed and the
  * same basis come from the same distribution as the indexed points but are not among them.
  */

@@ -1,7 +1,7 @@
 /**
  * A stand-in for Ollama that speaks its HTTP protocol (the paths, bodies, NDJSON streaming and
- * error shapes the `ollama` client sees), because no Ollama runs where the tests run (DESIGN §7).
- * Its behaviour changes at run time so tests can inject the faults of RELIABILITY O1–O5: busy,
+ * error shapes the `ollama` client sees), because no Ollama runs where the tests run.
+ * Its behaviour changes at run time so tests can inject Ollama faults: busy,
  * down, slow, cut streams, bad vectors, HTML or truncated replies. It records every request.
  * Self-contained on purpose: test/support is built before shared and worker, so it imports neither.
  */

@@ -1,5 +1,5 @@
 /**
- * Push latency of chat answers (DESIGN.md §11: "a stored answer reaches an SSE client within tens of
+ * Push latency of chat answers ("a stored answer reaches an SSE client within tens of
  * milliseconds"; 2 s polling waits 1 s on average). Measured per answer as the SSE client's arrival
  * time minus the answer row's created_at, which the worker stamps when it writes the row: so it
  * covers the SQL commit, the Redis publish, the web process's fan-out and the SSE write. created_at

@@ -1,5 +1,5 @@
 /**
- * A private redis-server for tests that stop, kill or restart Redis (STYLE.md §9), so no test
+ * A private redis-server for tests that stop, kill or restart Redis, so no test
  * depends on, or disturbs, a Redis on 6379. It runs `redis-server` from PATH on 127.0.0.1, in a
  * fresh temp dir by default, with RDB snapshots off: the only persistence is the AOF, when asked for.
  * Readiness is a raw RESP `PING` answered `+PONG` (a server still loading its AOF answers -LOADING)

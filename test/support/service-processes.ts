@@ -1,5 +1,5 @@
 /**
- * The built web and worker as real child processes, for end-to-end tests (STYLE.md §9): start them
+ * The built web and worker as real child processes, for end-to-end tests: start them
  * with an explicit environment, read their log lines, wait for a line or for HTTP, stop them with a
  * signal and see how they exited. Every child this module (or redis-server.ts) starts is tracked
  * and SIGKILLed when the test process exits, so a failed test leaves no stray process behind.

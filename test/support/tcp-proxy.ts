@@ -1,6 +1,6 @@
 /**
- * A TCP proxy on 127.0.0.1 that can turn the connections it carries into half-open ones
- * (RELIABILITY R3): after blackholeExisting(), bytes on those connections go nowhere in either
+ * A TCP proxy on 127.0.0.1 that can turn the connections it carries into half-open ones:
+ * after blackholeExisting(), bytes on those connections go nowhere in either
  * direction and neither side is told, as when a peer vanishes without a FIN or a NAT entry expires;
  * connections opened afterwards are forwarded normally. Unlike dropping packets (iptables, tc), it
  * needs no privileges and disturbs nothing else on the machine. TCP keepalive cannot detect it (the

@@ -1,5 +1,5 @@
 /**
- * startServices(config): the one composition root of the worker (DESIGN.md §3). Every processor
+ * startServices(config): the one composition root of the worker. Every processor
  * receives what it needs from here; nothing is configured on first use.
  */
 import { hostname } from 'node:os';

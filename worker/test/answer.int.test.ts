@@ -1,7 +1,7 @@
 /**
  * The answer processor with real services (startServices against a private redis-server, SQLite in a
  * temp dir, the Ollama protocol test server for ANSWERER=ollama): what it stores, what it publishes
- * (observed through a web-role events subscriber), and the faults of RELIABILITY O1 (Ollama down:
+ * (observed through a web-role events subscriber), and the Ollama faults (down:
  * retries, then analysis_error), O2 (slow: progress events), O4 (bad vectors: refused), O5 (stream cut:
  * no partial answer stored), M4 (overlapping attempts: one message), plus cancel and job timeout.
  */

@@ -1,6 +1,6 @@
 /**
  * The Ollama answerer against the protocol test server: streaming, the prompt's data-not-instructions
- * rule and fenced passages (RELIABILITY A7), cut and malformed streams (O5), busy and down servers
+ * rule and fenced passages, cut and malformed streams (O5), busy and down servers
  * (O1), silence timeouts, aborts seen by the server, and the limit shared with the embedder.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The Ollama embedder against the protocol test server: start-up checks and the id, batching, busy
- * and down servers, every class of bad vector (RELIABILITY O1, O3, O4, O5), timeouts, aborts and the
+ * and down servers, every class of bad vector, timeouts, aborts and the
  * concurrency limit. No test sleeps: each awaits a request, a promise, or an event with a timeout.
  */
 import assert from 'node:assert/strict';

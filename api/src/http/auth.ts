@@ -1,5 +1,5 @@
 /**
- * API keys (DESIGN.md §9): when API_KEYS is set, every route but /health needs `Authorization: Bearer
+ * API keys: when API_KEYS is set, every route but /health needs `Authorization: Bearer
  * <key>`; event-stream routes also take `?access_token=<key>`, since EventSource cannot send headers.
  * Keys are compared as SHA-256 digests with timingSafeEqual, so the time taken depends neither on how
  * much of a key matches nor on its length (timingSafeEqual throws on unequal lengths; digests are

@@ -1,5 +1,5 @@
 /**
- * One client's event stream of a chat session (DESIGN.md §8). It subscribes first, then replays
+ * One client's event stream of a chat session. It subscribes first, then replays
  * the stored messages after the client's Last-Event-ID, and drops anything at or below the last id
  * it sent, so nothing falls between replay and live push and nothing arrives twice. A pushed
  * message goes out directly only when its predecessor in the session (prevId) has been sent;

@@ -1,5 +1,5 @@
 /**
- * Chat (DESIGN.md §8): sessions, questions and their answers. A question is stored, then its answer
+ * Chat: sessions, questions and their answers. A question is stored, then its answer
  * job is enqueued (job id from the message id), and the route answers 202 at once; the worker's
  * answer arrives by SSE push (stream-session.ts) or by polling `?after=`. An Idempotency-Key makes a
  * client's retry return the first response without a second message or job.

@@ -1,5 +1,5 @@
 /**
- * The `where` filter language (DESIGN.md §8): parsed by a zod schema into a small AST, compiled to
+ * The `where` filter language: parsed by a zod schema into a small AST, compiled to
  * SQL in which every value and every JSON path is a bound parameter, and evaluated in plain
  * TypeScript by matchesWhere, the reference the SQL must agree with on SQLite and on Postgres.
  *

@@ -1,7 +1,7 @@
 /**
  * Every transaction that appends to vector_log goes through here. On Postgres it first takes one
  * advisory lock, so commits happen in seq order and a reader that has seen seq N has seen every
- * seq below N (DESIGN.md §4). On SQLite the write lock (BEGIN IMMEDIATE) already serialises writers.
+ * seq below N. On SQLite the write lock (BEGIN IMMEDIATE) already serialises writers.
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './connection.js';

@@ -1,6 +1,6 @@
 /**
  * The chat prompt of the Ollama answerer, kept apart so its safety rules can be read and tested on their
- * own (OWASP LLM01, RELIABILITY A7). Retrieved passages are untrusted data: anyone who can ingest a
+ * own (OWASP LLM01). Retrieved passages are untrusted data: anyone who can ingest a
  * document can write "ignore previous instructions" into one. So each passage goes into a numbered block
  * fenced by lines carrying a random per-request boundary the document's author cannot know, fence-like
  * text inside passages is defused, and the rules say the blocks are data and the prompt is never revealed.

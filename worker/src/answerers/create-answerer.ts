@@ -1,6 +1,6 @@
 /**
  * Picks the answerer named by config.ANSWERER, so startServices has one call to make and tests choose
- * the answerer through config alone (STYLE §8). Pass the same concurrency limit as the embedder so
+ * the answerer through config alone. Pass the same concurrency limit as the embedder so
  * OLLAMA_MAX_CONCURRENCY bounds every model call of the process, not each part's separately.
  */
 import type { Config } from '../../../shared/src/config.js';

@@ -1,5 +1,5 @@
 /**
- * The default answerer (DESIGN §7): no model, so it cannot invent anything. It quotes the sentences of
+ * The default answerer: no model, so it cannot invent anything. It quotes the sentences of
  * the top passages that share the most words with the question, in the order they appear, each cited
  * with its source number [n] (n is the passage's position, as for the Ollama answerer), then lists
  * the cited sources with their titles. The answer is emitted through onDelta in a few pieces so

@@ -1,10 +1,10 @@
 /**
- * The Ollama answerer (DESIGN §7): a streamed `chat` whose system prompt treats retrieved passages as
+ * The Ollama answerer: a streamed `chat` whose system prompt treats retrieved passages as
  * untrusted, fenced, numbered data (chat-prompt.ts), tokens forwarded through onDelta as they come.
  * It shares the embedder's rules for talking to Ollama (ollama-caller.ts): the per-process concurrency
  * limit, busy/refused retries — only before the first token, since tokens already reached the client —
  * and OLLAMA_TIMEOUT_MS of silence. A stream that ends or breaks before `done:true` rejects: a partial
- * answer is never returned as final (RELIABILITY O5); the job retries it whole.
+ * answer is never returned as final; the job retries it whole.
  */
 import type { ChatResponse } from 'ollama';
 import type { Config } from '../../../shared/src/config.js';

@@ -1,5 +1,5 @@
 /**
- * The default embedder (DESIGN.md §7): deterministic feature hashing, with no model and no network. It is lexical and
+ * The default embedder: deterministic feature hashing, with no model and no network. It is lexical and
  * honest about it: two texts are near when they share words, word pairs or spelling fragments, not when they share only
  * meaning. Texts are accent-folded and lower-cased; word unigrams, word bigrams and boundary-marked character 3-grams are
  * hashed (FNV-1a over UTF-16 code units, then a murmur3 finaliser) into `dimension` signed buckets with sublinear term

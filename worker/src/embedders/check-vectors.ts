@@ -1,5 +1,5 @@
 /**
- * The gate every embedder's output passes before anything is written (DESIGN.md §7). A vector holding NaN or Infinity, with
+ * The gate every embedder's output passes before anything is written. A vector holding NaN or Infinity, with
  * a zero norm or the wrong dimension would silently corrupt the HNSW index and every search after it, so it is refused
  * here, naming the vector and what was wrong. What passes comes back L2-normalised as plain arrays, the only form
  * hnswlib-node accepts.

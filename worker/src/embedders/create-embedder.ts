@@ -1,6 +1,6 @@
 /**
  * Picks the embedder named by config.EMBEDDER, so startServices has one call to make and tests choose
- * the embedder through config alone (STYLE §8). Ollama options (the shared concurrency limit, the
+ * the embedder through config alone. Ollama options (the shared concurrency limit, the
  * index's stored embedder id for a degraded start) are passed through; the builtin embedder needs none.
  */
 import type { Config } from '../../../shared/src/config.js';
@@ -25,7 +25,7 @@ export interface EmbedderHealth {
   degradedReason: string | null; // null when ready
 }
 
-/** For the heartbeat and /status: the Ollama embedder may be degraded (DESIGN §3); the builtin one is always ready. */
+/** For the heartbeat and /status: the Ollama embedder may be degraded; the builtin one is always ready. */
 export function embedderHealth(embedder: Embedder): EmbedderHealth {
   if (!('isReady' in embedder) || typeof embedder.isReady !== 'boolean') return { isReady: true, degradedReason: null };
   const reason = 'degradedReason' in embedder && typeof embedder.degradedReason === 'string' ? embedder.degradedReason : null;

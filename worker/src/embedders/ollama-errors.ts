@@ -1,6 +1,6 @@
 /**
  * The ways a call to Ollama fails, as types the worker can tell apart. They are plain Errors, not
- * AppErrors, on purpose: the job wrapper retries anything that is not an AppError (STYLE §3), and
+ * AppErrors, on purpose: the job wrapper retries anything that is not an AppError, and
  * every one of these can be cured by time or an operator (Ollama back up, model pulled).
  * The start-up path tells them apart: a missing model is fatal, an unreachable Ollama is degraded.
  */

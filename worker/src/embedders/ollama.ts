@@ -1,10 +1,10 @@
 /**
- * The Ollama embedder (DESIGN §7). Its id names the vector space exactly — `ollama:<model>:<digest 12>:<dimension>`
+ * The Ollama embedder. Its id names the vector space exactly — `ollama:<model>:<digest 12>:<dimension>`
  * — because one model name has produced different vectors across Ollama versions; the worker compares it with
- * index_meta before loading the index (§5). At start it checks the model is there (`show`), probes the
+ * index_meta before loading the index. At start it checks the model is there (`show`), probes the
  * dimension with one embed call and reads the digest from `/api/tags`.
  *
- * Ollama down at start-up (§3, RELIABILITY O1): with the id stored in index_meta (`expectedId`) the embedder
+ * Ollama down at start-up: with the id stored in index_meta (`expectedId`) the embedder
  * starts degraded under that id and verifies it lazily before its first embed; without one (a fresh
  * database, nothing to serve yet) it keeps probing for `startupTimeoutMs` and then throws
  * OllamaUnavailableError, so the worker exits non-zero and the platform restarts it with back-off.

@@ -1,8 +1,7 @@
 /**
- * Answers one question (DESIGN.md §6, §7): retrieve with the search code path, generate (tokens
+ * Answers one question: retrieve with the search code path, generate (tokens
  * published as deltas), store the one assistant message, then publish it. Idempotent per question
- * even when attempts overlap (a timed-out attempt keeps running while its retry starts, RELIABILITY
- * finding 2): the reply insert is insert-or-ignore on reply_to, and only the winner publishes.
+ * even when attempts overlap (a timed-out attempt keeps running while its retry starts): the reply insert is insert-or-ignore on reply_to, and only the winner publishes.
  * The model call aborts on the job timeout and on cancel; a cancel published before the job started
  * is seen through its flag, so no model is called. Every way out stores a message or throws for a
  * retry, and after the last retry recordAnswerGaveUp stores one, so no client waits forever.
@@ -159,7 +158,7 @@ export async function recordAnswerGaveUp(s: Pick<Services, 'db' | 'events' | 'lo
   }
 }
 
-/** Our own attempt count (Bee-Queue re-runs a stalled job forever, RELIABILITY finding 1). */
+/** Our own attempt count (Bee-Queue re-runs a stalled job forever). */
 async function countAttempt(s: Pick<Services, 'redis' | 'config'>, messageId: number): Promise<number> {
   const key = `${s.config.QUEUE_PREFIX}:answer-attempts:${messageId}`;
   const results = await s.redis.multi().incr(key).pexpire(key, ATTEMPT_COUNTER_TTL_MS).exec();

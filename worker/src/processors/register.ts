@@ -102,7 +102,7 @@ function bind<T extends { requestId: string }, R>(
     }
   }));
   // process() checks for stalled jobs once; only a periodic check re-queues the job of a worker that died
-  // later (RELIABILITY C1). Several workers may all check: a Redis key lets one check per interval through.
+  // later. Several workers may all check: a Redis key lets one check per interval through.
   queue.checkStalledJobs(services.config.STALL_INTERVAL_MS).catch((err: unknown) => services.logger.warn('stall check failed', { queue: name, err: serializeError(err) }));
 }
 

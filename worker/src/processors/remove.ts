@@ -1,4 +1,4 @@
-/** Removes documents by id or by metadata filter (DESIGN.md §5): sync, delete rows and log the deletes in one transaction, sync. */
+/** Removes documents by id or by metadata filter: sync, delete rows and log the deletes in one transaction, sync. */
 import type { RemoveJob, RemoveResult } from '../../../shared/src/jobs/remove.js';
 import { removeDocumentsWithLog } from '../../../shared/src/db/chunks-repo.js';
 import { parseWhere } from '../../../shared/src/filters.js';

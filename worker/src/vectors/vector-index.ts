@@ -1,5 +1,5 @@
 /**
- * The worker's one HNSW index (DESIGN.md §5), a derived cache of the chunks table. sync() replays
+ * The worker's one HNSW index, a derived cache of the chunks table. sync() replays
  * vector_log rows committed since the last one applied (one indexed query when nothing changed);
  * checkpoints let a restart skip the rebuild; a checkpoint that does not verify is never loaded.
  * Mutation (sync, resize) and checkpoint writes are serialised; searches run between them.
