@@ -63,6 +63,7 @@ const REBUILD_BATCH = 1_000;
 export class VectorIndex {
   private readonly lock = new SerialLock();
   private readonly live = new Set<number>(); // labels present and not deleted
+  private readonly vectors = new Map<number, Float32Array>(); // copies of live vectors, for exact filtered scoring (hnswlib's getPoint costs ~60 µs each)
   private readonly retired: Hnsw[] = []; // objects a failed load left unusable: kept referenced, never freed twice
   private appliedSeq = 0;
   private checkpointSeq = 0;
@@ -115,6 +116,9 @@ export class VectorIndex {
       durationMs: Math.round(performance.now() - started),
     };
     logger.info('index ready', { ...index.startupReport, size: index.live.size, seq: index.appliedSeq });
+    if (loaded.ok) {
+      index.copyVectorsFromDatabase().catch((err: unknown) => logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
+    }
     return index;
   }
 
@@ -185,7 +189,30 @@ export class VectorIndex {
       const hits = toHits(this.hnsw.searchKnn(vector, want, (label) => allowedSet.has(label)));
       if (hits.length >= want) return hits;
     }
-    return exactTop(vector, want, await readEmbeddings(this.db, ids));
+    return exactTop(vector, want, await this.vectorsOf(ids));
+  }
+
+  /** The vectors of `ids` from memory; those not copied yet (after a checkpoint load) are read from SQL once. */
+  private async vectorsOf(ids: readonly number[]): Promise<Array<{ id: number; vector: Float32Array }>> {
+    const missing = ids.filter((id) => !this.vectors.has(id));
+    if (missing.length > 0) {
+      for (const row of await readEmbeddings(this.db, missing)) if (this.live.has(row.id)) this.vectors.set(row.id, Float32Array.from(row.embedding));
+    }
+    return ids.flatMap((id) => {
+      const vector = this.vectors.get(id);
+      return vector ? [{ id, vector }] : [];
+    });
+  }
+
+  /** After a checkpoint load the index holds vectors this process never saw: copy them from SQL in the background. */
+  private async copyVectorsFromDatabase(): Promise<void> {
+    let afterId = 0;
+    for (;;) {
+      const rows = await readChunkEmbeddings(this.db, afterId, REBUILD_BATCH);
+      for (const row of rows) if (this.live.has(row.id) && !this.vectors.has(row.id)) this.vectors.set(row.id, Float32Array.from(row.embedding));
+      if (rows.length < REBUILD_BATCH) return;
+      afterId = rows[rows.length - 1]?.id ?? afterId;
+    }
   }
 
   /** Writes a checkpoint now if anything changed since the last one. */
@@ -233,6 +260,7 @@ export class VectorIndex {
       if (!this.live.has(label)) return;
       this.hnsw.markDelete(label);
       this.live.delete(label);
+      this.vectors.delete(label);
       return;
     }
     if (entry.embedding === null || this.live.has(label)) return; // deleted since, or already present
@@ -252,6 +280,7 @@ export class VectorIndex {
     }
     this.hnsw.addPoint(embedding, label, freeDeletedSlots > 0);
     this.live.add(label);
+    this.vectors.set(label, Float32Array.from(embedding));
   }
 
   private async checkpointIfDue(): Promise<void> {
@@ -344,6 +373,7 @@ export class VectorIndex {
     const total = await countChunks(this.db);
     this.hnsw = createHnsw(this.identity.dimension, Math.max(this.config.HNSW_INITIAL_CAPACITY, Math.ceil(total * 1.25)), this.config);
     this.live.clear();
+    this.vectors.clear();
     let afterId = 0;
     for (;;) {
       const rows = await readChunkEmbeddings(this.db, afterId, REBUILD_BATCH);
@@ -373,9 +403,9 @@ function toHits(result: { distances: number[]; neighbors: number[] }): SearchHit
 }
 
 /** Exact cosine top-k over stored embeddings; ties go to the lower chunk id, deterministically. */
-function exactTop(vector: number[], k: number, rows: ReadonlyArray<{ id: number; embedding: number[] }>): SearchHitId[] {
-  const query = normalise(vector);
-  const scored = rows.map((row) => ({ chunkId: row.id, score: dot(query, normalise(row.embedding)) }));
+function exactTop(vector: number[], k: number, rows: ReadonlyArray<{ id: number; vector: Float32Array }>): SearchHitId[] {
+  const query = Float32Array.from(normalise(vector));
+  const scored = rows.map((row) => ({ chunkId: row.id, score: cosine(query, row.vector) }));
   scored.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
   return scored.slice(0, k);
 }
@@ -387,8 +417,15 @@ function normalise(vector: number[]): number[] {
   return vector.map((value) => value * scale);
 }
 
-function dot(a: number[], b: number[]): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
+/** Cosine of a unit-length query with a stored vector (stored vectors are unit length too, up to float32 rounding). */
+function cosine(query: Float32Array, stored: Float32Array): number {
+  let dotProduct = 0;
+  let norm = 0;
+  for (let i = 0; i < stored.length; i++) {
+    const value = stored[i] ?? 0;
+    dotProduct += (query[i] ?? 0) * value;
+    norm += value * value;
+  }
+  return norm > 0 ? dotProduct / Math.sqrt(norm) : 0;
 }
+
