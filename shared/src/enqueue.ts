@@ -18,41 +18,39 @@ const SAVE_TIMEOUT_MS = 1_000;
 
 export type JobPolicyConfig = Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS' | 'INGEST_TIMEOUT_MS' | 'REMOVE_TIMEOUT_MS' | 'ANSWER_TIMEOUT_MS' | 'SEARCH_TIMEOUT_MS'>;
 
+/** Which settings hold each queue's job timeout and per-worker concurrency. */
+const QUEUE_SETTINGS = {
+  ingest: { timeout: 'INGEST_TIMEOUT_MS', concurrency: 'INGEST_CONCURRENCY' },
+  remove: { timeout: 'REMOVE_TIMEOUT_MS', concurrency: 'REMOVE_CONCURRENCY' },
+  search: { timeout: 'SEARCH_TIMEOUT_MS', concurrency: 'SEARCH_CONCURRENCY' },
+  answer: { timeout: 'ANSWER_TIMEOUT_MS', concurrency: 'ANSWER_CONCURRENCY' },
+} as const satisfies Record<QueueName, { timeout: keyof Config; concurrency: keyof Config }>;
+
 export function jobTimeoutMs(config: JobPolicyConfig, queue: QueueName): number {
-  switch (queue) {
-    case 'ingest':
-      return config.INGEST_TIMEOUT_MS;
-    case 'remove':
-      return config.REMOVE_TIMEOUT_MS;
-    case 'answer':
-      return config.ANSWER_TIMEOUT_MS;
-    case 'search':
-      return config.SEARCH_TIMEOUT_MS;
-  }
+  return config[QUEUE_SETTINGS[queue].timeout];
 }
 
 /** Jobs of one queue a worker runs at once (INGEST_CONCURRENCY etc.). */
 export function queueConcurrency(config: Pick<Config, 'INGEST_CONCURRENCY' | 'REMOVE_CONCURRENCY' | 'SEARCH_CONCURRENCY' | 'ANSWER_CONCURRENCY'>, queue: QueueName): number {
-  switch (queue) {
-    case 'ingest':
-      return config.INGEST_CONCURRENCY;
-    case 'remove':
-      return config.REMOVE_CONCURRENCY;
-    case 'answer':
-      return config.ANSWER_CONCURRENCY;
-    case 'search':
-      return config.SEARCH_CONCURRENCY;
-  }
+  return config[QUEUE_SETTINGS[queue].concurrency];
 }
 
 export async function enqueue<T>(queue: Queue<T>, config: JobPolicyConfig, jobId: string, data: T): Promise<{ queue: string; id: string }> {
   const name = queue.name as QueueName;
   const job = queue.createJob(data).setId(jobId).timeout(jobTimeoutMs(config, name));
   if (name !== 'search') job.retries(config.JOB_ATTEMPTS - 1).backoff(JITTERED_BACKOFF, config.JOB_BACKOFF_MS);
-  const unavailable = `queue ${name} did not accept the job: Redis is unavailable`;
+  await saveOrUnavailable(queue, job);
+  return { queue: name, id: jobId };
+}
+
+/**
+ * Saves a job, or fails with a 503 when Redis cannot take it: at once when the connection is known
+ * to be down, after SAVE_TIMEOUT_MS when it does not answer. Reloads Bee-Queue's scripts on NOSCRIPT.
+ */
+export async function saveOrUnavailable<T>(queue: Queue<T>, job: Queue.Job<T>): Promise<void> {
+  const unavailable = `queue ${queue.name} did not accept the job: Redis is unavailable`;
   ensureQueueConnected(queue as Queue<unknown>, unavailable);
   await withTimeout(saveJob(queue as Queue<unknown>, job), SAVE_TIMEOUT_MS, unavailable);
-  return { queue: name, id: jobId };
 }
 
 /**

@@ -6,16 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import { SearchTimeoutError, UpstreamUnavailableError } from '../../../shared/src/errors.js';
-import { ensureQueueConnected, withTimeout } from '../../../shared/src/enqueue.js';
-import { saveJob } from '../../../shared/src/queue-scripts.js';
+import { saveOrUnavailable } from '../../../shared/src/enqueue.js';
 import type { JobResult } from '../../../shared/src/jobs/job-result.js';
 
 interface Waiter {
   resolve(result: unknown): void;
   reject(err: Error): void;
 }
-
-const SAVE_TIMEOUT_MS = 1_000;
 
 export class JobRunner<T> {
   private readonly waiters = new Map<string, Waiter>();
@@ -38,9 +35,7 @@ export class JobRunner<T> {
     });
     try {
       const job = this.queue.createJob(data).setId(jobId).timeout(timeoutMs);
-      const unavailable = `queue ${this.queue.name} did not accept the job: Redis is unavailable`;
-      ensureQueueConnected(this.queue as Queue<unknown>, unavailable); // known down: 503 at once
-      await withTimeout(saveJob(this.queue as Queue<unknown>, job), SAVE_TIMEOUT_MS, unavailable); // saveJob: reloads scripts on NOSCRIPT
+      await saveOrUnavailable(this.queue, job);
       return await result;
     } finally {
       clearTimeout(timer);

@@ -50,13 +50,13 @@ export class CheckpointStore {
   /** Seals an index file written at tempIndexPath(name): fsync, checksum, manifest, rename, CURRENT. */
   async commit(name: string, fields: Omit<Manifest, 'version' | 'name' | 'size' | 'sha256' | 'createdAt'>): Promise<Manifest> {
     const tmp = this.tempIndexPath(name);
-    await fsyncFile(tmp);
+    await fsyncPath(tmp, 'r+');
     const { size, sha256 } = await digestFile(tmp);
     const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
     await writeFileDurably(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
     await rename(tmp, path.join(this.dir, `${name}.bin`));
     await writeFileDurably(path.join(this.dir, 'CURRENT'), name);
-    await fsyncDir(this.dir);
+    await fsyncPath(this.dir, 'r');
     await this.prune(name);
     return manifest;
   }
@@ -135,21 +135,13 @@ export async function digestFile(file: string): Promise<{ size: number; sha256: 
 async function writeFileDurably(file: string, content: string): Promise<void> {
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, content);
-  await fsyncFile(tmp);
+  await fsyncPath(tmp, 'r+');
   await rename(tmp, file);
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/** Flushes a file (opened r+) or a directory (opened r, which is how a rename is made durable). */
+async function fsyncPath(target: string, flags: 'r+' | 'r'): Promise<void> {
+  const handle = await open(target, flags);
   try {
     await handle.sync();
   } finally {
