@@ -2,6 +2,9 @@
  * Runs the migrations under knex's migration lock. Several processes may start at once (release
  * phase, web, workers): a process that finds the lock taken, or loses the race to create knex's own
  * tables, waits and tries again until the winner is done.
+ * knex's lock is one row that a process flips from 0 to 1, and it insists the update touch exactly
+ * one row. Two processes creating knex's tables at the same moment can each insert that row; with
+ * two rows the lock can never be taken again. A process that finds the lock busy repairs that case.
  */
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
@@ -27,6 +30,7 @@ const migrationSource: Knex.MigrationSource<string> = {
 };
 
 const MIGRATE_DEADLINE_MS = 60_000;
+const LOCK_TABLE = 'knex_migrations_lock';
 
 export async function migrateLatest(db: Knex, logger: Logger): Promise<void> {
   const deadline = Date.now() + MIGRATE_DEADLINE_MS;
@@ -38,7 +42,20 @@ export async function migrateLatest(db: Knex, logger: Logger): Promise<void> {
     } catch (err) {
       if (Date.now() > deadline) throw err;
       logger.debug('migration lock busy, retrying', { attempt, err: serializeError(err) });
+      if (await repairDuplicateLockRows(db)) logger.warn('knex migration lock had duplicate rows; repaired');
       await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
     }
   }
+}
+
+/** Leaves one free lock row when a start-up race left several (none of which can ever be taken). */
+export async function repairDuplicateLockRows(db: Knex): Promise<boolean> {
+  if (!(await db.schema.hasTable(LOCK_TABLE))) return false;
+  return db.transaction(async (trx) => {
+    const rows = (await trx(LOCK_TABLE).select('is_locked')) as Array<{ is_locked: number }>;
+    if (rows.length <= 1) return false;
+    await trx(LOCK_TABLE).delete();
+    await trx(LOCK_TABLE).insert({ is_locked: 0 });
+    return true;
+  });
 }
