@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/src/config.js';
 import type { Logger } from '../../shared/src/logger.js';
-import type { Queues } from '../../shared/src/queues.js';
+import type { Queues } from '../../shared/src/queue/queues.js';
 import type { Events } from '../../shared/src/events.js';
 import type { SearchJob } from '../../shared/src/jobs/search.js';
 import type { RequestSchemas } from '../../shared/src/request-schemas.js';

@@ -12,11 +12,11 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from './config.js';
-import { withTimeout } from './enqueue.js';
+import { withTimeout } from './time-limits.js';
 import type { Logger } from './logger.js';
 import { serializeError } from './logger.js';
-import type { Role } from './queues.js';
-import { createRedisClient } from './redis-client.js';
+import type { Role } from './queue/queues.js';
+import { createRedisClient } from './queue/redis-client.js';
 
 const PUBLISH_TIMEOUT_MS = 1_000;
 const CANCEL_FLAG_TTL_MS = 24 * 60 * 60 * 1_000;

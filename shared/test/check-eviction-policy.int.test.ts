@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
-import { checkEvictionPolicy } from '../src/check-eviction-policy.js';
-import { createRedisClient } from '../src/redis-client.js';
+import { checkEvictionPolicy } from '../src/queue/check-eviction-policy.js';
+import { createRedisClient } from '../src/queue/redis-client.js';
 import { startRedisServer, type RedisServerHandle } from '../../test/support/redis-server.js';
 
 /** A real winston logger whose JSON lines land in `lines`. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
-import { jitteredBackoff, jobTimeoutMs, queueConcurrency } from '../src/enqueue.js';
+import { jitteredBackoff, jobTimeoutMs, queueConcurrency } from '../src/queue/enqueue.js';
 import { QUEUE_NAMES } from '../src/jobs/job-result.js';
 
 describe('jitteredBackoff', () => {

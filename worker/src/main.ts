@@ -4,10 +4,10 @@ import { createLogger, serializeError } from '../../shared/src/logger.js';
 import { startServices } from './services.js';
 import { registerProcessors } from './processors/register.js';
 import { startSweeper } from './sweeper.js';
-import { queueList } from '../../shared/src/queues.js';
-import { queueConcurrency } from '../../shared/src/enqueue.js';
+import { queueList } from '../../shared/src/queue/queues.js';
+import { queueConcurrency } from '../../shared/src/queue/enqueue.js';
 import type { QueueName } from '../../shared/src/jobs/job-result.js';
-import { startQueueWatchdog } from '../../shared/src/queue-watchdog.js';
+import { startQueueWatchdog } from '../../shared/src/queue/queue-watchdog.js';
 
 const config = loadConfigOrExit();
 try {

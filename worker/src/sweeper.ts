@@ -4,7 +4,7 @@
  * document. The job id is deterministic, so sweeps by several workers never duplicate a job.
  */
 import { listUnfinishedDocuments } from '../../shared/src/db/documents-repo.js';
-import { enqueue } from '../../shared/src/enqueue.js';
+import { enqueue } from '../../shared/src/queue/enqueue.js';
 import { ingestJobId } from '../../shared/src/jobs/ingest.js';
 import { serializeError } from '../../shared/src/logger.js';
 import type { Services } from './services.js';

@@ -16,7 +16,7 @@ import { loadConfig } from '../../shared/src/config.js';
 import { createChatSession, findReply, insertUserMessage, listMessagesAfter, type ChatMessage } from '../../shared/src/db/chat-repo.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
 import { replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
-import { enqueue } from '../../shared/src/enqueue.js';
+import { enqueue } from '../../shared/src/queue/enqueue.js';
 import { ValidationError } from '../../shared/src/errors.js';
 import { createEvents, type ChatEvent, type Events } from '../../shared/src/events.js';
 import { answerJobId, type AnswerJob, type AnswerResult } from '../../shared/src/jobs/answer.js';

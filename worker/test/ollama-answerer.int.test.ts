@@ -10,9 +10,9 @@ import { ollamaErrorBodies, startOllamaTestServer, type OllamaTestServer, type R
 import type { Answerer, Passage } from '../src/answerers/answerer.js';
 import { NO_PASSAGES_ANSWER } from '../src/answerers/extractive.js';
 import { createOllamaAnswerer, type OllamaAnswererOptions } from '../src/answerers/ollama.js';
-import { createConcurrencyLimit } from '../src/embedders/concurrency-limit.js';
+import { createConcurrencyLimit } from '../src/ollama/concurrency-limit.js';
 import { createOllamaEmbedder } from '../src/embedders/ollama.js';
-import { OllamaModelMissingError, OllamaResponseError, OllamaTimeoutError, OllamaUnavailableError } from '../src/embedders/ollama-errors.js';
+import { OllamaModelMissingError, OllamaResponseError, OllamaTimeoutError, OllamaUnavailableError } from '../src/ollama/ollama-errors.js';
 
 const fastRetry = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 const silentLogger = winston.createLogger({ silent: true });

@@ -16,7 +16,7 @@ import {
 } from '../../test/support/ollama-server.js';
 import { createBuiltinEmbedder } from '../src/embedders/builtin.js';
 import { InvalidVectorError } from '../src/embedders/check-vectors.js';
-import { createConcurrencyLimit } from '../src/embedders/concurrency-limit.js';
+import { createConcurrencyLimit } from '../src/ollama/concurrency-limit.js';
 import { createEmbedder, embedderHealth } from '../src/embedders/create-embedder.js';
 import type { Embedder } from '../src/embedders/embedder.js';
 import { createOllamaEmbedder, parseOllamaEmbedderId, type OllamaEmbedderOptions } from '../src/embedders/ollama.js';
@@ -26,7 +26,7 @@ import {
   OllamaResponseError,
   OllamaTimeoutError,
   OllamaUnavailableError,
-} from '../src/embedders/ollama-errors.js';
+} from '../src/ollama/ollama-errors.js';
 
 const fastRetry = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 const builtin768 = createBuiltinEmbedder(768);

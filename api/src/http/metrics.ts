@@ -18,10 +18,10 @@ import type { RequestHandler, Request } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
 import { countDocumentsByStatus } from '../../../shared/src/db/documents-repo.js';
-import { withTimeout } from '../../../shared/src/enqueue.js';
+import { withTimeout } from '../../../shared/src/time-limits.js';
 import { JOB_DURATION_BUCKETS_S, readHeartbeats, type Heartbeat } from '../../../shared/src/heartbeats.js';
 import { serializeError } from '../../../shared/src/logger.js';
-import { queueList } from '../../../shared/src/queues.js';
+import { queueList } from '../../../shared/src/queue/queues.js';
 import type { ApiServices } from '../services.js';
 
 export interface AppMetrics {

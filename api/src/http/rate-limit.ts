@@ -18,7 +18,7 @@ import { ipKeyGenerator, rateLimit, type Logger as RateLimitLogger, type Store }
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../../../shared/src/config.js';
-import { withTimeout } from '../../../shared/src/enqueue.js';
+import { withTimeout } from '../../../shared/src/time-limits.js';
 import { RateLimitedError } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { apiKeyIdOf, PUBLIC_PATHS } from './auth.js';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import { SearchTimeoutError, UpstreamUnavailableError } from '../../../shared/src/errors.js';
-import { saveOrUnavailable } from '../../../shared/src/enqueue.js';
+import { saveOrUnavailable } from '../../../shared/src/queue/enqueue.js';
 import type { JobResult } from '../../../shared/src/jobs/job-result.js';
 
 interface Waiter {

@@ -16,7 +16,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../shared/src/config.js';
-import { withTimeout } from '../../../shared/src/enqueue.js';
+import { withTimeout } from '../../../shared/src/time-limits.js';
 import { RateLimitedError } from '../../../shared/src/errors.js';
 import { serializeError } from '../../../shared/src/logger.js';
 import { apiKeyIdOf } from './auth.js';

@@ -18,8 +18,8 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../../../shared/src/config.js';
 import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
-import { redisOptions } from '../../../shared/src/queues.js';
-import { keepQueueScriptsLoaded } from '../../../shared/src/queue-scripts.js';
+import { redisOptions } from '../../../shared/src/queue/queues.js';
+import { keepQueueScriptsLoaded } from '../../../shared/src/queue/queue-scripts.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 const WATCHED = Symbol('colmeia.watched'); // marks a wrapped handler: Arena's routers are shared by every app built

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
-import { enqueue } from '../../../shared/src/enqueue.js';
+import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
 import { whereSchema } from '../../../shared/src/filters.js';
 import { Id, nonBlankText, text } from '../../../shared/src/input.js';

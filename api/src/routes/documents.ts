@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { findDocument, listDocuments, upsertPendingDocument } from '../../../shared/src/db/documents-repo.js';
-import { enqueue } from '../../../shared/src/enqueue.js';
+import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import { Id } from '../../../shared/src/input.js';
 import { ingestJobId } from '../../../shared/src/jobs/ingest.js';

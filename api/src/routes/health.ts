@@ -3,8 +3,8 @@ import { Router } from 'express';
 import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
 import { countDocumentsByStatus } from '../../../shared/src/db/documents-repo.js';
 import { readHeartbeats } from '../../../shared/src/heartbeats.js';
-import { queueList } from '../../../shared/src/queues.js';
-import { withTimeout } from '../../../shared/src/enqueue.js';
+import { queueList } from '../../../shared/src/queue/queues.js';
+import { withTimeout } from '../../../shared/src/time-limits.js';
 import type { ApiServices } from '../services.js';
 
 const PROBE_TIMEOUT_MS = 1_000;

@@ -9,8 +9,8 @@
 import type { ChatResponse } from 'ollama';
 import type { Config } from '../../../shared/src/config.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import { createOllamaCallerFromConfig, networkErrorCode, type OllamaClientOptions, type OllamaCallContext } from '../embedders/ollama-caller.js';
-import { OllamaResponseError } from '../embedders/ollama-errors.js';
+import { createOllamaCallerFromConfig, networkErrorCode, type OllamaClientOptions, type OllamaCallContext } from '../ollama/ollama-caller.js';
+import { OllamaResponseError } from '../ollama/ollama-errors.js';
 import type { Answerer } from './answerer.js';
 import { buildChatPrompt, type ChatPrompt } from './chat-prompt.js';
 import { NO_PASSAGES_ANSWER } from './extractive.js';

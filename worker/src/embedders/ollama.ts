@@ -14,14 +14,15 @@ import type { Config } from '../../../shared/src/config.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { checkVectors } from './check-vectors.js';
 import type { Embedder } from './embedder.js';
-import { backoffMs, createOllamaCallerFromConfig, raceAbort, type OllamaClientOptions, sleep, type OllamaCaller, type RetryPolicy } from './ollama-caller.js';
+import { backoffMs, createOllamaCallerFromConfig, type OllamaClientOptions, type OllamaCaller, type RetryPolicy } from '../ollama/ollama-caller.js';
+import { raceAbort, sleep } from '../../../shared/src/time-limits.js';
 import {
   OllamaEmbedderChangedError,
   OllamaModelMissingError,
   OllamaResponseError,
   OllamaTimeoutError,
   OllamaUnavailableError,
-} from './ollama-errors.js';
+} from '../ollama/ollama-errors.js';
 
 export type OllamaEmbedderConfig = Pick<Config, 'OLLAMA_HOST' | 'EMBED_MODEL' | 'OLLAMA_TIMEOUT_MS' | 'OLLAMA_MAX_CONCURRENCY'>;
 

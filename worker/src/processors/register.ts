@@ -16,7 +16,7 @@ import { RemoveJob } from '../../../shared/src/jobs/remove.js';
 import { SearchJob } from '../../../shared/src/jobs/search.js';
 import { AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
 import { saveJobOutcome, type OutcomeStatus } from '../../../shared/src/db/job-outcomes-repo.js';
-import { writeJobProgress, type JobProgress } from '../../../shared/src/job-progress.js';
+import { writeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
 import type { JobOutcome } from '../job-stats.js';
 import type { Services } from '../services.js';
 import { processIngest, recordIngestGaveUp } from './ingest.js';

@@ -7,8 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { withTimeout } from './enqueue.js';
-import type { Logger } from './logger.js';
+import { withTimeout } from '../time-limits.js';
+import type { Logger } from '../logger.js';
 
 const CHECK_TIMEOUT_MS = 5_000;
 const ConfigReply = z.array(z.string()); // CONFIG GET answers [name, value, ...]

@@ -3,12 +3,12 @@
  * connection settings, never a client of ours (it speaks node_redis 3 only), and reconnects forever.
  */
 import Queue from 'bee-queue';
-import type { Config } from './config.js';
-import type { IngestJob } from './jobs/ingest.js';
-import type { RemoveJob } from './jobs/remove.js';
-import type { SearchJob } from './jobs/search.js';
-import type { AnswerJob } from './jobs/answer.js';
-import type { QueueName } from './jobs/job-result.js';
+import type { Config } from '../config.js';
+import type { IngestJob } from '../jobs/ingest.js';
+import type { RemoveJob } from '../jobs/remove.js';
+import type { SearchJob } from '../jobs/search.js';
+import type { AnswerJob } from '../jobs/answer.js';
+import type { QueueName } from '../jobs/job-result.js';
 import { JITTERED_BACKOFF, jitteredBackoff } from './enqueue.js';
 import { keepQueueScriptsLoaded } from './queue-scripts.js';
 

@@ -11,6 +11,7 @@
 import { Ollama } from 'ollama';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
+import { raceAbort, sleep } from '../../../shared/src/time-limits.js';
 import {
   OllamaModelMissingError,
   OllamaResponseError,
@@ -200,41 +201,6 @@ export function backoffMs(policy: RetryPolicy, attemptNumber: number): number {
 
 function bindFetch(base: typeof fetch, signal: AbortSignal): typeof fetch {
   return (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
-}
-
-/** Settles with the task, or rejects with the signal's reason as soon as it aborts (the task's later outcome is dropped). */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-/** Resolves after ms, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The client's ResponseError is not exported: recognise it by its shape. */

@@ -1,6 +1,6 @@
 /** Our own Redis connections (ioredis): heartbeats, status, pub/sub. Bee-Queue opens its own. */
 import { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 export function createRedisClient(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED'>, name: string): Redis {
   const isTls = config.REDIS_URL.startsWith('rediss://');

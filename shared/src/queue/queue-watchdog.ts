@@ -17,8 +17,8 @@
 import type Queue from 'bee-queue';
 import type { Redis } from 'ioredis';
 import { beeClients, pingClient, type NodeRedisClient } from './bee-clients.js';
-import { withTimeout } from './enqueue.js';
-import { serializeError, type Logger } from './logger.js';
+import { withTimeout } from '../time-limits.js';
+import { serializeError, type Logger } from '../logger.js';
 
 export interface QueueWatchdogOptions {
   queues: Array<Queue<unknown>>;

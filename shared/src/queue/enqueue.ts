@@ -7,11 +7,12 @@
  * one attempt (a retried search would answer nobody: its caller has its own deadline).
  */
 import type Queue from 'bee-queue';
-import type { Config } from './config.js';
-import { UpstreamUnavailableError } from './errors.js';
-import type { QueueName } from './jobs/job-result.js';
+import type { Config } from '../config.js';
+import { UpstreamUnavailableError } from '../errors.js';
+import type { QueueName } from '../jobs/job-result.js';
 import { beeClients } from './bee-clients.js';
 import { saveJob } from './queue-scripts.js';
+import { withTimeout } from '../time-limits.js';
 
 export const JITTERED_BACKOFF = 'jittered';
 const SAVE_TIMEOUT_MS = 1_000;
@@ -70,12 +71,4 @@ export function jitteredBackoff(job: { options: { backoff: { delay: number } } }
   const delay = job.options.backoff.delay;
   job.options.backoff.delay = delay * 2;
   return Math.round(delay / 2 + Math.random() * (delay / 2));
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UpstreamUnavailableError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
