@@ -1,7 +1,7 @@
 /**
  * The Ollama answerer: a streamed `chat` whose system prompt treats retrieved passages as
  * untrusted, fenced, numbered data (chat-prompt.ts), tokens forwarded through onDelta as they come.
- * It shares the embedder's rules for talking to Ollama (ollama-caller.ts): the per-process concurrency
+ * It shares the embedder's rules for talking to Ollama (ollama/ollama-caller.ts): the per-process concurrency
  * limit, busy/refused retries — only before the first token, since tokens already reached the client —
  * and OLLAMA_TIMEOUT_MS of silence. A stream that ends or breaks before `done:true` rejects: a partial
  * answer is never returned as final; the job retries it whole.
@@ -9,7 +9,8 @@
 import type { ChatResponse } from 'ollama';
 import type { Config } from '../../../shared/src/config.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import { createOllamaCallerFromConfig, networkErrorCode, type OllamaClientOptions, type OllamaCallContext } from '../ollama/ollama-caller.js';
+import { createOllamaCallerFromConfig, type OllamaClientOptions, type OllamaCallContext } from '../ollama/ollama-caller.js';
+import { networkErrorCode } from '../ollama/classify-failure.js';
 import { OllamaResponseError } from '../ollama/ollama-errors.js';
 import type { Answerer } from './answerer.js';
 import { buildChatPrompt, type ChatPrompt } from './chat-prompt.js';

@@ -3,7 +3,7 @@
  * at most OLLAMA_MAX_CONCURRENCY calls in flight (the shared ConcurrencyLimit), OLLAMA_TIMEOUT_MS of
  * silence per attempt, the caller's AbortSignal honoured, and retries with exponential back-off and
  * jitter only for what a retry can cure: 503 "server busy" (and 429/502/504), refused or reset
- * connections. Other failures are translated into the typed errors of ollama-errors.ts and thrown.
+ * connections (classify-failure.ts). Other failures are translated into typed errors and thrown.
  *
  * The `ollama` client passes no signal to its non-streamed requests (embed, show, list), so every
  * attempt gets its own `new Ollama({ host, fetch })` whose fetch carries the attempt's signal.
@@ -12,12 +12,8 @@ import { Ollama } from 'ollama';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 import { raceAbort, sleep } from '../../../shared/src/time-limits.js';
-import {
-  OllamaModelMissingError,
-  OllamaResponseError,
-  OllamaTimeoutError,
-  OllamaUnavailableError,
-} from './ollama-errors.js';
+import { OllamaTimeoutError, OllamaUnavailableError } from './ollama-errors.js';
+import { classifyOllamaFailure } from './classify-failure.js';
 
 export interface RetryPolicy {
   attempts: number; // tries per call, the first included
@@ -53,19 +49,6 @@ export interface OllamaCaller {
   close(): void;
 }
 
-const retryableStatuses = new Set([429, 502, 503, 504]);
-const networkErrorCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
 /** What the embedder and the answerer pass to build their caller: config plus the shared limit. */
 export interface OllamaClientOptions {
   limit?: ConcurrencyLimit; // shared by embedder and answerer; default: its own, of OLLAMA_MAX_CONCURRENCY
@@ -98,49 +81,6 @@ export function createOllamaCaller(options: OllamaCallerOptions): OllamaCaller {
   const inFlight = new Set<AbortController>(); // one per call, so close() can abort them all
   let isClosed = false;
 
-  async function attempt<T>(what: string, task: (context: OllamaCallContext) => Promise<T>, outer: AbortSignal, state: { isCommitted: boolean }): Promise<T> {
-    const silence = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const touch = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => silence.abort(new OllamaTimeoutError(timeoutMs, what)), timeoutMs);
-    };
-    const signal = AbortSignal.any([outer, silence.signal]);
-    const client = new Ollama({ host, fetch: bindFetch(baseFetch, signal) });
-    touch();
-    try {
-      return await raceAbort(task({ client, signal, touch, commit: () => (state.isCommitted = true) }), signal);
-    } catch (err) {
-      if (silence.signal.aborted && !outer.aborted) throw new OllamaTimeoutError(timeoutMs, what);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function classify(err: unknown, what: string, attempts: number): { error: unknown; isRetryable: boolean } {
-    const gaveUp = `; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
-    if (err instanceof OllamaResponseError || err instanceof OllamaModelMissingError) return { error: err, isRetryable: false }; // already typed by the task
-    if (isResponseError(err)) {
-      const status = err.status_code;
-      if (status === 404 && /model\b.*\bnot found/i.test(err.message)) {
-        return { error: new OllamaModelMissingError(model, host, { cause: err }), isRetryable: false };
-      }
-      if (retryableStatuses.has(status)) {
-        return { error: new OllamaUnavailableError(`ollama ${what} answered ${status} (${brief(err.message)})${gaveUp}`, { cause: err }), isRetryable: true };
-      }
-      return { error: new OllamaResponseError(`ollama ${what} answered ${status}: ${brief(err.message)}`, status, { cause: err }), isRetryable: false };
-    }
-    const code = networkErrorCode(err);
-    if (code !== null) {
-      return { error: new OllamaUnavailableError(`ollama at ${host} is unreachable for ${what} (${code})${gaveUp}`, { cause: err }), isRetryable: true };
-    }
-    if (err instanceof SyntaxError) {
-      return { error: new OllamaResponseError(`ollama ${what} answered with a body that is not the expected JSON (${err.message})`, undefined, { cause: err }), isRetryable: false };
-    }
-    return { error: err, isRetryable: false };
-  }
-
   return {
     host,
     async call(what, task, signal) {
@@ -150,11 +90,11 @@ export function createOllamaCaller(options: OllamaCallerOptions): OllamaCaller {
         for (let attemptNumber = 1; ; attemptNumber += 1) {
           try {
             outer.throwIfAborted();
-            return await limit.run(() => attempt(what, task, outer, state), outer);
+            return await limit.run(() => runAttempt({ host, timeoutMs, baseFetch }, what, task, outer, state), outer);
           } catch (err) {
             if (outer.aborted) throw outer.reason;
             if (err instanceof OllamaTimeoutError) throw err;
-            const failure = classify(err, what, attemptNumber);
+            const failure = classifyOllamaFailure(err, what, attemptNumber, { model, host });
             if (!failure.isRetryable || state.isCommitted || attemptNumber >= policy.attempts) throw failure.error;
             const delayMs = backoffMs(policy, attemptNumber);
             logger.warn('ollama call failed; retrying', { what, attempt: attemptNumber, delayMs, err: serializeError(err) });
@@ -203,22 +143,30 @@ function bindFetch(base: typeof fetch, signal: AbortSignal): typeof fetch {
   return (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
-/** The client's ResponseError is not exported: recognise it by its shape. */
-function isResponseError(err: unknown): err is Error & { status_code: number } {
-  return err instanceof Error && err.name === 'ResponseError' && 'status_code' in err && typeof err.status_code === 'number';
-}
-
-/** A socket-level failure code anywhere in the cause chain (fetch wraps them as TypeError "fetch failed"). */
-export function networkErrorCode(err: unknown): string | null {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    if ('code' in current && typeof current.code === 'string' && networkErrorCodes.has(current.code)) return current.code;
-    current = current.cause;
+/** One attempt: a client bound to its own signal, aborted after OLLAMA_TIMEOUT_MS of silence. */
+async function runAttempt<T>(
+options: Pick<OllamaCallerOptions, 'host' | 'timeoutMs'> & { baseFetch: typeof fetch },
+what: string,
+task: (context: OllamaCallContext) => Promise<T>,
+outer: AbortSignal,
+state: { isCommitted: boolean },
+): Promise<T> {
+const { host, timeoutMs, baseFetch } = options;
+  const silence = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => silence.abort(new OllamaTimeoutError(timeoutMs, what)), timeoutMs);
+  };
+  const signal = AbortSignal.any([outer, silence.signal]);
+  const client = new Ollama({ host, fetch: bindFetch(baseFetch, signal) });
+  touch();
+  try {
+    return await raceAbort(task({ client, signal, touch, commit: () => (state.isCommitted = true) }), signal);
+  } catch (err) {
+    if (silence.signal.aborted && !outer.aborted) throw new OllamaTimeoutError(timeoutMs, what);
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
-  return err instanceof TypeError && err.message === 'fetch failed' ? 'fetch failed' : null;
-}
-
-function brief(message: string): string {
-  const oneLine = message.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
 }
