@@ -11,21 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type express from 'express';
 import { loadConfig } from '../../shared/src/config.js';
-import { openDatabase } from '../../shared/src/db/connection.js';
-import { createEvents } from '../../shared/src/events.js';
 import { createLogger } from '../../shared/src/logger.js';
-import { closeQueues, createQueues } from '../../shared/src/queue/queues.js';
-import { createRedisClient } from '../../shared/src/queue/redis-client.js';
-import { createRequestSchemas } from '../../shared/src/request-schemas.js';
 import { parse } from '../../shared/src/validation.js';
 import { startRedisServer, type RedisServerHandle } from '../../test/support/redis-server.js';
 import { tempDataDir } from '../../test/support/service-processes.js';
 import { createApp } from '../src/app.js';
-import { JobRunner } from '../src/http/run-job.js';
 import { createOpenApiDocument } from '../src/http/openapi.js';
 import { createRouteRegistry, openApiPath, type RouteSpec } from '../src/http/route-registry.js';
-import { createSseRegistry } from '../src/http/sse.js';
-import type { ApiServices } from '../src/services.js';
+import { startApiServices, type StartedApiServices } from '../src/services.js';
 
 const KEY = 'registry-test-key-0123456789';
 
@@ -49,7 +42,7 @@ const key = (route: RouteSpec) => (route.isMounted ? `MOUNT ${route.path}` : `${
 
 describe('the route registry', () => {
   let redis: RedisServerHandle;
-  let services: ApiServices;
+  let services: StartedApiServices;
   let app: express.Express;
   let server: Server;
   let base: string;
@@ -58,13 +51,9 @@ describe('the route registry', () => {
   before(async () => {
     redis = await startRedisServer();
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-registry-'), QUEUE_PREFIX: `registry-${process.pid}`, API_KEYS: KEY });
-    const logger = createLogger(config, 'web');
-    const db = await openDatabase(config, logger);
-    const queues = createQueues(config, 'api');
-    const schemas = createRequestSchemas(config);
-    services = { config, logger, db, redis: createRedisClient(config, 'registry-test'), queues, events: createEvents(config, 'api', logger), sse: createSseRegistry(), searchRunner: new JobRunner(queues.search), schemas };
+    services = await startApiServices(config, createLogger(config, 'web'));
     app = createApp(services);
-    routes = createRouteRegistry(config, schemas);
+    routes = createRouteRegistry(config, services.schemas);
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -72,10 +61,7 @@ describe('the route registry', () => {
 
   after(async () => {
     await new Promise((resolve) => server?.close(resolve));
-    await closeQueues(services.queues, 1_000);
-    await services.events.close();
-    services.redis.disconnect();
-    await services.db.destroy();
+    await services?.close();
     await redis?.close();
   });
 

@@ -1,27 +1,33 @@
 /**
- * startServices(config): the one composition root of the worker. Every processor
- * receives what it needs from here; nothing is configured on first use.
+ * startServices(config): the one composition root of the worker. It builds every part in
+ * dependency order, starts the heartbeat, the sweeper and the connection watchdog, and returns them
+ * with one close() that stops everything in reverse. Every processor receives what it needs from
+ * here; nothing is configured on first use, and nothing here ends the process: a part that can no
+ * longer serve resolves `failure`, and the entry point decides.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/src/config.js';
-import { createLogger, serializeError, type Logger } from '../../shared/src/logger.js';
+import { createLogger, type Logger } from '../../shared/src/logger.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
 import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
-import { closeQueues, createQueues, type Queues } from '../../shared/src/queue/queues.js';
+import { QUEUES, type QueueName } from '../../shared/src/jobs/queue-table.js';
+import { closeQueues, createQueues, queueList, type Queues } from '../../shared/src/queue/queues.js';
 import { createRedisClient } from '../../shared/src/queue/redis-client.js';
-import { removeHeartbeat, writeHeartbeat } from '../../shared/src/heartbeats.js';
 import { checkEvictionPolicy } from '../../shared/src/queue/check-eviction-policy.js';
+import { startQueueWatchdog } from '../../shared/src/queue/queue-watchdog.js';
 import { createEvents, type Events } from '../../shared/src/events.js';
 import { createEmbedder, embedderHealth } from './embedders/create-embedder.js';
 import { createConcurrencyLimit } from './ollama/concurrency-limit.js';
 import type { Embedder } from './embedders/embedder.js';
 import { createAnswerer } from './answerers/create-answerer.js';
 import type { Answerer } from './answerers/answerer.js';
-import { VectorIndex } from './vectors/vector-index.js';
+import { VectorIndex, type IndexInvalidatedError } from './vectors/vector-index.js';
 import { JobStats } from './job-stats.js';
+import { startHeartbeat } from './heartbeat.js';
+import { startSweeper } from './sweeper.js';
 
 export interface Services {
   config: Config;
@@ -35,6 +41,8 @@ export interface Services {
   answerer: Answerer;
   index: VectorIndex;
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
+  /** Resolves when this worker can serve nothing more (a reindex replaced its vectors): restart it. */
+  failure: Promise<IndexInvalidatedError>;
   close(): Promise<void>;
 }
 
@@ -53,6 +61,41 @@ export async function startServices(config: Config): Promise<Services> {
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   logger.info('config loaded', { workerId, embedder: config.EMBEDDER, answerer: config.ANSWERER, database: config.DATABASE_URL ? 'postgres' : 'sqlite' });
   const db = await openDatabase(config, logger);
+  const { embedder, answerer, index, failure } = await startModelParts(config, logger, db);
+  const queues = createQueues(config, 'worker');
+  const events = createEvents(config, 'worker', logger);
+  const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
+  void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
+  const jobStats = new JobStats();
+  const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, index, jobStats });
+  const sweeper = startSweeper({ config, db, queues, logger });
+  const watchdog = startQueueWatchdog({
+    queues: queueList(queues),
+    logger,
+    intervalMs: config.WATCHDOG_INTERVAL_MS,
+    prefix: config.QUEUE_PREFIX,
+    redis: [redis],
+    taker: (queue) => ({
+      hasFreeSlot: jobStats.active(queue.name) < QUEUES[queue.name as QueueName].policy.concurrency(config),
+      lastStartedAt: jobStats.lastStartedAt(queue.name),
+    }),
+  });
+  const close = async () => {
+    sweeper.close();
+    watchdog.close();
+    await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
+    await events.close(); // after the jobs: they publish what they store
+    await index.close(); // final checkpoint
+    await heartbeat.close();
+    redis.disconnect();
+    await Promise.allSettled([embedder.close(), answerer.close()]);
+    await db.destroy();
+  };
+  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, jobStats, failure, close };
+}
+
+/** Embedder (checked against the database's), answerer and the index of the embedder's vectors. */
+async function startModelParts(config: Config, logger: Logger, db: Knex) {
   const modelCalls = createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY); // one limit for embedder and answerer
   const recorded = await readIndexMeta(db);
   const embedder = await createEmbedder(config, logger, { limit: modelCalls, expectedId: recorded?.embedder ?? null });
@@ -60,50 +103,9 @@ export async function startServices(config: Config): Promise<Services> {
   const answerer = createAnswerer(config, logger, { limit: modelCalls });
   const meta = await claimIndexMeta(db, embedder.id, embedder.dimension);
   if (meta.embedder !== embedder.id) throw new EmbedderMismatchError(meta.embedder, embedder.id);
-  const index = await VectorIndex.load(config, db, { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId }, logger, (err) => {
-    logger.error('index invalidated, stopping', { err: serializeError(err) });
-    process.kill(process.pid, 'SIGTERM'); // the platform restarts the worker; with the new embedder it rebuilds
-  });
-  const queues = createQueues(config, 'worker');
-  const events = createEvents(config, 'worker', logger);
-  const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
-  void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
-  const jobStats = new JobStats();
-  const startedAt = new Date().toISOString();
-  const beat = () =>
-    writeHeartbeat(redis, config.QUEUE_PREFIX, {
-      id: workerId,
-      pid: process.pid,
-      host: hostname(),
-      startedAt,
-      lastSeen: Date.now(),
-      indexSize: index.size,
-      appliedSeq: index.seq,
-      checkpointSeq: index.stats().checkpointSeq,
-      embedder: embedder.id,
-      status: embedderStatus(embedder),
-      lastSyncMs: index.stats().lastSyncMs,
-      jobs: jobStats.snapshot(),
-    }).catch((err: unknown) => logger.warn('heartbeat failed', { err: serializeError(err) }));
-  await beat();
-  const heartbeat = setInterval(() => void beat(), config.HEARTBEAT_INTERVAL_MS);
-  heartbeat.unref();
-  logger.info('heartbeat started', { intervalMs: config.HEARTBEAT_INTERVAL_MS });
-
-  const close = async () => {
-    clearInterval(heartbeat);
-    await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
-    await events.close(); // after the jobs: they publish what they store
-    await index.close(); // final checkpoint
-    await removeHeartbeat(redis, config.QUEUE_PREFIX, workerId).catch(() => undefined);
-    redis.disconnect();
-    await Promise.allSettled([embedder.close(), answerer.close()]);
-    await db.destroy();
-  };
-  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, jobStats, close };
-}
-
-function embedderStatus(embedder: Embedder): string {
-  const health = embedderHealth(embedder);
-  return health.isReady ? 'ready' : `degraded: ${health.degradedReason ?? 'embedder unavailable'}`;
+  let fail: (err: IndexInvalidatedError) => void = () => undefined;
+  const failure = new Promise<IndexInvalidatedError>((resolve) => (fail = resolve));
+  const identity = { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId };
+  const index = await VectorIndex.load(config, db, identity, logger, (err) => fail(err));
+  return { embedder, answerer, index, failure };
 }
