@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { loadConfig } from '../../shared/src/config.js';
 import { createLogger } from '../../shared/src/logger.js';
-import { createRequestSchemas } from '../../shared/src/request-schemas.js';
+import { createRequestSchemas } from '../src/http/request-schemas.js';
 import { parse } from '../../shared/src/validation.js';
 import { pdfWithText } from '../../test/support/pdf-files.js';
 import { errorHandler } from '../src/http/errors.js';

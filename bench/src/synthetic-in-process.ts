@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import { chunkIdsMatching } from '../../shared/src/db/chunks-repo.js';
-import { parseWhere } from '../../shared/src/filters.js';
+import { createWhereSchema } from '../../shared/src/db/where.js';
 import { lowRankVectors } from '../../test/support/low-rank-vectors.js';
 import { VectorIndex, type IndexIdentity } from '../../worker/src/vectors/vector-index.js';
 import type { StackHandle } from './bench-context.js';
@@ -97,7 +97,8 @@ function compareSearch(index: VectorIndex, raw: Hnsw, queries: readonly number[]
 }
 
 async function measureFiltered(input: InProcessInput, index: VectorIndex, percent: number): Promise<FilteredResult> {
-  const where = parseWhere(input.handle.config, selectivityWhere(percent));
+  const { config } = input.handle;
+  const where = createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST }).parse(selectivityWhere(percent));
   const resolveMs: number[] = [];
   let allowed: number[] = [];
   for (let i = 0; i < 10; i++) {

@@ -57,6 +57,18 @@ export class SearchTimeoutError extends AppError {
   readonly code = 'search_timeout';
 }
 
+/**
+ * A job that must not be tried again, whatever its attempts left (BullMQ's UnrecoverableError): it
+ * gave up after crashing its worker each time, its document has too many chunks, its payload is
+ * malformed. The code says which (`gave_up`, `too_many_chunks`, `malformed_payload`); GET /jobs shows it.
+ */
+export class UnrecoverableJobError extends AppError {
+  readonly status = 422;
+  constructor(readonly code: string, message: string, options?: ErrorOptions) {
+    super(message, undefined, options);
+  }
+}
+
 /** A failure a job returns instead of throwing: no retry can fix it. */
 export interface JobFailure {
   ok: false;

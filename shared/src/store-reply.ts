@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { insertReply, type ChatMessage, type StoredMessage } from './db/chat-repo.js';
 import type { Events } from './events.js';
-import { CANCELLED_CODE, type AnalysisError } from './jobs/answer.js';
+import { CANCELLED_CODE, type AnalysisError } from './jobs/answer-messages.js';
 import { serializeError, type Logger } from './logger.js';
 
 export interface ReplyDeps {

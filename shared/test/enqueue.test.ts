@@ -1,9 +1,13 @@
-/** The per-queue job policy of enqueue.ts: exponential back-off with jitter, timeouts and concurrency per queue. */
+/** The per-queue job policy (jobs/<queue>.ts, applied by enqueue.ts): exponential back-off with jitter, timeouts and concurrency per queue. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
-import { jitteredBackoff, jobTimeoutMs, queueConcurrency } from '../src/queue/enqueue.js';
-import { QUEUE_NAMES } from '../src/jobs/job-result.js';
+import { jitteredBackoff } from '../src/queue/enqueue.js';
+import { QUEUES, QUEUE_NAMES, type QueueName } from '../src/jobs/queue-table.js';
+import type { Config } from '../src/config.js';
+
+const jobTimeoutMs = (config: Config, queue: QueueName) => QUEUES[queue].policy.timeoutMs(config);
+const queueConcurrency = (config: Config, queue: QueueName) => QUEUES[queue].policy.concurrency(config);
 
 describe('jitteredBackoff', () => {
   it('doubles the delay after each retry and waits between half of it and all of it', () => {

@@ -18,7 +18,7 @@ describe('migrations', () => {
       await db.schema.dropTableIfExists('documents');
       await db('knex_migrations').delete();
       await db('knex_migrations_lock').insert({ is_locked: 0 }); // the race's second row
-      for (const table of ['job_outcomes', 'chat_messages', 'chat_sessions', 'index_meta', 'vector_log', 'chunks', 'idempotency_keys', 'reindex_embeddings']) {
+      for (const table of ['jobs', 'job_outcomes', 'chat_messages', 'chat_sessions', 'index_meta', 'vector_log', 'chunks', 'idempotency_keys', 'reindex_embeddings']) {
         await db.schema.dropTableIfExists(table);
       }
       await migrateLatest(db, logger);

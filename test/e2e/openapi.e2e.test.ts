@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { createOpenApiDocument } from '../../api/src/http/openapi.js';
 import { createRouteRegistry, type RouteSpec } from '../../api/src/http/route-registry.js';
 import { loadConfig } from '../../shared/src/config.js';
-import { createRequestSchemas } from '../../shared/src/request-schemas.js';
+import { createRequestSchemas } from '../../api/src/http/request-schemas.js';
 import { parse } from '../../shared/src/validation.js';
 import { pdfWithText } from '../support/pdf-files.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';

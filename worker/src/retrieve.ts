@@ -5,7 +5,7 @@
  */
 import type { SearchHit } from '../../shared/src/jobs/search.js';
 import { chunkIdsMatching, findChunks } from '../../shared/src/db/chunks-repo.js';
-import { parseWhere } from '../../shared/src/filters.js';
+import type { WhereAst } from '../../shared/src/db/where.js';
 import type { Services } from './services.js';
 
 export type RetrieveServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder'>;
@@ -13,11 +13,11 @@ export type RetrieveServices = Pick<Services, 'config' | 'db' | 'index' | 'embed
 export interface RetrieveQuery {
   query: string;
   k: number;
-  where?: unknown; // the client's raw filter, parsed (and refused with a ValidationError) here
+  where?: WhereAst | undefined; // parsed and bounded by the API
 }
 
 export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal?: AbortSignal): Promise<SearchHit[]> {
-  const where = input.where === undefined ? undefined : parseWhere(s.config, input.where);
+  const { where } = input;
   const [, vectors, allowed] = await Promise.all([
     s.index.sync(),
     s.embedder.embed([input.query], signal),

@@ -17,7 +17,8 @@ import { createChatSession, findReply, insertUserMessage, listMessagesAfter, typ
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
 import { replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
 import { enqueue } from '../../shared/src/queue/enqueue.js';
-import { ValidationError } from '../../shared/src/errors.js';
+import { claimJobAttempt, findJobRecord } from '../../shared/src/db/jobs-repo.js';
+import type { WhereAst } from '../../shared/src/db/where.js';
 import { createEvents, type ChatEvent, type Events } from '../../shared/src/events.js';
 import { answerJobId, type AnswerJob, type AnswerResult } from '../../shared/src/jobs/answer.js';
 import { startOllamaTestServer, type OllamaTestServer } from '../../test/support/ollama-server.js';
@@ -34,7 +35,7 @@ interface Harness {
   services: Services;
   observed: Array<{ sessionId: string; event: ChatEvent }>;
   seed(id: string, text: string, metadata?: Record<string, unknown>, title?: string): Promise<void>;
-  ask(content: string, options?: { k?: number; where?: unknown }): Promise<{ question: ChatMessage; job: AnswerJob }>;
+  ask(content: string, options?: { k?: number; where?: WhereAst }): Promise<{ question: ChatMessage; job: AnswerJob }>;
   run(job: AnswerJob, attempt?: number): Promise<AnswerResult>;
   waitForEvent(predicate: (event: ChatEvent) => boolean, timeoutMs?: number): Promise<ChatEvent>;
   close(): Promise<void>;
@@ -175,7 +176,7 @@ describe('the answer processor', () => {
     const h = await open();
     await h.seed('hive-en', HONEY, { lang: 'en' });
     await h.seed('hive-pt', 'Abelhas guardam mel em favos de cera. Bees store honey too.', { lang: 'pt' });
-    const { question, job } = await h.ask('Where do bees store honey?', { where: { lang: 'pt' } });
+    const { question, job } = await h.ask('Where do bees store honey?', { where: { kind: 'eq', path: ['lang'], value: 'pt' } });
     await h.run(job);
     const reply = await findReply(h.services.db, question.id);
     const sources = reply?.metadata['sources'] as Array<{ documentId: string }>;
@@ -202,14 +203,20 @@ describe('the answer processor', () => {
     assert.equal(eventsOf(h, first.question, 'message').length, 1);
   });
 
-  it('stores analysis_error at once for a failure no retry can fix (a bad filter)', async () => {
-    const h = await open();
-    const { question, job } = await h.ask('anything', { where: { $where: '1' } });
-    await assert.rejects(h.run(job), ValidationError);
+  it('stores analysis_error at once for a failure no retry can fix (attempts used up by crashes)', async () => {
+    const h = await open({ JOB_ATTEMPTS: '2' });
+    registerProcessors(h.services);
+    const { question, job } = await h.ask('anything');
+    const jobId = answerJobId(question.id);
+    for (let crashed = 0; crashed < 2; crashed++) await claimJobAttempt(h.services.db, { queue: 'answer', jobId, requestId: 'test' });
+    await enqueue(h.services.queues.answer, h.services.config, jobId, job);
+    await h.waitForEvent(isReplyTo(question));
     const reply = await findReply(h.services.db, question.id);
     assert.equal(reply?.metadata['type'], 'analysis_error');
-    assert.equal((reply?.metadata['error'] as { code: string }).code, 'validation_failed');
-    await h.waitForEvent(isReplyTo(question));
+    assert.equal((reply?.metadata['error'] as { code: string }).code, 'gave_up');
+    const record = await findJobRecord(h.services.db, 'answer', jobId);
+    assert.equal(record?.status, 'failed');
+    assert.equal(record?.error?.code, 'gave_up');
   });
 
   it('streams the Ollama answer token by token and stores it whole with the model name', async () => {

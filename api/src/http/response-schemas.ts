@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { Heartbeat } from '../../../shared/src/heartbeats.js';
-import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
+import { QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 
 const isoTime = z.string().describe('ISO 8601 time');
 const count = z.number().int().nonnegative();
@@ -47,7 +47,6 @@ export const DocumentView = z.strictObject({
   error: z.string().nullable().describe('why the document failed'),
   chunkCount: count,
   revision: z.number().int().positive(),
-  attempts: count,
   contentHash: z.string(),
   indexedHash: z.string().nullable(),
   requestId: z.string().nullable(),

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { Config } from '../../../shared/src/config.js';
 import { Id } from '../../../shared/src/input.js';
-import type { RequestLimitsConfig, RequestSchemas } from '../../../shared/src/request-schemas.js';
+import type { RequestLimitsConfig, RequestSchemas } from './request-schemas.js';
 import { createChatSchemas, SessionId } from '../routes/chat.js';
 import { JobRef } from '../routes/jobs.js';
 import * as R from './response-schemas.js';
@@ -44,7 +44,7 @@ export interface RouteSpec {
 const TIME = '2026-11-22T10:00:00.000Z';
 const HASH = 'a3f1c2d4e5b60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const exampleDocument = {
-  id: 'bees', title: 'Bees', metadata: { lang: 'en' }, status: 'ready', error: null, chunkCount: 1, revision: 1, attempts: 1,
+  id: 'bees', title: 'Bees', metadata: { lang: 'en' }, status: 'ready', error: null, chunkCount: 1, revision: 1,
   contentHash: HASH, indexedHash: HASH, requestId: 'b7e3c1d2-0f4a-4e55-9d8c-2a1b3c4d5e6f', createdAt: TIME, updatedAt: TIME,
 };
 const exampleQuestion = { id: 41, sessionId: 's1', role: 'user', content: 'Where do bees keep nectar?', metadata: { type: 'question', k: 5 }, replyTo: null, createdAt: TIME };

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import { SearchTimeoutError, UpstreamUnavailableError } from '../../../shared/src/errors.js';
 import { saveOrUnavailable } from '../../../shared/src/queue/enqueue.js';
-import type { JobResult } from '../../../shared/src/jobs/job-result.js';
+import type { JobResult } from '../../../shared/src/jobs/queue-definition.js';
 
 interface Waiter {
   resolve(result: unknown): void;

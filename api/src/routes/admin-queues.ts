@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import BeeQueue from 'bee-queue';
 import type { RequestHandler } from 'express';
 import type { Config } from '../../../shared/src/config.js';
-import { QUEUE_NAMES } from '../../../shared/src/jobs/job-result.js';
+import { QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { redisOptions } from '../../../shared/src/queue/queues.js';
 import { keepQueueScriptsLoaded } from '../../../shared/src/queue/queue-scripts.js';

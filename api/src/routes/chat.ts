@@ -10,10 +10,9 @@ import { z } from 'zod';
 import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
 import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
-import { whereSchema } from '../../../shared/src/filters.js';
 import { Id, nonBlankText, text } from '../../../shared/src/input.js';
-import { answerJobId, ANSWER_QUEUE } from '../../../shared/src/jobs/answer.js';
-import { DEFAULT_K, type RequestLimitsConfig, type RequestSchemas } from '../../../shared/src/request-schemas.js';
+import { answerJobId } from '../../../shared/src/jobs/answer.js';
+import { DEFAULT_K, whereSchema, type RequestLimitsConfig, type RequestSchemas } from '../http/request-schemas.js';
 import { announceMessage } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
 import { idempotentRequestOf, runIdempotent } from '../http/idempotency.js';
@@ -76,14 +75,14 @@ export function chatRouter(s: ApiServices): Router {
     const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
       const metadata = { type: 'question', k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}) };
       stored = await insertUserMessage(db, { sessionId: session.id, content: input.content, metadata });
-      return { statusCode: 202, body: { message: stored.message, job: { queue: ANSWER_QUEUE, id: answerJobId(stored.message.id) } } };
+      return { statusCode: 202, body: { message: stored.message, job: { queue: 'answer', id: answerJobId(stored.message.id) } } };
     });
     // Committed: now announce it and enqueue. A replay re-enqueues only an unanswered question
     // (a no-op while its job exists), which also heals a job Redis lost after the first 202.
     const messageId = stored?.message.id ?? replayedMessageId(outcome.body);
     if (stored) await announceMessage({ db: s.db, events: s.events, logger: localsOf(res).logger }, stored);
     if (stored || !(await findReply(s.db, messageId))) {
-      const job = { sessionId: session.id, messageId, k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}), requestId };
+      const job = { sessionId: session.id, messageId, k: input.k, ...(input.where !== undefined ? { where: input.where } : {}), requestId };
       await enqueue(s.queues.answer, s.config, answerJobId(messageId), job);
     }
     if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');

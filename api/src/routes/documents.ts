@@ -52,8 +52,7 @@ export function documentsRouter(s: ApiServices): Router {
   router.post('/documents/delete', async (req, res) => {
     const input = parse(RemoveRequest, req.body, 'removal');
     const { requestId } = localsOf(res);
-    const rawWhere = (req.body as { where: unknown }).where;
-    const job = await enqueue(s.queues.remove, s.config, `remove:${randomUUID()}`, { where: rawWhere, dryRun: input.dryRun, requestId });
+    const job = await enqueue(s.queues.remove, s.config, `remove:${randomUUID()}`, { where: input.where, dryRun: input.dryRun, requestId });
     res.status(202).json({ job });
   });
   return router;

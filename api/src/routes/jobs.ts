@@ -1,10 +1,10 @@
 /**
  * GET /jobs/:queue/:id: Bee-Queue knows a live job's status; the worker stores its progress in Redis
- * (job-progress.ts); SQL keeps outcomes (finished jobs are removed from Redis) and, for ingest, our own
+ * (queue/job-progress.ts); SQL keeps outcomes (finished jobs are removed from Redis) and our own
  * attempt counter (stalls included), so together they answer for any job we ever ran. While Redis is
  * away a stored outcome still answers; a live job is a 503.
- * POST /jobs/:queue/:id/retry: a failed ingest or remove job runs again under the same id (the failed
- * Bee-Queue job and the stored outcome are removed first; an ingest's document is pending again).
+ * POST /jobs/:queue/:id/retry: a failed job runs again under the same id where its queue's retry rule
+ * allows it (jobs/<queue>.ts); the failed Bee-Queue job and its SQL record are removed first.
  * POST /jobs/answer/:id/cancel: the web cannot reach a worker's memory, so a cancel is a Redis flag
  * plus a pub/sub message; a running job aborts its model call and stores the cancelled message, and
  * a job no worker runs is taken off the queue and its cancelled message stored here.
@@ -12,17 +12,15 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type Queue from 'bee-queue';
-import { deleteJobOutcome, findJobOutcome, saveJobOutcome, type JobOutcome } from '../../../shared/src/db/job-outcomes-repo.js';
-import { findDocument, markDocumentPending } from '../../../shared/src/db/documents-repo.js';
+import { deleteJobRecord, findJobRecord, outcomeOf, saveJobOutcome, type JobRecord } from '../../../shared/src/db/jobs-repo.js';
 import { enqueue, ensureQueueConnected } from '../../../shared/src/queue/enqueue.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
-import { IngestJob, ingestJobId } from '../../../shared/src/jobs/ingest.js';
-import { RemoveJob } from '../../../shared/src/jobs/remove.js';
 import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
 import { ConflictError, NotFoundError } from '../../../shared/src/errors.js';
-import { ANSWER_QUEUE, CANCELLED_CODE, messageIdOfAnswerJob } from '../../../shared/src/jobs/answer.js';
-import { QUEUE_NAMES, type QueueName } from '../../../shared/src/jobs/job-result.js';
+import { messageIdOfAnswerJob } from '../../../shared/src/jobs/answer.js';
+import { CANCELLED_CODE } from '../../../shared/src/jobs/answer-messages.js';
+import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { queueKey } from '../../../shared/src/queue/queues.js';
 import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
@@ -43,7 +41,8 @@ export function jobsRouter(s: ApiServices): Router {
   const router = Router();
   router.get('/jobs/:queue/:id', async (req, res) => {
     const ref = parse(JobRef, { ...req.params }, 'job');
-    const outcome = await findJobOutcome(s.db, ref.queue, ref.id);
+    const record = await findJobRecord(s.db, ref.queue, ref.id);
+    const outcome = outcomeOf(record);
     const live = await readLiveJob(s, ref).catch((err: unknown) => {
       if (outcome) return undefined; // Redis away: the stored outcome answers alone
       throw err;
@@ -57,7 +56,7 @@ export function jobsRouter(s: ApiServices): Router {
       status,
       progress: status === 'succeeded' ? 100 : live?.progress ? progressPercent(live.progress) : 0,
       ...(live?.progress ? { progressDetail: live.progress } : {}),
-      attempts: await attemptsOf(s, ref, outcome, live),
+      attempts: attemptsOf(s, ref, record, live),
       ...(outcome?.result != null ? { result: outcome.result } : {}),
       ...(error != null ? { error } : {}),
     });
@@ -65,24 +64,17 @@ export function jobsRouter(s: ApiServices): Router {
 
   router.post('/jobs/:queue/:id/retry', async (req, res) => {
     const ref = parse(JobRef, { ...req.params }, 'job');
-    if (ref.queue === 'search') throw new ConflictError('search jobs are not retried: search again');
-    if (ref.queue === 'answer') throw new ConflictError("answer jobs are not retried here: the failure is the chat's stored answer; ask the question again");
-    const outcome = await findJobOutcome(s.db, ref.queue, ref.id);
+    const { retry } = QUEUES[ref.queue];
+    if (!retry.isAllowed) throw new ConflictError(retry.reason);
+    const outcome = outcomeOf(await findJobRecord(s.db, ref.queue, ref.id));
     const live = await readLiveJob(s, ref);
     if (!live.job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status = live.job ? live.status : outcome?.status;
     if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
-    const { requestId } = localsOf(res);
-    if (ref.queue === 'ingest') {
-      const data = await resetFailedIngest(s, ref.id, requestId); // pending again: should enqueue fail, the sweep picks it up
-      await forgetJob(s, ref, live.job !== undefined);
-      res.status(202).json({ job: await enqueue(s.queues.ingest, s.config, ref.id, data), status: 'waiting' });
-      return;
-    }
-    const data = RemoveJob.safeParse(live.job?.data);
-    if (!data.success) throw new ConflictError(`job ${ref.queue}/${ref.id} no longer has its data: send the removal again`);
-    await forgetJob(s, ref, true);
-    res.status(202).json({ job: await enqueue(s.queues.remove, s.config, ref.id, { ...data.data, requestId }), status: 'waiting' });
+    const data = await retry.payload(s, { jobId: ref.id, data: live.job?.data, requestId: localsOf(res).requestId });
+    await forgetJob(s, ref, live.job !== undefined);
+    const queue = s.queues[ref.queue] as Queue<typeof data>;
+    res.status(202).json({ job: await enqueue(queue, s.config, ref.id, data), status: 'waiting' });
   });
 
   router.post('/jobs/answer/:id/cancel', async (req, res) => {
@@ -91,7 +83,7 @@ export function jobsRouter(s: ApiServices): Router {
     const question = messageId === undefined ? undefined : await findChatMessage(s.db, messageId);
     if (!question || question.role !== 'user') throw new NotFoundError(`job answer/${id} not found`);
     const outcome = await cancelAnswer(s, question, id, localsOf(res));
-    res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: ANSWER_QUEUE, id }, ...outcome });
+    res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: 'answer', id }, ...outcome });
   });
   return router;
 }
@@ -115,14 +107,13 @@ async function cancelAnswer(
   }
   await s.events.requestCancel(jobId);
   const queued = await s.queues.answer.getJob(jobId);
-  if (queued && (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, ANSWER_QUEUE, 'active'), jobId)) !== null) return { status: 'cancelling' };
+  if (queued && (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, 'answer', 'active'), jobId)) !== null) return { status: 'cancelling' };
   if (queued) await s.queues.answer.removeJob(jobId);
   const stored = await storeErrorReply({ db: s.db, events: s.events, logger }, {
     sessionId: question.sessionId, replyTo: question.id, jobId, code: CANCELLED_CODE, message: 'cancelled by the client',
   });
   if (!isCancelledReply(stored.message)) throw finished(); // the answer was stored first
-  const retriesLeft = (queued?.options as { retries?: number } | undefined)?.retries ?? s.config.JOB_ATTEMPTS - 1;
-  await saveJobOutcome(s.db, { queue: ANSWER_QUEUE, jobId, status: 'cancelled', attempts: s.config.JOB_ATTEMPTS - 1 - retriesLeft, requestId });
+  await saveJobOutcome(s.db, { queue: 'answer', jobId, status: 'cancelled', requestId }); // the attempts counted so far stand
   return { status: 'cancelled', message: stored.message };
 }
 
@@ -155,57 +146,25 @@ async function readLiveJob(s: ApiServices, ref: JobRef): Promise<LiveJob> {
 }
 
 /**
- * Attempts so far, the largest count we know: for an unfinished or failed ingest our own counter is
- * exact (it counts crashed attempts, which Bee-Queue does not); a ready document's counter is reset,
- * so a finished job shows its stored outcome's count (Bee-Queue's retries).
+ * Attempts so far, the largest count we know: where the queue caps attempts our own counter in SQL
+ * is exact (it counts crashed attempts, which Bee-Queue does not; the claim past the last attempt
+ * only records that the job gave up, so it is not shown); a live job adds Bee-Queue's retries.
  */
-async function attemptsOf(s: ApiServices, ref: JobRef, outcome: JobOutcome | undefined, live: LiveJob | undefined): Promise<number> {
-  let attempts = outcome?.attempts ?? 0;
-  const ingest = ref.queue === 'ingest' ? parseIngestJobId(ref.id) : undefined;
-  if (ingest) {
-    const doc = await findDocument(s.db, ingest.documentId);
-    // The claim past the last attempt only records that the job gave up: it is not an attempt.
-    if (doc?.revision === ingest.revision) attempts = Math.max(attempts, Math.min(doc.attempts, s.config.JOB_ATTEMPTS));
-  }
+function attemptsOf(s: ApiServices, ref: JobRef, record: JobRecord | undefined, live: LiveJob | undefined): number {
+  const maxAttempts = QUEUES[ref.queue].policy.attempts(s.config);
+  let attempts = Math.min(record?.attempts ?? 0, maxAttempts);
   if (live?.job) {
-    const maxRetries = retriesOf(s, ref.queue);
+    const maxRetries = maxAttempts - 1;
     const retriesLeft: unknown = Reflect.get(live.job.options ?? {}, 'retries');
     attempts = Math.max(attempts, maxRetries - (typeof retriesLeft === 'number' ? retriesLeft : maxRetries) + (live.status === 'active' ? 1 : 0));
   }
   return attempts;
 }
 
-function retriesOf(s: ApiServices, queue: QueueName): number {
-  return queue === 'search' ? 0 : s.config.JOB_ATTEMPTS - 1;
-}
-
-/** `ingest:<documentId>:<revision>` (ingestJobId), or undefined. */
-function parseIngestJobId(id: string): { documentId: string; revision: number } | undefined {
-  const match = /^ingest:(.+):([1-9][0-9]{0,15})$/.exec(id);
-  if (!match?.[1] || !match[2]) return undefined;
-  const candidate = { documentId: match[1], revision: Number(match[2]) };
-  const isValid = IngestJob.safeParse({ ...candidate, requestId: 'check' }).success && ingestJobId(candidate.documentId, candidate.revision) === id;
-  return isValid ? candidate : undefined;
-}
-
-/** The failed ingest's document, back to pending with its attempt counter at 0; the job's data. */
-async function resetFailedIngest(s: ApiServices, id: string, requestId: string): Promise<IngestJob> {
-  const ref = parseIngestJobId(id);
-  if (!ref) throw new ConflictError(`job ingest/${id} is not an ingest of a document revision`);
-  const doc = await findDocument(s.db, ref.documentId);
-  if (!doc) throw new NotFoundError(`document ${ref.documentId} not found: it was removed`);
-  if (doc.revision !== ref.revision) {
-    throw new ConflictError(`document ${doc.id} changed since (revision ${doc.revision}); its latest revision is job ${ingestJobId(doc.id, doc.revision)}`);
-  }
-  if (doc.status !== 'failed') throw new ConflictError(`document ${doc.id} is ${doc.status}, not failed`);
-  await markDocumentPending(s.db, doc.id, doc.revision);
-  return { documentId: doc.id, revision: doc.revision, requestId };
-}
-
-/** Removes the failed Bee-Queue job (else the same id cannot be enqueued again), its stored outcome and progress. */
+/** Removes the failed Bee-Queue job (else the same id cannot be enqueued again), its SQL record and progress. */
 async function forgetJob(s: ApiServices, ref: JobRef, isInRedis: boolean): Promise<void> {
   const queue = s.queues[ref.queue] as Queue<unknown>;
   if (isInRedis) await withTimeout(queue.removeJob(ref.id), REDIS_TIMEOUT_MS, `Redis is unavailable: job ${ref.queue}/${ref.id} cannot be retried now`);
-  await deleteJobOutcome(s.db, ref.queue, ref.id);
+  await deleteJobRecord(s.db, ref.queue, ref.id);
   await removeJobProgress(s.redis, s.config.QUEUE_PREFIX, ref.queue, ref.id).catch(() => undefined); // it expires within a day anyway
 }

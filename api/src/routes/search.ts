@@ -10,11 +10,10 @@ export function searchRouter(s: ApiServices): Router {
   const router = Router();
   router.post('/search', async (req, res) => {
     const input = parse(s.schemas.SearchRequest, req.body, 'search');
-    const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
     const { requestId } = localsOf(res);
     const deadline = Date.now() + s.config.SEARCH_TIMEOUT_MS;
     const result = await s.searchRunner.run<SearchResult>(
-      { query: input.query, k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}), requestId, deadline },
+      { query: input.query, k: input.k, ...(input.where !== undefined ? { where: input.where } : {}), requestId, deadline },
       s.config.SEARCH_TIMEOUT_MS,
     );
     if (!result.ok) throw errorFromCode(result.code, result.message);

@@ -47,7 +47,7 @@ export async function replaceDocumentChunks(
     if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
     await appendLog(trx, 'add', ids);
     await trx('documents').where({ id: input.documentId }).update({
-      status: 'ready', error: null, chunk_count: ids.length, indexed_hash: input.contentHash, attempts: 0, updated_at: nowMs(),
+      status: 'ready', error: null, chunk_count: ids.length, indexed_hash: input.contentHash, updated_at: nowMs(),
     });
     return { status: 'replaced', chunks: ids.length, removed };
   });
@@ -61,7 +61,7 @@ export async function refreshDocumentChunks(db: Knex, input: { documentId: strin
       | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks').where({ document_id: input.documentId }).update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
-    await trx('documents').where({ id: input.documentId }).update({ status: 'ready', error: null, attempts: 0, updated_at: nowMs() });
+    await trx('documents').where({ id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
     return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
   });
 }

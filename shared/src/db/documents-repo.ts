@@ -15,7 +15,6 @@ export interface DocumentRecord {
   error: string | null;
   chunkCount: number;
   revision: number;
-  attempts: number;
   contentHash: string;
   indexedHash: string | null;
   requestId: string | null;
@@ -31,7 +30,6 @@ interface DocumentRow {
   error: string | null;
   chunk_count: number;
   revision: number;
-  attempts: number;
   content_hash: string;
   indexed_hash: string | null;
   request_id: string | null;
@@ -40,7 +38,7 @@ interface DocumentRow {
 }
 
 const COLUMNS = [
-  'id', 'title', 'metadata', 'status', 'error', 'chunk_count', 'revision', 'attempts',
+  'id', 'title', 'metadata', 'status', 'error', 'chunk_count', 'revision',
   'content_hash', 'indexed_hash', 'request_id', 'created_at', 'updated_at',
 ] as const;
 
@@ -69,7 +67,6 @@ export async function upsertPendingDocument(db: Knex, input: NewDocument): Promi
     status: 'pending',
     error: null,
     revision: 1,
-    attempts: 0,
     request_id: input.requestId,
     created_at: now,
     updated_at: now,
@@ -113,15 +110,13 @@ export async function listDocuments(
   return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
-/** Counts one more ingest attempt of the given revision; undefined when the revision is gone. */
-export async function claimIngestAttempt(db: Knex, id: string, revision: number): Promise<number | undefined> {
+/** Marks the revision indexing; false when it is gone (removed, re-posted) or already ready. */
+export async function markDocumentIndexing(db: Knex, id: string, revision: number): Promise<boolean> {
   const updated = await db('documents')
     .where({ id, revision })
     .whereIn('status', ['pending', 'indexing', 'failed'])
-    .update({ attempts: db.raw('attempts + 1'), status: 'indexing', updated_at: nowMs() });
-  if (updated === 0) return undefined;
-  const row = (await db('documents').select('attempts').where({ id, revision }).first()) as { attempts: number } | undefined;
-  return row?.attempts;
+    .update({ status: 'indexing', updated_at: nowMs() });
+  return updated > 0;
 }
 
 export async function markDocumentFailed(db: Knex, id: string, revision: number, error: string): Promise<void> {
@@ -129,7 +124,7 @@ export async function markDocumentFailed(db: Knex, id: string, revision: number,
 }
 
 export async function markDocumentPending(db: Knex, id: string, revision: number): Promise<void> {
-  await db('documents').where({ id, revision }).update({ status: 'pending', error: null, attempts: 0, updated_at: nowMs() });
+  await db('documents').where({ id, revision }).update({ status: 'pending', error: null, updated_at: nowMs() });
 }
 
 /** Documents that wait for an ingest (pending or indexing) and were last touched before `before`. */
@@ -163,7 +158,6 @@ function toRecord(row: DocumentRow): DocumentRecord {
     error: row.error,
     chunkCount: row.chunk_count,
     revision: row.revision,
-    attempts: row.attempts,
     contentHash: row.content_hash,
     indexedHash: row.indexed_hash,
     requestId: row.request_id,

@@ -1,13 +1,15 @@
 /** The answer queue: retrieve, generate (streamed), store exactly one assistant message per question. */
 import { z } from 'zod';
-
-export const ANSWER_QUEUE = 'answer';
+import { AppError } from '../errors.js';
+import { storeErrorReply } from '../store-reply.js';
+import { defineQueue } from './queue-definition.js';
+import { WherePayload } from './where-payload.js';
 
 export const AnswerJob = z.strictObject({
   sessionId: z.string().max(64),
   messageId: z.number().int().positive(),
   k: z.number().int().positive(),
-  where: z.unknown().optional(), // validated by the API, parsed again by the worker
+  where: WherePayload.optional(),
   requestId: z.string().max(128),
 });
 export type AnswerJob = z.infer<typeof AnswerJob>;
@@ -25,35 +27,30 @@ export function messageIdOfAnswerJob(jobId: string): number | undefined {
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
-/** The error code of a question whose answer was cancelled (POST /jobs/answer/:id/cancel). */
-export const CANCELLED_CODE = 'cancelled';
-
-export interface AnswerSource {
-  documentId: string;
-  chunkId: number;
-  score: number;
-  title: string | null; // source n of the answer text is sources[n - 1]
-}
-
-/** Metadata of the assistant message that answers a question. */
-export interface AnalysisResult {
-  type: 'analysis_result';
-  sources: AnswerSource[];
-  jobId: string;
-  answerer: string; // 'extractive' | 'ollama'
-  model: string | null;
-  timings: { retrieveMs: number; generateMs: number; totalMs: number };
-}
-
-/** Metadata of the assistant message stored when no answer will come: failed for good, or cancelled. */
-export interface AnalysisError {
-  type: 'analysis_error';
-  error: { code: string; message: string }; // code 'cancelled' for a cancelled question
-  jobId: string;
-}
-
 export interface AnswerResult {
   status: 'answered' | 'cancelled' | 'failed' | 'already_answered';
   messageId: number; // the assistant message
   replyTo: number; // the question
 }
+
+export const answerQueue = defineQueue<'answer', AnswerJob, AnswerResult>({
+  name: 'answer',
+  payload: AnswerJob,
+  policy: {
+    timeoutMs: (c) => c.ANSWER_TIMEOUT_MS,
+    concurrency: (c) => c.ANSWER_CONCURRENCY,
+    attempts: (c) => c.JOB_ATTEMPTS,
+    backoffMs: (c) => c.JOB_BACKOFF_MS,
+    isAwaited: false,
+    isAttemptCapped: true,
+    isOutcomeStored: true,
+    outcomeLogLevel: 'info',
+  },
+  retry: { isAllowed: false, reason: "answer jobs are not retried here: the failure is the chat's stored answer; ask the question again" },
+  outcomeStatus: (result) => (result.status === 'cancelled' ? 'cancelled' : result.status === 'failed' ? 'failed' : 'succeeded'),
+  // The question gets its error message (once), so no client waits forever.
+  onGaveUp: async (s, job, err) => {
+    const code = err instanceof AppError ? err.code : 'answer_failed';
+    await storeErrorReply(s, { sessionId: job.sessionId, replyTo: job.messageId, jobId: answerJobId(job.messageId), code, message: err.message });
+  },
+});

@@ -1,8 +1,10 @@
 /** The ingest queue: chunk, embed and commit one revision of one document. */
 import { z } from 'zod';
 import { Id } from '../input.js';
-
-export const INGEST_QUEUE = 'ingest';
+import type { Knex } from 'knex';
+import { findDocument, markDocumentFailed, markDocumentPending } from '../db/documents-repo.js';
+import { ConflictError, NotFoundError, UnrecoverableJobError } from '../errors.js';
+import { defineQueue, succeeded } from './queue-definition.js';
 
 export const IngestJob = z.strictObject({
   documentId: Id,
@@ -19,7 +21,52 @@ export interface IngestResult {
   removedChunks: number;
 }
 
+export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
+  name: 'ingest',
+  payload: IngestJob,
+  policy: {
+    timeoutMs: (c) => c.INGEST_TIMEOUT_MS,
+    concurrency: (c) => c.INGEST_CONCURRENCY,
+    attempts: (c) => c.JOB_ATTEMPTS,
+    backoffMs: (c) => c.JOB_BACKOFF_MS,
+    isAwaited: false,
+    isAttemptCapped: true,
+    isOutcomeStored: true,
+    outcomeLogLevel: 'info',
+  },
+  retry: { isAllowed: true, payload: (s, failed) => resetFailedIngest(s.db, failed.jobId, failed.requestId) },
+  outcomeStatus: succeeded,
+  // The document ends failed with the reason, so no client waits for it forever.
+  onGaveUp: async (s, job, err) => {
+    const reason = err instanceof UnrecoverableJobError ? err.message : `ingest failed: ${err.message}`;
+    await markDocumentFailed(s.db, job.documentId, job.revision, reason);
+  },
+});
+
 /** One job per revision: a duplicate enqueue of the same revision is a no-op in Bee-Queue. */
 export function ingestJobId(documentId: string, revision: number): string {
   return `ingest:${documentId}:${revision}`;
+}
+
+/** The document revision an ingest job id names (ingestJobId), or undefined for anything else. */
+export function parseIngestJobId(id: string): { documentId: string; revision: number } | undefined {
+  const match = /^ingest:(.+):([1-9][0-9]{0,15})$/.exec(id);
+  if (!match?.[1] || !match[2]) return undefined;
+  const candidate = { documentId: match[1], revision: Number(match[2]) };
+  const isValid = IngestJob.safeParse({ ...candidate, requestId: 'check' }).success && ingestJobId(candidate.documentId, candidate.revision) === id;
+  return isValid ? candidate : undefined;
+}
+
+/** The failed ingest's document, back to pending (should the enqueue fail, the sweep picks it up); the job's data. */
+async function resetFailedIngest(db: Knex, jobId: string, requestId: string): Promise<IngestJob> {
+  const ref = parseIngestJobId(jobId);
+  if (!ref) throw new ConflictError(`job ingest/${jobId} is not an ingest of a document revision`);
+  const doc = await findDocument(db, ref.documentId);
+  if (!doc) throw new NotFoundError(`document ${ref.documentId} not found: it was removed`);
+  if (doc.revision !== ref.revision) {
+    throw new ConflictError(`document ${doc.id} changed since (revision ${doc.revision}); its latest revision is job ${ingestJobId(doc.id, doc.revision)}`);
+  }
+  if (doc.status !== 'failed') throw new ConflictError(`document ${doc.id} is ${doc.status}, not failed`);
+  await markDocumentPending(db, doc.id, doc.revision);
+  return { documentId: doc.id, revision: doc.revision, requestId };
 }

@@ -1,15 +1,13 @@
 /**
- * Puts a job on a queue with the retry, backoff and timeout policy of its queue. A save that Redis
- * does not acknowledge quickly fails with a 503; the caller has already stored what the job is
- * about, and the job id is deterministic where a duplicate would be harmful.
- * Policy per queue (config): timeout INGEST/REMOVE/ANSWER/SEARCH_TIMEOUT_MS; ingest, remove and answer
- * get JOB_ATTEMPTS attempts with exponential back-off from JOB_BACKOFF_MS, jittered; search gets
- * one attempt (a retried search would answer nobody: its caller has its own deadline).
+ * Puts a job on a queue with the policy of its definition (jobs/<queue>.ts): timeout, attempts and
+ * jittered exponential back-off. A save that Redis does not acknowledge quickly fails with a 503;
+ * the caller has already stored what the job is about, and the job id is deterministic where a
+ * duplicate would be harmful.
  */
 import type Queue from 'bee-queue';
 import type { Config } from '../config.js';
 import { UpstreamUnavailableError } from '../errors.js';
-import type { QueueName } from '../jobs/job-result.js';
+import { QUEUES, type QueueName } from '../jobs/queue-table.js';
 import { beeClients } from './bee-clients.js';
 import { saveJob } from './queue-scripts.js';
 import { withTimeout } from '../time-limits.js';
@@ -17,29 +15,11 @@ import { withTimeout } from '../time-limits.js';
 export const JITTERED_BACKOFF = 'jittered';
 const SAVE_TIMEOUT_MS = 1_000;
 
-export type JobPolicyConfig = Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS' | 'INGEST_TIMEOUT_MS' | 'REMOVE_TIMEOUT_MS' | 'ANSWER_TIMEOUT_MS' | 'SEARCH_TIMEOUT_MS'>;
-
-/** Which settings hold each queue's job timeout and per-worker concurrency. */
-const QUEUE_SETTINGS = {
-  ingest: { timeout: 'INGEST_TIMEOUT_MS', concurrency: 'INGEST_CONCURRENCY' },
-  remove: { timeout: 'REMOVE_TIMEOUT_MS', concurrency: 'REMOVE_CONCURRENCY' },
-  search: { timeout: 'SEARCH_TIMEOUT_MS', concurrency: 'SEARCH_CONCURRENCY' },
-  answer: { timeout: 'ANSWER_TIMEOUT_MS', concurrency: 'ANSWER_CONCURRENCY' },
-} as const satisfies Record<QueueName, { timeout: keyof Config; concurrency: keyof Config }>;
-
-export function jobTimeoutMs(config: JobPolicyConfig, queue: QueueName): number {
-  return config[QUEUE_SETTINGS[queue].timeout];
-}
-
-/** Jobs of one queue a worker runs at once (INGEST_CONCURRENCY etc.). */
-export function queueConcurrency(config: Pick<Config, 'INGEST_CONCURRENCY' | 'REMOVE_CONCURRENCY' | 'SEARCH_CONCURRENCY' | 'ANSWER_CONCURRENCY'>, queue: QueueName): number {
-  return config[QUEUE_SETTINGS[queue].concurrency];
-}
-
-export async function enqueue<T>(queue: Queue<T>, config: JobPolicyConfig, jobId: string, data: T): Promise<{ queue: string; id: string }> {
-  const name = queue.name as QueueName;
-  const job = queue.createJob(data).setId(jobId).timeout(jobTimeoutMs(config, name));
-  if (name !== 'search') job.retries(config.JOB_ATTEMPTS - 1).backoff(JITTERED_BACKOFF, config.JOB_BACKOFF_MS);
+export async function enqueue<T>(queue: Queue<T>, config: Config, jobId: string, data: T): Promise<{ queue: QueueName; id: string }> {
+  const { name, policy } = QUEUES[queue.name as QueueName];
+  const job = queue.createJob(data).setId(jobId).timeout(policy.timeoutMs(config));
+  const attempts = policy.attempts(config);
+  if (attempts > 1) job.retries(attempts - 1).backoff(JITTERED_BACKOFF, policy.backoffMs(config));
   await saveOrUnavailable(queue, job);
   return { queue: name, id: jobId };
 }

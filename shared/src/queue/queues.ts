@@ -1,41 +1,28 @@
 /**
- * The four Bee-Queue queues (ingest, remove, search, answer), defined once for both process types. Bee-Queue gets
- * connection settings, never a client of ours (it speaks node_redis 3 only), and reconnects forever.
+ * One Bee-Queue connection per queue of the table (jobs/queue-table.ts), for either process type.
+ * Bee-Queue gets connection settings, never a client of ours (it speaks node_redis 3 only), and
+ * reconnects forever.
  */
 import Queue from 'bee-queue';
 import type { Config } from '../config.js';
-import type { IngestJob } from '../jobs/ingest.js';
-import type { RemoveJob } from '../jobs/remove.js';
-import type { SearchJob } from '../jobs/search.js';
-import type { AnswerJob } from '../jobs/answer.js';
-import type { QueueName } from '../jobs/job-result.js';
+import { QUEUES, QUEUE_NAMES, type PayloadOf, type QueueName } from '../jobs/queue-table.js';
 import { JITTERED_BACKOFF, jitteredBackoff } from './enqueue.js';
 import { keepQueueScriptsLoaded } from './queue-scripts.js';
 
 export type Role = 'api' | 'worker';
 
-export interface Queues {
-  ingest: Queue<IngestJob>;
-  remove: Queue<RemoveJob>;
-  search: Queue<SearchJob>;
-  answer: Queue<AnswerJob>;
-}
+export type Queues = { [N in QueueName]: Queue<PayloadOf<N>> };
 
 export type QueueConfig = Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALL_INTERVAL_MS' | 'REDIS_TLS_REJECT_UNAUTHORIZED' | 'REDIS_KEEPALIVE_MS'>;
 
 export function createQueues(config: QueueConfig, role: Role): Queues {
-  const make = <T>(name: QueueName) => {
-    const queue = new Queue<T>(name, queueSettings(config, role, name));
-    queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff as (job: Queue.Job<T>) => number);
+  const make = <N extends QueueName>(name: N): Queue<PayloadOf<N>> => {
+    const queue = new Queue<PayloadOf<N>>(name, queueSettings(config, role, name));
+    queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff as (job: Queue.Job<PayloadOf<N>>) => number);
     keepQueueScriptsLoaded(queue as Queue<unknown>); // Redis forgets them on restart (NOSCRIPT)
     return queue;
   };
-  return {
-    ingest: make<IngestJob>('ingest'),
-    remove: make<RemoveJob>('remove'),
-    search: make<SearchJob>('search'),
-    answer: make<AnswerJob>('answer'),
-  };
+  return Object.fromEntries(QUEUE_NAMES.map((name) => [name, make(name)])) as Queues;
 }
 
 /** A Bee-Queue Redis key, `<prefix>:<queue>:<suffix>` (Bee-Queue's typings declare a `keyPrefix` its queues do not have). */
@@ -44,7 +31,7 @@ export function queueKey(prefix: string, queue: string, suffix: string): string 
 }
 
 export function queueList(queues: Queues): Array<Queue<unknown>> {
-  return [queues.ingest, queues.remove, queues.search, queues.answer] as Array<Queue<unknown>>;
+  return QUEUE_NAMES.map((name) => queues[name] as Queue<unknown>);
 }
 
 /** Closes every queue; active jobs get up to timeoutMs to finish, after that they stall and are retried. */
@@ -61,11 +48,11 @@ function queueSettings(config: QueueConfig, role: Role, name: QueueName): BeeSet
     prefix: config.QUEUE_PREFIX,
     redis: redisOptions(config),
     isWorker,
-    getEvents: !isWorker && name === 'search', // the API waits on search results only
+    getEvents: !isWorker && QUEUES[name].policy.isAwaited, // the API listens only where it waits for results
     sendEvents: true,
     storeJobs: false, // results are routed by job id from the queue-level events (run-job.ts)
     activateDelayedJobs: isWorker, // retries with backoff are delayed jobs: someone must activate them
-    removeOnSuccess: true, // outcomes live in SQL (job_outcomes), not in Redis
+    removeOnSuccess: true, // outcomes live in SQL (the jobs table), not in Redis
     removeOnFailure: false, // failed jobs stay visible and retryable
     stallInterval: config.STALL_INTERVAL_MS,
     // After a lost connection each of a worker's `concurrency` waiting BRPOPLPUSH calls fails, and
@@ -80,7 +67,7 @@ function queueSettings(config: QueueConfig, role: Role, name: QueueName): BeeSet
  * node_redis 3 options: reconnect forever with a capped delay; TLS for rediss:// URLs; TCP keepalive
  * after REDIS_KEEPALIVE_MS idle (node_redis's default delay is the OS's, 2 hours), so a peer that
  * vanished is noticed even by a worker sitting in BRPOPLPUSH. A peer that is alive but silent is the
- * worker watchdog's business (worker/src/queue-watchdog.ts).
+ * connection watchdog's business (queue-watchdog.ts).
  */
 export function redisOptions(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED' | 'REDIS_KEEPALIVE_MS'>): Record<string, unknown> {
   const isTls = config.REDIS_URL.startsWith('rediss://');

@@ -3,23 +3,23 @@
  * published as deltas), store the one assistant message, then publish it. Idempotent per question
  * even when attempts overlap (a timed-out attempt keeps running while its retry starts): the reply insert is insert-or-ignore on reply_to, and only the winner publishes.
  * The model call aborts on the job timeout and on cancel; a cancel published before the job started
- * is seen through its flag, so no model is called. Every way out stores a message or throws for a
- * retry, and after the last retry recordAnswerGaveUp stores one, so no client waits forever.
+ * is seen through its flag, so no model is called. Every way out stores a message or throws; when
+ * the job will not be tried again the queue's give-up handler (jobs/answer.ts) stores the error
+ * message, so no client waits forever.
  */
 import { AppError, NotFoundError } from '../../../shared/src/errors.js';
 import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
 import type { ChatEvent } from '../../../shared/src/events.js';
-import { answerJobId, CANCELLED_CODE, type AnalysisResult, type AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
+import { answerJobId, type AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
+import { CANCELLED_CODE, type AnalysisResult } from '../../../shared/src/jobs/answer-messages.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { isCancelledReply, storeErrorReply, storeReply, type ReplyDeps } from '../../../shared/src/store-reply.js';
 import type { Passage } from '../answerers/answerer.js';
 import { retrieve } from '../retrieve.js';
 import type { Services } from '../services.js';
-import type { JobContext } from './register.js';
+import type { JobContext } from './job-context.js';
 
-type AnswerServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder' | 'answerer' | 'events' | 'redis' | 'logger'>;
-
-const ATTEMPT_COUNTER_TTL_MS = 24 * 60 * 60 * 1_000;
+type AnswerServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder' | 'answerer' | 'events' | 'logger'>;
 
 class AnswerCancelledError extends Error {
   constructor() {
@@ -63,12 +63,6 @@ export async function processAnswer(s: AnswerServices, job: AnswerJob, { logger,
   };
   try {
     if (await isCancelRequested()) return await cancelled();
-    const attempts = await countAttempt(s, job.messageId);
-    if (attempts > s.config.JOB_ATTEMPTS) {
-      const message = `gave up after ${attempts - 1} attempts (the worker crashed or stalled each time)`;
-      const stored = await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: 'answer_failed', message });
-      return { status: 'failed', messageId: stored.message.id, replyTo: question.id };
-    }
     const reply = await generateReply(s, {
       question, job, jobId, attempt, logger, reportProgress, signal: controller.signal, isCancelRequested, cancel,
     });
@@ -78,11 +72,7 @@ export async function processAnswer(s: AnswerServices, job: AnswerJob, { logger,
     return { status: stored.isNew ? 'answered' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
   } catch (err) {
     if (isCancelled()) return await cancelled();
-    if (err instanceof AppError) {
-      // No retry can fix it (a bad filter, say): say so now, since 'failed' will never fire.
-      await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: err.code, message: err.message });
-      throw err;
-    }
+    if (err instanceof AppError) throw err; // no retry can fix it: the job gives up, and its handler says so
     const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
     publishQuietly(s, logger, question.sessionId, {
       type: 'error', replyTo: question.id, jobId, attempt, code: 'answer_attempt_failed', message: messageOf(reason), willRetry: attempt < s.config.JOB_ATTEMPTS,
@@ -147,22 +137,6 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{
   } finally {
     clearInterval(ticker);
   }
-}
-
-/** After the last retry failed: the error message is stored (once), so no client waits forever. */
-export async function recordAnswerGaveUp(s: Pick<Services, 'db' | 'events' | 'logger'>, job: AnswerJob, err: Error): Promise<void> {
-  try {
-    await storeErrorReply(s, { sessionId: job.sessionId, replyTo: job.messageId, jobId: answerJobId(job.messageId), code: 'answer_failed', message: err.message });
-  } catch (storeErr) {
-    s.logger.error('could not store the failed answer', { messageId: job.messageId, err: serializeError(storeErr) });
-  }
-}
-
-/** Our own attempt count (Bee-Queue re-runs a stalled job forever). */
-async function countAttempt(s: Pick<Services, 'redis' | 'config'>, messageId: number): Promise<number> {
-  const key = `${s.config.QUEUE_PREFIX}:answer-attempts:${messageId}`;
-  const results = await s.redis.multi().incr(key).pexpire(key, ATTEMPT_COUNTER_TTL_MS).exec();
-  return Number(results?.[0]?.[1] ?? 1);
 }
 
 /** Deltas and progress may be lost (clients catch up from the stored message); they never fail the job. */

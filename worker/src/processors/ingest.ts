@@ -2,30 +2,23 @@
  * Ingests one revision of one document: chunk, embed in batches (reporting progress), then replace
  * the document's chunks and log the changes in one transaction, then sync the index. Running it
  * twice, or two attempts at once, leaves exactly one set of chunks: the last commit replaces the rest.
- * Our own attempt counter ends a job that keeps killing its worker, which Bee-Queue would re-run forever.
+ * A document with too many chunks fails for good (the queue's give-up handler marks it failed).
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
-import { ValidationError } from '../../../shared/src/errors.js';
-import { serializeError } from '../../../shared/src/logger.js';
-import { claimIngestAttempt, findDocument, findDocumentContent, markDocumentFailed } from '../../../shared/src/db/documents-repo.js';
+import { UnrecoverableJobError } from '../../../shared/src/errors.js';
+import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
 import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { chunkText } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
-import type { JobContext } from './register.js';
+import type { JobContext } from './job-context.js';
 
 type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'index'>;
 
 export async function processIngest(s: IngestServices, job: IngestJob, { logger, reportProgress }: JobContext): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
-  const attempts = await claimIngestAttempt(s.db, job.documentId, job.revision);
-  if (attempts === undefined) return superseded; // removed, re-posted or already done
-  if (attempts > s.config.JOB_ATTEMPTS) {
-    const reason = `gave up after ${attempts - 1} attempts (the worker crashed or stalled each time)`;
-    await markDocumentFailed(s.db, job.documentId, job.revision, reason);
-    throw new ValidationError(reason);
-  }
+  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision))) return superseded; // removed, re-posted or already done
   const doc = await findDocument(s.db, job.documentId);
   const content = await findDocumentContent(s.db, job.documentId);
   if (!doc || content === undefined || doc.revision !== job.revision) return superseded;
@@ -40,9 +33,7 @@ export async function processIngest(s: IngestServices, job: IngestJob, { logger,
 
   const texts = chunkText(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
   if (texts.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
-    const reason = `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`;
-    await markDocumentFailed(s.db, doc.id, doc.revision, reason);
-    throw new ValidationError(reason);
+    throw new UnrecoverableJobError('too_many_chunks', `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`);
   }
   reportProgress({ done: 0, total: texts.length });
   const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
@@ -66,13 +57,4 @@ async function embedChunks(s: IngestServices, texts: string[], onProgress: (embe
     await yieldToEventLoop();
   }
   return chunks;
-}
-
-/** After the last retry failed: the document is failed with the reason, so no client waits forever. */
-export async function recordIngestGaveUp(s: Pick<Services, 'db' | 'logger'>, job: IngestJob, err: Error): Promise<void> {
-  try {
-    await markDocumentFailed(s.db, job.documentId, job.revision, `ingest failed: ${err.message}`);
-  } catch (storeErr) {
-    s.logger.error('could not mark document failed', { documentId: job.documentId, err: serializeError(storeErr) });
-  }
 }

@@ -1,109 +1,103 @@
 /**
- * Binds each queue to its processor: the only file that calls queue.process. Every job is handled
- * alike: the payload is parsed (a malformed one fails without retry), the logger carries queue,
- * job id and request id, an AppError becomes {ok:false}, anything else is rethrown for a retry.
- * Outcomes of ingest, remove and answer jobs are stored in SQL for GET /jobs. Each queue also gets
- * its periodic stall check (without it a dead worker's job is never retried), and every job is
- * counted in services.jobStats (metrics through the heartbeat; the connection watchdog).
+ * Binds each queue of the table to its processor: the only file that calls queue.process. Every job
+ * is handled alike, by its queue's definition (shared/src/jobs/<queue>.ts): the payload is parsed (a
+ * malformed one fails without retry); where the queue caps attempts, the attempt is counted in SQL
+ * before it starts, so a job that keeps killing its worker ends instead of being re-run forever; the
+ * logger carries queue, job id and request id; an AppError becomes {ok:false} and ends the job;
+ * anything else is rethrown for a retry. When a job will not be tried again, its queue's give-up
+ * handler runs and the failure is stored. Each queue also gets its periodic stall check (without
+ * it a dead worker's job is never retried), and every job is counted in services.jobStats.
  */
 import type Queue from 'bee-queue';
-import type { z } from 'zod';
-import { AppError, ValidationError, jobFailure } from '../../../shared/src/errors.js';
+import { AppError, UnrecoverableJobError, jobFailure } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
-import type { JobResult, QueueName } from '../../../shared/src/jobs/job-result.js';
-import { IngestJob } from '../../../shared/src/jobs/ingest.js';
-import { RemoveJob } from '../../../shared/src/jobs/remove.js';
-import { SearchJob } from '../../../shared/src/jobs/search.js';
-import { AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
-import { saveJobOutcome, type OutcomeStatus } from '../../../shared/src/db/job-outcomes-repo.js';
+import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
+import { QUEUES, QUEUE_NAMES, type QueueName } from '../../../shared/src/jobs/queue-table.js';
+import { claimJobAttempt, saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
 import { writeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
 import type { JobOutcome } from '../job-stats.js';
 import type { Services } from '../services.js';
-import { processIngest, recordIngestGaveUp } from './ingest.js';
-import { processRemove } from './remove.js';
-import { processSearch } from './search.js';
-import { processAnswer, recordAnswerGaveUp } from './answer.js';
+import type { JobContext } from './job-context.js';
+import { PROCESSORS } from './processor-table.js';
 
-export type JobContext = {
-  job: Queue.Job<unknown>;
-  logger: Logger;
-  attempt: number;
-  reportProgress: (progress: JobProgress) => void; // stored for GET /jobs; best effort, never fails the job
-};
-type Processor<T, R> = (services: Services, data: T, context: JobContext) => Promise<R>;
+type Payload = { requestId: string };
+type AnyDefinition = QueueDefinition<string, Payload, unknown>;
+type AnyProcessor = (services: Services, job: Payload, context: JobContext) => Promise<unknown>;
 
 export function registerProcessors(services: Services): void {
-  const { queues, config } = services;
-  bind(services, queues.ingest, IngestJob, config.INGEST_CONCURRENCY, processIngest, { storeOutcome: true });
-  bind(services, queues.remove, RemoveJob, config.REMOVE_CONCURRENCY, processRemove, { storeOutcome: true });
-  bind(services, queues.search, SearchJob, config.SEARCH_CONCURRENCY, processSearch, { storeOutcome: false });
-  bind(services, queues.answer, AnswerJob, config.ANSWER_CONCURRENCY, processAnswer, { storeOutcome: true, outcomeStatus: answerOutcome });
-  // Bee-Queue emits 'failed' for every failed attempt; job.status is 'failed' only after the last one.
-  queues.ingest.on('failed', (job, err) => {
-    if (job.status !== 'failed') return;
-    void recordIngestGaveUp(services, job.data, err);
-    void storeFailure(services, 'ingest', job.id, job.data.requestId, err);
-  });
-  queues.remove.on('failed', (job, err) => {
-    if (job.status === 'failed') void storeFailure(services, 'remove', job.id, job.data.requestId, err);
-  });
-  queues.answer.on('failed', (job, err) => {
-    if (job.status !== 'failed') return;
-    void recordAnswerGaveUp(services, job.data, err);
-    void storeFailure(services, 'answer', job.id, job.data.requestId, err);
-  });
+  for (const name of QUEUE_NAMES) {
+    bind(services, services.queues[name] as unknown as Queue<Payload>, QUEUES[name] as unknown as AnyDefinition, PROCESSORS[name] as AnyProcessor);
+  }
 }
 
-function answerOutcome(result: AnswerResult): OutcomeStatus {
-  return result.status === 'cancelled' ? 'cancelled' : result.status === 'failed' ? 'failed' : 'succeeded';
-}
-
-function bind<T extends { requestId: string }, R>(
-  services: Services,
-  queue: Queue<T>,
-  schema: z.ZodType<T>,
-  concurrency: number,
-  processor: Processor<T, R>,
-  options: { storeOutcome: boolean; outcomeStatus?: (value: R) => OutcomeStatus },
-): void {
-  const name = queue.name as QueueName;
+function bind(services: Services, queue: Queue<Payload>, definition: AnyDefinition, processor: AnyProcessor): void {
+  const { name, policy } = definition;
   queue.on('error', (err) => services.logger.warn('queue error', { queue: name, err: serializeError(err) }));
   queue.on('stalled', (jobId) => {
-    services.jobStats.stalled(name);
+    services.jobStats.stalled(name as QueueName);
     services.logger.warn('stalled job re-queued: its worker stopped reporting', { queue: name, jobId });
   });
-  queue.process(concurrency, measured(services, name, async (job): Promise<JobResult<R>> => {
-    const started = performance.now();
-    const parsed = schema.safeParse(job.data);
-    if (!parsed.success) {
-      services.logger.error('malformed job payload', { queue: name, jobId: job.id, issues: parsed.error.issues.slice(0, 5) });
-      return jobFailure(new ValidationError(`malformed ${name} job payload`));
-    }
-    const logger = services.logger.child({ queue: name, jobId: job.id, requestId: parsed.data.requestId });
-    const attempts = name === 'search' ? 1 : attemptNumber(job as Queue.Job<unknown>, services.config.JOB_ATTEMPTS);
-    try {
-      const reportProgress = progressReporter(services, name, job.id, logger);
-      const value = await processor(services, parsed.data, { job: job as Queue.Job<unknown>, logger, attempt: attempts, reportProgress });
-      const status = options.outcomeStatus?.(value) ?? 'succeeded';
-      if (options.storeOutcome) await saveJobOutcome(services.db, { queue: name, jobId: job.id, status, attempts, result: value, requestId: parsed.data.requestId });
-      // a search is logged at info by the web (its request line); here at debug, to keep the hot path light
-      logger.log(name === 'search' ? 'debug' : 'info', 'job succeeded', { durationMs: Math.round(performance.now() - started) });
-      return { ok: true, value };
-    } catch (err) {
-      if (!(err instanceof AppError)) {
-        logger.warn('job attempt failed', { attempts, durationMs: Math.round(performance.now() - started), err: serializeError(err) });
-        throw err;
-      }
-      if (options.storeOutcome) {
-        await saveJobOutcome(services.db, { queue: name, jobId: job.id, status: 'failed', attempts, error: { code: err.code, message: err.message }, requestId: parsed.data.requestId });
-      }
-      logger.info('job failed', { code: err.code, message: err.message, durationMs: Math.round(performance.now() - started) });
-      return jobFailure(err);
-    }
-  }));
+  // Bee-Queue emits 'failed' for every failed attempt; job.status is 'failed' only after the last one.
+  queue.on('failed', (job, err) => {
+    const parsed = definition.payload.safeParse(job.data);
+    if (job.status === 'failed' && parsed.success) void giveUp(services, definition, job.id, parsed.data, err, policy.attempts(services.config));
+  });
+  const handler = (job: Queue.Job<Payload>) => runAttempt(services, definition, processor, job);
+  queue.process(policy.concurrency(services.config), measured(services, name as QueueName, handler));
   // process() checks for stalled jobs once; only a periodic check re-queues the job of a worker that died
   // later. Several workers may all check: a Redis key lets one check per interval through.
   queue.checkStalledJobs(services.config.STALL_INTERVAL_MS).catch((err: unknown) => services.logger.warn('stall check failed', { queue: name, err: serializeError(err) }));
+}
+
+/** One attempt of one job, under its queue's policy. */
+async function runAttempt(services: Services, definition: AnyDefinition, processor: AnyProcessor, job: Queue.Job<Payload>): Promise<JobResult<unknown>> {
+  const { name, policy } = definition;
+  const started = performance.now();
+  const durationMs = () => Math.round(performance.now() - started);
+  const parsed = definition.payload.safeParse(job.data);
+  if (!parsed.success) {
+    services.logger.error('malformed job payload', { queue: name, jobId: job.id, issues: parsed.error.issues.slice(0, 5) });
+    return jobFailure(new UnrecoverableJobError('malformed_payload', `malformed ${name} job payload`));
+  }
+  const data = parsed.data;
+  const logger = services.logger.child({ queue: name, jobId: job.id, requestId: data.requestId });
+  const maxAttempts = policy.attempts(services.config);
+  const attempt = policy.isAttemptCapped ? await claimJobAttempt(services.db, { queue: name, jobId: job.id, requestId: data.requestId }) : 1;
+  try {
+    if (attempt > maxAttempts) throw new UnrecoverableJobError('gave_up', `gave up after ${attempt - 1} attempts (the worker crashed or stalled each time)`);
+    const reportProgress = progressReporter(services, name, job.id, logger);
+    const value = await processor(services, data, { job: job as Queue.Job<unknown>, logger, attempt, reportProgress });
+    if (policy.isOutcomeStored) {
+      await saveJobOutcome(services.db, { queue: name, jobId: job.id, status: definition.outcomeStatus(value), attempts: attempt, result: value, requestId: data.requestId });
+    }
+    logger.log(policy.outcomeLogLevel, 'job succeeded', { durationMs: durationMs() });
+    return { ok: true, value };
+  } catch (err) {
+    if (!(err instanceof AppError)) {
+      logger.warn('job attempt failed', { attempts: attempt, durationMs: durationMs(), err: serializeError(err) });
+      throw err;
+    }
+    await giveUp(services, definition, job.id, data, err, Math.min(attempt, maxAttempts));
+    logger.info('job failed', { code: err.code, message: err.message, durationMs: durationMs() });
+    return jobFailure(err);
+  }
+}
+
+/**
+ * The job will not be tried again: its queue's give-up handler runs (the document is failed, the
+ * question gets its error message) and the failure is stored for GET /jobs. An AppError keeps its
+ * code; the last retry's thrown error is `job_failed`.
+ */
+async function giveUp(services: Services, definition: AnyDefinition, jobId: string, data: Payload, err: Error, attempts: number): Promise<void> {
+  const { name, policy } = definition;
+  try {
+    await definition.onGaveUp?.(services, data, err);
+    if (!policy.isOutcomeStored) return;
+    const error = { code: err instanceof AppError ? err.code : 'job_failed', message: err.message };
+    await saveJobOutcome(services.db, { queue: name, jobId, status: 'failed', attempts, error, requestId: data.requestId });
+  } catch (storeErr) {
+    services.logger.error('could not record that the job gave up', { queue: name, jobId, err: serializeError(storeErr) });
+  }
 }
 
 /** Counts the job in services.jobStats (metrics, watchdog) whichever way it ends. */
@@ -124,7 +118,7 @@ function measured<T, R>(services: Services, queue: QueueName, handler: (job: Que
 }
 
 /** Stores the latest progress in Redis for GET /jobs; a failure (Redis away) is logged once per job and otherwise ignored. */
-function progressReporter(services: Services, queue: QueueName, jobId: string, logger: Logger): (progress: JobProgress) => void {
+function progressReporter(services: Services, queue: string, jobId: string, logger: Logger): (progress: JobProgress) => void {
   let isWarned = false;
   return (progress) => {
     writeJobProgress(services.redis, services.config.QUEUE_PREFIX, queue, jobId, progress).catch((err: unknown) => {
@@ -132,26 +126,4 @@ function progressReporter(services: Services, queue: QueueName, jobId: string, l
       isWarned = true;
     });
   };
-}
-
-/** This attempt's number: jobs are enqueued with JOB_ATTEMPTS - 1 retries, and Bee-Queue counts them down. */
-function attemptNumber(job: Queue.Job<unknown>, maxAttempts: number): number {
-  const retriesLeft = (job.options as { retries?: number }).retries ?? 0;
-  return Math.max(1, maxAttempts - retriesLeft);
-}
-
-/** After the last retry: the failure is stored, so GET /jobs answers with it. */
-async function storeFailure(services: Services, queue: QueueName, jobId: string, requestId: string, err: Error): Promise<void> {
-  try {
-    await saveJobOutcome(services.db, {
-      queue,
-      jobId,
-      status: 'failed',
-      attempts: services.config.JOB_ATTEMPTS,
-      error: { code: 'job_failed', message: err.message },
-      requestId,
-    });
-  } catch (storeErr) {
-    services.logger.error('could not store job failure', { queue, jobId, err: serializeError(storeErr) });
-  }
 }

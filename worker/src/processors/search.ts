@@ -2,7 +2,7 @@
 import type { SearchJob, SearchResult } from '../../../shared/src/jobs/search.js';
 import { SearchTimeoutError } from '../../../shared/src/errors.js';
 import { retrieve, type RetrieveServices } from '../retrieve.js';
-import type { JobContext } from './register.js';
+import type { JobContext } from './job-context.js';
 
 export async function processSearch(s: RetrieveServices, job: SearchJob, _context: JobContext): Promise<SearchResult> {
   if (Date.now() > job.deadline) throw new SearchTimeoutError('search expired before a worker took it');

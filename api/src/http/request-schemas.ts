@@ -3,9 +3,9 @@
  * strict objects: an unknown key is a 400, so nobody sets status, embedding or chunk ids by mass assignment.
  */
 import { z } from 'zod';
-import type { Config } from './config.js';
-import { Id, metadataSchema, nonBlankText, text } from './input.js';
-import { whereSchema } from './filters.js';
+import type { Config } from '../../../shared/src/config.js';
+import { Id, metadataSchema, nonBlankText, text } from '../../../shared/src/input.js';
+import { createWhereSchema } from '../../../shared/src/db/where.js';
 
 export type RequestLimitsConfig = Pick<
   Config,
@@ -14,6 +14,11 @@ export type RequestLimitsConfig = Pick<
 >;
 
 export const DEFAULT_K = 5;
+
+/** The `where` filter within this deployment's limits: a client's JSON in, the parsed tree out. */
+export function whereSchema(config: Pick<Config, 'MAX_FILTER_DEPTH' | 'MAX_FILTER_CONDITIONS' | 'MAX_IN_LIST'>) {
+  return createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST });
+}
 
 export function createRequestSchemas(config: RequestLimitsConfig) {
   const where = whereSchema(config);

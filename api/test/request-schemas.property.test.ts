@@ -13,11 +13,11 @@ import { randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { loadConfig } from '../src/config.js';
-import { compileWhere, createWhereSchema, type WhereAst } from '../src/db/where.js';
-import { ValidationError } from '../src/errors.js';
-import { createRequestSchemas } from '../src/request-schemas.js';
-import { parse } from '../src/validation.js';
+import { loadConfig } from '../../shared/src/config.js';
+import { compileWhere, createWhereSchema, type WhereAst } from '../../shared/src/db/where.js';
+import { ValidationError } from '../../shared/src/errors.js';
+import { createRequestSchemas } from '../src/http/request-schemas.js';
+import { parse } from '../../shared/src/validation.js';
 
 const RUNS = 2_000; // per schema; each run is a few microseconds of zod
 const SEED = randomInt(2 ** 31);
