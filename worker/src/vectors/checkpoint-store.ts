@@ -28,6 +28,7 @@ export const Manifest = z.strictObject({
   createdAt: z.string(),
 });
 export type Manifest = z.infer<typeof Manifest>;
+export type ManifestFields = Omit<Manifest, 'version' | 'name' | 'size' | 'sha256' | 'createdAt'>;
 
 const KEEP = 2;
 
@@ -48,7 +49,7 @@ export class CheckpointStore {
   }
 
   /** Seals an index file written at tempIndexPath(name): fsync, checksum, manifest, rename, CURRENT. */
-  async commit(name: string, fields: Omit<Manifest, 'version' | 'name' | 'size' | 'sha256' | 'createdAt'>): Promise<Manifest> {
+  async commit(name: string, fields: ManifestFields): Promise<Manifest> {
     const tmp = this.tempIndexPath(name);
     await fsyncPath(tmp, 'r+');
     const { size, sha256 } = await digestFile(tmp);
