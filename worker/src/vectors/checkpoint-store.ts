@@ -1,15 +1,16 @@
 /**
  * Index checkpoints on disk: `<name>.bin` (hnswlib's file) plus `<name>.json` (the manifest), and a
- * `CURRENT` file naming the newest. Every file is written under a temporary name, fsynced and
- * renamed. hnswlib-node must never be handed a file that is not verified first (a failed readIndex
- * leaves a freed pointer behind), so loading goes through verifiedCopy: a private hard link whose
- * size and sha256 match the manifest.
+ * `CURRENT` file naming the newest. Every file is written under a temporary name, fsynced, its
+ * length checked and renamed, and the directory fsynced. hnswlib-node must never be handed a file
+ * that is not verified first (a failed readIndex leaves a freed pointer behind), so loading goes
+ * through verifiedCopy: a private hard link whose size and sha256 match the manifest.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { fsyncPath, replaceFile } from './replace-file.js';
 
 export const Manifest = z.strictObject({
   version: z.literal(1),
@@ -54,9 +55,10 @@ export class CheckpointStore {
     await fsyncPath(tmp, 'r+');
     const { size, sha256 } = await digestFile(tmp);
     const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
-    await writeFileDurably(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
+    await replaceFile(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
     await rename(tmp, path.join(this.dir, `${name}.bin`));
-    await writeFileDurably(path.join(this.dir, 'CURRENT'), name);
+    await fsyncPath(this.dir, 'r'); // both renames durable before CURRENT can name them
+    await replaceFile(path.join(this.dir, 'CURRENT'), name);
     await fsyncPath(this.dir, 'r');
     await this.prune(name);
     return manifest;
@@ -131,23 +133,6 @@ export async function digestFile(file: string): Promise<{ size: number; sha256: 
     hash.update(buffer);
   }
   return { size, sha256: hash.digest('hex') };
-}
-
-async function writeFileDurably(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, content);
-  await fsyncPath(tmp, 'r+');
-  await rename(tmp, file);
-}
-
-/** Flushes a file (opened r+) or a directory (opened r, which is how a rename is made durable). */
-async function fsyncPath(target: string, flags: 'r+' | 'r'): Promise<void> {
-  const handle = await open(target, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export async function fileSize(file: string): Promise<number> {
