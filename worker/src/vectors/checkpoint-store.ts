@@ -1,20 +1,26 @@
 /**
  * Index checkpoints on disk: `<name>.bin` (hnswlib's file) plus `<name>.json` (the manifest), and a
  * `CURRENT` file naming the newest. Every file is written under a temporary name, fsynced, its
- * length checked and renamed, and the directory fsynced. hnswlib-node must never be handed a file
+ * length checked and renamed, and the directory fsynced. hnswlib reports no short write, so the
+ * index file is proven whole (checkHnswFile) before its manifest exists, and CURRENT moves only
+ * to a proven checkpoint; a failed commit removes every file it made and leaves the previous
+ * checkpoint untouched (RELIABILITY.md item 7, row D1). hnswlib-node must never be handed a file
  * that is not verified first (a failed readIndex leaves a freed pointer behind), so loading goes
- * through verifiedCopy: a private hard link whose size and sha256 match the manifest.
+ * through verifiedCopy: a private hard link whose size, sha256 and layout match the manifest.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { checkHnswFile, type HnswFileShape } from './hnsw-file-check.js';
 import { fsyncPath, replaceFile } from './replace-file.js';
+
+const NAME = /^ckpt-[0-9]{16}-[0-9a-f]{8}$/;
 
 export const Manifest = z.strictObject({
   version: z.literal(1),
-  name: z.string().regex(/^ckpt-[0-9]{16}-[0-9a-f]{8}$/),
+  name: z.string().regex(NAME),
   seq: z.number().int().nonnegative(),
   count: z.number().int().nonnegative(), // live (not deleted) labels
   dimension: z.number().int().positive(),
@@ -45,22 +51,20 @@ export class CheckpointStore {
     return `ckpt-${String(seq).padStart(16, '0')}-${randomBytes(4).toString('hex')}`;
   }
 
-  tempIndexPath(name: string): string {
-    return path.join(this.dir, `${name}.bin.tmp`);
-  }
-
-  /** Seals an index file written at tempIndexPath(name): fsync, checksum, manifest, rename, CURRENT. */
-  async commit(name: string, fields: ManifestFields): Promise<Manifest> {
-    const tmp = this.tempIndexPath(name);
-    await fsyncPath(tmp, 'r+');
-    const { size, sha256 } = await digestFile(tmp);
-    const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
-    await replaceFile(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
-    await rename(tmp, path.join(this.dir, `${name}.bin`));
-    await fsyncPath(this.dir, 'r'); // both renames durable before CURRENT can name them
-    await replaceFile(path.join(this.dir, 'CURRENT'), name);
+  /**
+   * Has `writeIndexFile` write the index file under a temporary name, proves it whole, seals it with
+   * its manifest and makes it CURRENT. Throws if any step fails, after removing what it wrote.
+   */
+  async commit(name: string, fields: ManifestFields, writeIndexFile: (file: string) => Promise<void>): Promise<Manifest> {
+    let manifest: Manifest;
+    try {
+      manifest = await this.stage(name, fields, writeIndexFile);
+      await replaceFile(path.join(this.dir, 'CURRENT'), name); // the commit point
+    } catch (err) {
+      await this.discard(name);
+      throw err;
+    }
     await fsyncPath(this.dir, 'r');
-    await this.prune(name);
     return manifest;
   }
 
@@ -72,42 +76,36 @@ export class CheckpointStore {
     } catch {
       return { reason: 'no checkpoint (CURRENT missing)' };
     }
-    if (!/^ckpt-[0-9]{16}-[0-9a-f]{8}$/.test(name)) return { reason: 'CURRENT does not name a checkpoint' };
+    if (!NAME.test(name)) return { reason: 'CURRENT does not name a checkpoint' };
     let raw: string;
     try {
       raw = await readFile(path.join(this.dir, `${name}.json`), 'utf8');
     } catch {
       return { reason: `manifest of ${name} missing` };
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      return { reason: `manifest of ${name} is not JSON` };
-    }
-    const parsed = Manifest.safeParse(json);
-    if (!parsed.success || parsed.data.name !== name) return { reason: `manifest of ${name} is malformed` };
-    return { manifest: parsed.data };
+    return parseManifest(name, raw);
   }
 
   /**
-   * Links the checkpoint file to a private name and checks its size and checksum, so that neither a
-   * corrupt file nor a concurrent prune can reach readIndex. The caller unlinks the copy.
+   * Links the checkpoint file to a private name and checks its size, checksum and layout, so that
+   * neither a damaged file nor a concurrent prune can reach readIndex. The caller unlinks the copy.
    */
   async verifiedCopy(manifest: Manifest): Promise<{ path: string } | { reason: string }> {
-    const source = path.join(this.dir, `${manifest.name}.bin`);
     const copy = path.join(this.dir, `${manifest.name}.load-${randomBytes(4).toString('hex')}.tmp`);
     try {
-      await link(source, copy);
+      await link(path.join(this.dir, `${manifest.name}.bin`), copy);
     } catch {
       return { reason: `index file of ${manifest.name} missing` };
     }
-    const { size, sha256 } = await digestFile(copy);
-    if (size !== manifest.size || sha256 !== manifest.sha256) {
-      await unlink(copy).catch(() => undefined);
-      return { reason: size !== manifest.size ? `index file is ${size} bytes, manifest says ${manifest.size}` : 'index file checksum mismatch' };
-    }
-    return { path: copy };
+    const reason = await copyMismatch(copy, manifest);
+    if (reason === undefined) return { path: copy };
+    await unlink(copy).catch(() => undefined);
+    return { reason };
+  }
+
+  /** Unlinks a copy verifiedCopy made. */
+  async removeCopy(copy: string): Promise<void> {
+    await unlink(copy).catch(() => undefined);
   }
 
   /** Keeps the KEEP newest checkpoints (and whatever CURRENT names); removes leftovers of crashed writes. */
@@ -122,9 +120,60 @@ export class CheckpointStore {
       if (isStaleTemp || isOld) await unlink(path.join(this.dir, file)).catch(() => undefined);
     }
   }
+  private async stage(name: string, fields: ManifestFields, writeIndexFile: (file: string) => Promise<void>): Promise<Manifest> {
+    const tmp = this.tempIndexPath(name);
+    await writeIndexFile(tmp);
+    await fsyncPath(tmp, 'r+');
+    const { size, sha256 } = await digestFile(tmp);
+    const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
+    const check = await checkHnswFile(tmp, shapeOf(manifest));
+    if (!check.ok) throw new Error(`index file of ${name} is not whole: ${check.reason}`);
+    await rename(tmp, path.join(this.dir, `${name}.bin`));
+    await replaceFile(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
+    await fsyncPath(this.dir, 'r'); // both renames durable before CURRENT can name them
+    return manifest;
+  }
+
+  /** Removes every file of an uncommitted checkpoint `name`; never one of another name. */
+  private async discard(name: string): Promise<void> {
+    for (const file of [this.tempIndexPath(name), path.join(this.dir, `${name}.bin`), path.join(this.dir, `${name}.json`)]) {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  private tempIndexPath(name: string): string {
+    return path.join(this.dir, `${name}.bin.tmp`);
+  }
+
 }
 
-export async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
+/** What the index file of `manifest` must hold: its slots are the live labels plus the deleted ones. */
+function shapeOf(manifest: Manifest): HnswFileShape {
+  const { dimension, maxElements, params } = manifest;
+  return { dimension, m: params.m, efConstruction: params.efConstruction, maxElements, count: manifest.count + manifest.deleted.length };
+}
+
+function parseManifest(name: string, raw: string): { manifest: Manifest } | { reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { reason: `manifest of ${name} is not JSON` };
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success || parsed.data.name !== name) return { reason: `manifest of ${name} is malformed` };
+  return { manifest: parsed.data };
+}
+
+async function copyMismatch(copy: string, manifest: Manifest): Promise<string | undefined> {
+  const { size, sha256 } = await digestFile(copy);
+  if (size !== manifest.size) return `index file is ${size} bytes, manifest says ${manifest.size}`;
+  if (sha256 !== manifest.sha256) return 'index file checksum mismatch';
+  const check = await checkHnswFile(copy, shapeOf(manifest));
+  return check.ok ? undefined : check.reason;
+}
+
+async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
@@ -133,8 +182,4 @@ export async function digestFile(file: string): Promise<{ size: number; sha256: 
     hash.update(buffer);
   }
   return { size, sha256: hash.digest('hex') };
-}
-
-export async function fileSize(file: string): Promise<number> {
-  return (await stat(file)).size;
 }

@@ -1,11 +1,11 @@
 /**
  * When the index is checkpointed, writing a checkpoint, and loading one (DESIGN.md §5). One is due
  * after CHECKPOINT_EVERY_OPS applied log rows, or after CHECKPOINT_INTERVAL_MS when anything
- * changed. A load checks the manifest against this database and config, and the file before
- * readIndex; the file is read into a fresh object that, if the read fails, is kept but never
- * touched again (RELIABILITY.md item 7: hnswlib-node leaves a freed pointer in it).
+ * changed. A checkpoint becomes CURRENT only once its file is proven whole (checkpoint-store.ts).
+ * A load checks the manifest against this database and config, and the file before readIndex;
+ * the file is read into a fresh object that, if the read fails, is kept but never touched again
+ * (RELIABILITY.md item 7: hnswlib-node leaves a freed pointer in it).
  */
-import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -57,18 +57,12 @@ export class IndexCheckpoints {
     if (seq === this.writtenSeq && this.writtenSeq !== 0) return;
     const started = performance.now();
     const name = this.store.newName(seq);
-    const tmp = this.store.tempIndexPath(name);
-    try {
-      await graph.write(tmp);
-      const manifest = await this.store.commit(name, this.manifestFields(graph, seq));
-      this.writtenSeq = manifest.seq;
-      this.opsSince = 0;
-      this.lastAt = Date.now();
-      this.logger.info('checkpoint written', { checkpoint: name, seq, size: manifest.count, bytes: manifest.size, durationMs: Math.round(performance.now() - started) });
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    const manifest = await this.store.commit(name, this.manifestFields(graph, seq), (file) => graph.write(file));
+    this.writtenSeq = manifest.seq;
+    this.opsSince = 0;
+    this.lastAt = Date.now();
+    this.logger.info('checkpoint written', { checkpoint: name, seq, size: manifest.count, bytes: manifest.size, durationMs: Math.round(performance.now() - started) });
+    await this.store.prune(name);
   }
 
   /** The graph CURRENT names, if it verifies and fits this database (`dbSeq`: its latest seq) and config. */
@@ -87,7 +81,7 @@ export class IndexCheckpoints {
       this.retired.push(hnsw);
       return { ok: false, reason: `readIndex failed: ${(err as Error).message}` };
     } finally {
-      await unlink(copy.path).catch(() => undefined);
+      await this.store.removeCopy(copy.path);
     }
     const deleted = new Set(manifest.deleted);
     const live = hnsw.getIdsList().filter((label) => !deleted.has(label));
