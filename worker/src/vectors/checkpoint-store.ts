@@ -108,18 +108,25 @@ export class CheckpointStore {
     await unlink(copy).catch(() => undefined);
   }
 
-  /** Keeps the KEEP newest checkpoints (and whatever CURRENT names); removes leftovers of crashed writes. */
+  /**
+   * Keeps CURRENT's checkpoint and the KEEP newest complete ones (both files present); removes older
+   * ones, and files older than `current` that no commit will finish. Newer names may belong to a
+   * commit under way in another process and are left alone.
+   */
   async prune(current: string): Promise<void> {
     const files = await readdir(this.dir);
-    const names = [...new Set(files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)))].sort().reverse();
-    const keep = new Set([current, ...names.slice(0, KEEP)]);
+    const complete = [...new Set(files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)))]
+      .filter((name) => NAME.test(name) && files.includes(`${name}.bin`) && name <= current)
+      .sort()
+      .reverse();
+    const keep = new Set([current, await this.currentName(), ...complete.slice(0, KEEP)]);
     for (const file of files) {
-      const name = file.replace(/\.(bin|json|bin\.tmp|json\.tmp)$/, '');
-      const isStaleTemp = file.endsWith('.tmp') && !file.includes('.load-') && name < current;
-      const isOld = (file.endsWith('.bin') || file.endsWith('.json')) && !keep.has(name) && name.startsWith('ckpt-');
-      if (isStaleTemp || isOld) await unlink(path.join(this.dir, file)).catch(() => undefined);
+      const name = /^(ckpt-[0-9]{16}-[0-9a-f]{8})\./.exec(file)?.[1];
+      if (name === undefined || keep.has(name) || name > current || file.includes('.load-')) continue;
+      await unlink(path.join(this.dir, file)).catch(() => undefined);
     }
   }
+
   private async stage(name: string, fields: ManifestFields, writeIndexFile: (file: string) => Promise<void>): Promise<Manifest> {
     const tmp = this.tempIndexPath(name);
     await writeIndexFile(tmp);
@@ -145,6 +152,10 @@ export class CheckpointStore {
     return path.join(this.dir, `${name}.bin.tmp`);
   }
 
+  private async currentName(): Promise<string | undefined> {
+    const name = await readFile(path.join(this.dir, 'CURRENT'), 'utf8').then((text) => text.trim(), () => undefined);
+    return name !== undefined && NAME.test(name) ? name : undefined;
+  }
 }
 
 /** What the index file of `manifest` must hold: its slots are the live labels plus the deleted ones. */
