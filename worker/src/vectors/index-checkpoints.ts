@@ -1,14 +1,16 @@
 /**
  * When the index is checkpointed, writing a checkpoint, and loading one (DESIGN.md §5). One is due
  * after CHECKPOINT_EVERY_OPS applied log rows, or after CHECKPOINT_INTERVAL_MS when anything
- * changed. A checkpoint becomes CURRENT only once its file is proven whole (checkpoint-store.ts).
- * A load checks the manifest against this database and config, and the file before readIndex;
- * the file is read into a fresh object that, if the read fails, is kept but never touched again
+ * changed. A failed write is a warning, never a failed job: the previous checkpoint stays CURRENT
+ * and the next due checkpoint tries again, no sooner than CHECKPOINT_INTERVAL_MS later. A load
+ * checks the manifest against this database and config, and the file before readIndex; the file
+ * is read into a fresh object that, if the read fails, is kept but never touched again
  * (RELIABILITY.md item 7: hnswlib-node leaves a freed pointer in it).
  */
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { Logger } from '../../../shared/src/logger.js';
+import { serializeError } from '../../../shared/src/logger.js';
 import { CheckpointStore, type Manifest, type ManifestFields } from './checkpoint-store.js';
 import type { IndexConfig, IndexIdentity } from './index-types.js';
 import { SPACE, VectorGraph, type Hnsw } from './vector-graph.js';
@@ -22,6 +24,7 @@ export class IndexCheckpoints {
   private writtenSeq = 0;
   private opsSince = 0;
   private lastAt = Date.now();
+  private notBefore = 0; // after a failed write: the earliest next attempt
 
   private constructor(
     private readonly store: CheckpointStore,
@@ -46,10 +49,9 @@ export class IndexCheckpoints {
   }
 
   isDue(appliedSeq: number): boolean {
-    return (
-      this.opsSince >= this.config.CHECKPOINT_EVERY_OPS ||
-      (appliedSeq !== this.writtenSeq && Date.now() - this.lastAt >= this.config.CHECKPOINT_INTERVAL_MS)
-    );
+    const now = Date.now();
+    if (now < this.notBefore) return false;
+    return this.opsSince >= this.config.CHECKPOINT_EVERY_OPS || (appliedSeq !== this.writtenSeq && now - this.lastAt >= this.config.CHECKPOINT_INTERVAL_MS);
   }
 
   /** Writes `graph` as the checkpoint at `seq` unless that one exists. The caller holds the index lock. */
@@ -57,12 +59,20 @@ export class IndexCheckpoints {
     if (seq === this.writtenSeq && this.writtenSeq !== 0) return;
     const started = performance.now();
     const name = this.store.newName(seq);
-    const manifest = await this.store.commit(name, this.manifestFields(graph, seq), (file) => graph.write(file));
+    let manifest: Manifest;
+    try {
+      manifest = await this.store.commit(name, this.manifestFields(graph, seq), (file) => graph.write(file));
+    } catch (err) {
+      this.notBefore = Date.now() + this.config.CHECKPOINT_INTERVAL_MS;
+      this.logger.warn('checkpoint failed; the previous one stays current', { checkpoint: name, seq, err: serializeError(err) });
+      return;
+    }
     this.writtenSeq = manifest.seq;
     this.opsSince = 0;
     this.lastAt = Date.now();
+    this.notBefore = 0;
     this.logger.info('checkpoint written', { checkpoint: name, seq, size: manifest.count, bytes: manifest.size, durationMs: Math.round(performance.now() - started) });
-    await this.store.prune(name);
+    await this.store.prune(name).catch((err: unknown) => this.logger.warn('old checkpoints not pruned', { err: serializeError(err) }));
   }
 
   /** The graph CURRENT names, if it verifies and fits this database (`dbSeq`: its latest seq) and config. */

@@ -149,7 +149,7 @@ export class VectorIndex {
     return this.scan.top(vector, want, ids, (label) => this.graph.has(label));
   }
 
-  /** Writes a checkpoint now if anything changed since the last one. */
+  /** Writes a checkpoint now if anything changed since the last one; a failed write is logged and the previous one kept. */
   async checkpoint(): Promise<void> {
     await this.lock.run(async () => {
       if (!this.replay.isInvalidated) await this.checkpoints.write(this.graph, this.replay.seq);
@@ -159,21 +159,15 @@ export class VectorIndex {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.checkpoint().catch((err: unknown) => this.parts.logger.error('final checkpoint failed', { err: serializeError(err) }));
+    await this.checkpoint(); // the final one
   }
 
   private startCheckpointTimer(): void {
-    this.timer = setInterval(() => void this.checkpointIfDue(), Math.min(this.parts.config.CHECKPOINT_INTERVAL_MS, CHECKPOINT_TICK_MS));
+    this.timer = setInterval(() => {
+      if (!this.checkpoints.isDue(this.replay.seq)) return;
+      this.checkpoint().catch((err: unknown) => this.parts.logger.error('checkpoint timer failed', { err: serializeError(err) })); // a write failure is a warn inside; this is a bug
+    }, Math.min(this.parts.config.CHECKPOINT_INTERVAL_MS, CHECKPOINT_TICK_MS));
     this.timer.unref();
-  }
-
-  private async checkpointIfDue(): Promise<void> {
-    if (!this.checkpoints.isDue(this.replay.seq)) return;
-    try {
-      await this.checkpoint();
-    } catch (err) {
-      this.parts.logger.error('checkpoint failed', { err: serializeError(err) });
-    }
   }
 
   /** Log rows reach the graph and the exact-scan copies together. */
