@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BACKENDS, openIndexFixture, type IndexFixture } from './index-fixture.js';
@@ -170,6 +171,15 @@ describe('VectorIndex start-up with damaged checkpoints', () => {
     bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0xff;
     await writeFile(files.bin, bytes);
     await assertRebuiltAndComplete(/checksum mismatch/);
+  });
+
+  it('rebuilds, without calling readIndex, when the index file is short but its manifest was written for it', async () => {
+    const files = await freshCheckpoint();
+    const short = (await readFile(files.bin)).subarray(0, 5000);
+    await writeFile(files.bin, short);
+    const manifest = JSON.parse(await readFile(files.manifest, 'utf8')) as Record<string, unknown>;
+    await writeFile(files.manifest, JSON.stringify({ ...manifest, size: short.length, sha256: createHash('sha256').update(short).digest('hex') }));
+    await assertRebuiltAndComplete(/index file is 5000 bytes, its [0-9]+ elements need [0-9]+/);
   });
 
   it('rebuilds when CURRENT is garbage', async () => {

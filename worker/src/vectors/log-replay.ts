@@ -1,0 +1,113 @@
+/**
+ * sync(): brings the index up to the latest committed vector_log seq (DESIGN.md §5). When nothing
+ * changed that costs one indexed query and takes no lock, so a search never waits for a
+ * checkpoint write; otherwise only the new rows are applied, under the index lock. Callers that
+ * arrive while a sync runs wait for the next one, which starts after their call and so sees every
+ * commit made before it. A `reindex` row means the embeddings were replaced: nothing more applies.
+ */
+import type { Knex } from 'knex';
+import { hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
+import type { Logger } from '../../../shared/src/logger.js';
+import type { SerialLock } from './serial-lock.js';
+
+/** The database's vectors now come from another embedder (npm run reindex): this index can serve nothing more. */
+export class IndexInvalidatedError extends Error {
+  constructor(seq: number) {
+    super(`the embeddings were replaced by a reindex at seq ${seq}; this worker must restart with the new embedder`);
+    this.name = 'IndexInvalidatedError';
+  }
+}
+
+/** What the log is applied to: the graph and the exact-scan copies together. */
+export interface ReplayTarget {
+  has(label: number): boolean;
+  add(label: number, embedding: number[]): void;
+  remove(label: number): void;
+}
+
+export interface LogReplayOptions {
+  db: Knex;
+  lock: SerialLock;
+  target: ReplayTarget;
+  logger: Logger;
+  seq: number; // the seq the target already holds
+  onApplied: (ops: number) => void;
+  onInvalidated: (err: IndexInvalidatedError) => void;
+}
+
+const LOG_BATCH = 2_000;
+
+export class LogReplay {
+  private appliedSeq: number;
+  private lastMs = 0;
+  private requests = 0;
+  private covered = 0;
+  private inflight: Promise<void> | null = null;
+  private invalidatedAt: number | null = null;
+
+  constructor(private readonly o: LogReplayOptions) {
+    this.appliedSeq = o.seq;
+  }
+
+  get seq(): number {
+    return this.appliedSeq;
+  }
+
+  get lastSyncMs(): number {
+    return this.lastMs;
+  }
+
+  get isInvalidated(): boolean {
+    return this.invalidatedAt !== null;
+  }
+
+  async sync(): Promise<void> {
+    const ticket = ++this.requests;
+    while (this.covered < ticket) {
+      if (!this.inflight) {
+        const covers = this.requests;
+        this.inflight = this.syncOnce()
+          .then(() => {
+            this.covered = Math.max(this.covered, covers);
+          })
+          .finally(() => {
+            this.inflight = null;
+          });
+      }
+      await this.inflight;
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const started = performance.now();
+    if (await hasLogAfter(this.o.db, this.appliedSeq)) await this.o.lock.run(() => this.replay());
+    else this.lastMs = performance.now() - started;
+  }
+
+  private async replay(): Promise<void> {
+    const started = performance.now();
+    let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH);
+    let applied = 0;
+    while (entries.length > 0) {
+      for (const entry of entries) this.apply(entry);
+      applied += entries.length;
+      this.appliedSeq = entries[entries.length - 1]?.seq ?? this.appliedSeq;
+      if (entries.length < LOG_BATCH) break;
+      entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH);
+    }
+    this.o.onApplied(applied);
+    this.lastMs = performance.now() - started;
+    if (applied > 0) this.o.logger.debug('index synced', { applied, seq: this.appliedSeq, durationMs: this.lastMs });
+  }
+
+  private apply(entry: LogEntry): void {
+    if (entry.op === 'reindex') {
+      this.invalidatedAt = entry.seq;
+      this.o.onInvalidated(new IndexInvalidatedError(entry.seq));
+    }
+    if (this.invalidatedAt !== null) throw new IndexInvalidatedError(this.invalidatedAt);
+    const { target } = this.o;
+    if (entry.op === 'delete') target.remove(entry.chunkId);
+    else if (entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since
+  }
+}
