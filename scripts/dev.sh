@@ -10,7 +10,7 @@ usage() {
 Usage: npm run dev            (or: bash scripts/dev.sh [--help])
 
 Runs colmeia on this machine:
-  1. npm ci (only when node_modules is missing), then npm run build
+  1. npm ci (only when node_modules is missing), then npm run build:prod (no tests)
   2. the Procfile's release step (database migrations)
   3. Redis: REDIS_URL if set; else the Redis answering on 127.0.0.1:6379; else a private
      redis-server on 127.0.0.1:6379 with its data (append-only file) in $DATA_DIR/redis,
@@ -191,8 +191,8 @@ fi
 readonly NF=node_modules/.bin/nf
 [[ -x $NF ]] || die "$NF not found: run npm ci (node-foreman is a devDependency)"
 
-log "building (npm run build)"
-npm run build
+log "building (npm run build:prod)"
+npm run build:prod
 
 release=$(sed -n 's/^release:[[:space:]]*//p' Procfile)
 [[ -n $release ]] || die "the Procfile has no release: line"

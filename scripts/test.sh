@@ -6,7 +6,7 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 Usage: npm test [-- FILTER]
-  Builds (tsc -b) and runs every *.test.ts with node's test runner.
+  Builds (tsc -b), lints (npm run lint) and runs every *.test.ts with node's test runner.
   FILTER (optional): only test files whose path contains it, e.g. `npm test -- e2e` or `npm test -- where`.
 Environment:
   TEST_DATABASE_URL  postgres://... to also run the storage tests on Postgres (each test uses a private schema)
@@ -27,6 +27,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 npx tsc -b
+npm run --silent lint # eslint, prettier --check, import cycles: a lint error fails the tests
 mapfile -t files < <(find dist -name '*.test.js' -not -path '*/node_modules/*' | grep -F -- "${1:-}" | sort)
 if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files match '${1:-}'" >&2

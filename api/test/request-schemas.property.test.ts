@@ -121,7 +121,7 @@ function inputArb(schema: z.ZodType): fc.Arbitrary<unknown> {
 }
 
 function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
-  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : undefined;
+  return schema instanceof z.ZodObject ? schema.shape : undefined;
 }
 
 /** parse() must succeed or throw a ValidationError with well-formed issues; returns the outcome. */

@@ -22,7 +22,7 @@ export interface BenchContext {
   redisUrl: string;
   redisPid: number;
   apiKey: string;
-  progress(message: string): void;
+  progress: (message: string) => void;
 }
 
 export interface StackHandle {

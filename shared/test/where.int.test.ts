@@ -113,7 +113,7 @@ interface Row {
 function makeRows(): Row[] {
   const generated = fc.sample(metadataArb, { numRuns: ROWS, seed: SEED });
   const fixed: Json[] = [
-    JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}'),
+    JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}') as Json,
     { tags: ['x', 1], a: [{ b: 1 }], '0': { '0': 'zero' }, n: [5] },
     { n: 1, a: '1', b: true, tag: 1.0, name: null },
     { n: '1', a: 1, b: 1, tag: 'true', 'x-y': { '-': 'dash' } },
@@ -121,7 +121,7 @@ function makeRows(): Row[] {
     'not an object',
     [{ a: 1 }],
   ];
-  return [...fixed, ...generated].map((metadata, id) => ({ id, metadata: JSON.parse(JSON.stringify(metadata)) }));
+  return [...fixed, ...generated].map((metadata, id): Row => ({ id, metadata: JSON.parse(JSON.stringify(metadata)) }));
 }
 
 const ID_LIMIT = ROWS; // rows with id >= ID_LIMIT are outside the extra WHERE
@@ -138,8 +138,8 @@ async function createTarget(name: string, db: Knex, table: string, rows: Row[]):
 }
 
 async function selectIds(target: Target, where: WhereAst): Promise<number[]> {
-  const query = target.db(target.table).select('id').where('id', '<', ID_LIMIT).orderBy('id');
-  const rows: Array<{ id: number }> = await applyWhere(query, where, `${target.table}.metadata`, dialectOf(target.db));
+  const query = target.db<{ id: number }>(target.table).select('id').where('id', '<', ID_LIMIT).orderBy('id');
+  const rows = await applyWhere(query, where, `${target.table}.metadata`, dialectOf(target.db));
   return rows.map((row) => Number(row.id));
 }
 

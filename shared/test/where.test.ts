@@ -20,7 +20,7 @@ function ast(input: unknown): WhereAst {
 function rejection(input: unknown): Array<{ path: string; rule: unknown }> {
   const result = schema.safeParse(input);
   if (result.success) assert.fail(`expected ${JSON.stringify(input)} to be rejected`);
-  return (result.error?.issues ?? []).map((issue) => ({
+  return (result.error?.issues ?? []).map((issue): { path: string; rule: unknown } => ({
     path: issue.path.map(String).join('.'),
     rule: 'params' in issue ? issue.params?.['rule'] : issue.code,
   }));
@@ -74,7 +74,7 @@ describe('createWhereSchema', () => {
   });
 
   it('accepts __proto__, constructor and prototype as plain field names', () => {
-    const filter = JSON.parse('{"__proto__": 1, "constructor.prototype": {"$ne": "x"}, "__proto__.polluted": {"$in": [1]}}');
+    const filter: unknown = JSON.parse('{"__proto__": 1, "constructor.prototype": {"$ne": "x"}, "__proto__.polluted": {"$in": [1]}}');
     assert.deepEqual(ast(filter), {
       kind: 'and',
       clauses: [
@@ -213,7 +213,7 @@ describe('createWhereSchema', () => {
 });
 
 describe('matchesWhere', () => {
-  const doc = JSON.parse(
+  const doc: unknown = JSON.parse(
     '{"n": 1, "s": "1", "t": true, "z": null, "f": 1.5, "neg": -3, "tags": ["x", 1], "o": {"name": "Ana", "k": {"deep": 0}},' +
       ' "arr": [{"name": "Ana"}], "__proto__": {"polluted": "yes"}, "e": "", "u": "😀", "p": "\uE000"}',
   );

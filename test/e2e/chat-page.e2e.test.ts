@@ -49,7 +49,7 @@ describe('the chat page in headless Chromium', { skip }, () => {
   let page: Page;
   const retiredWebs: WebProcess[] = [];
 
-  const states = async (): Promise<string[]> => (await page.evaluate('window.__states')) as string[];
+  const states = async (): Promise<string[]> => page.evaluate('window.__states');
   const connection = (state: string) => page.waitForSelector(`#connection[data-state="${state}"]`, { timeout: UI_TIMEOUT_MS });
   /** Asks through the page; resolves with the answer bubble once it is final. */
   const ask = async (question: string) => {

@@ -227,7 +227,8 @@ class RedisServer implements RedisServerHandle {
 
 function startFailure(port: number, running: Running): Error {
   const status = running.exitStatus;
-  if ((status?.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  const error: NodeJS.ErrnoException | undefined = status?.error; // spawn errors carry a code
+  if (error?.code === 'ENOENT') {
     return new Error('redis-server not found on PATH: install it (apt-get install redis-server, or brew install redis)');
   }
   const how = status?.error ? status.error.message : `code ${String(status?.code)}, signal ${String(status?.signal)}`;

@@ -90,6 +90,7 @@ describe('checkVectors', () => {
 
   it('refuses elements that are not numbers, including the holes of a sparse array', () => {
     assertRejects([[1, '2', 3], [1, 2, 3]], /vector 0 element 1 is not a number \(got string\)/);
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the case under test
     assertRejects([[1, 2, 3], [1, , 3]], /vector 1 element 1 is not a number \(got undefined\)/);
   });
 

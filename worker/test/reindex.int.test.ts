@@ -31,7 +31,7 @@ describe('npm run reindex', () => {
     assert.match(stdout + stderr, /reindex done/);
     const recorded = await readIndexMeta(fx.db);
     assert.equal(recorded?.embedder, 'builtin-hash-v1:256');
-    const sizes = (await fx.db('chunks').select('embedding')) as Array<{ embedding: Buffer }>;
+    const sizes: Array<{ embedding: Buffer }> = await fx.db('chunks').select('embedding');
     assert.ok(sizes.length > 0 && sizes.every((row) => row.embedding.length === 256 * 4));
 
     await assert.rejects(old.sync(), IndexInvalidatedError);

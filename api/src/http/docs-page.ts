@@ -12,7 +12,7 @@ export function renderDocsPage(document: OpenApiDocument): string {
   const info = (document['info'] ?? {}) as Json;
   const tags = ((document['tags'] ?? []) as Json[]).map((tag) => String(tag['name']));
   const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => ({ path, method, operation: operation as Json })),
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
   );
   const byTag = tags.map((tag) => ({ tag, operations: operations.filter(({ operation }) => (operation['tags'] as string[] | undefined)?.[0] === tag) }));
   const nav = byTag.map(({ tag, operations: list }) =>
@@ -24,8 +24,8 @@ export function renderDocsPage(document: OpenApiDocument): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>colmeia API reference</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
-<body><header><h1>colmeia API <small>v${esc(String(info['version'] ?? ''))} · OpenAPI ${esc(String(document['openapi'] ?? ''))}</small></h1>
-<p>${esc(String(info['description'] ?? ''))}</p>
+<body><header><h1>colmeia API <small>v${esc(asText(info['version']))} · OpenAPI ${esc(asText(document['openapi']))}</small></h1>
+<p>${esc(asText(info['description']))}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> · Chat page: <a href="/">/</a> · Authentication: <code>Authorization: Bearer &lt;API key&gt;</code> on every route not marked public (event streams also take <code>?access_token=</code>).</p></header>
 <div class="layout"><nav aria-label="Routes"><ul>${nav}<li><a href="#schemas">schemas</a></li></ul></nav>
 <main>${sections}<section id="schemas"><h2>schemas</h2>${schemas}</section></main></div></body></html>
@@ -37,7 +37,7 @@ function renderOperation(method: string, path: string, operation: Json): string 
   const auth = security !== undefined && security.length === 0 ? '<span class="badge public">public</span>' : '<span class="badge">API key</span>';
   const parameters = (operation['parameters'] ?? []) as Json[];
   const parameterRows = parameters.map((p) =>
-    `<tr><td><code>${esc(String(p['name']))}</code></td><td>${esc(String(p['in']))}</td><td>${p['required'] ? 'yes' : 'no'}</td><td>${esc(String(p['description'] ?? ''))} <code class="schema-inline">${esc(JSON.stringify(p['schema'] ?? {}))}</code></td></tr>`).join('');
+    `<tr><td><code>${esc(String(p['name']))}</code></td><td>${esc(String(p['in']))}</td><td>${p['required'] ? 'yes' : 'no'}</td><td>${esc(asText(p['description']))} <code class="schema-inline">${esc(JSON.stringify(p['schema'] ?? {}))}</code></td></tr>`).join('');
   const body = operation['requestBody'] as Json | undefined;
   const bodies = Object.entries((body?.['content'] ?? {}) as Record<string, Json>).map(([type, media]) =>
     `<h4>Request body <code>${esc(type)}</code></h4>${media['example'] !== undefined ? pre(media['example']) : ''}<details><summary>schema</summary>${pre(media['schema'])}</details>`).join('');
@@ -47,12 +47,17 @@ function renderOperation(method: string, path: string, operation: Json): string 
     const ref = typeof schema?.['$ref'] === 'string' ? schema['$ref'].replace('#/components/schemas/', '') : undefined;
     const shape = ref !== undefined ? `<a href="#schema-${attr(ref)}">${esc(ref)}</a>` : `<code>${esc(type)}</code>`;
     const example = media['example'] !== undefined ? `<details><summary>example</summary>${pre(media['example'])}</details>` : '';
-    return `<tr><td class="status s${esc(status.charAt(0))}">${esc(status)}</td><td>${esc(String(response['description'] ?? ''))}</td><td>${shape}${example}</td></tr>`;
+    return `<tr><td class="status s${esc(status.charAt(0))}">${esc(status)}</td><td>${esc(asText(response['description']))}</td><td>${shape}${example}</td></tr>`;
   }).join('');
   return `<article id="${attr(String(operation['operationId']))}"><h3><span class="m ${attr(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code> ${auth}</h3>
-<p class="summary">${esc(String(operation['summary'] ?? ''))}</p>${operation['description'] ? `<p>${esc(String(operation['description']))}</p>` : ''}
+<p class="summary">${esc(asText(operation['summary']))}</p>${operation['description'] ? `<p>${esc(asText(operation['description']))}</p>` : ''}
 ${parameterRows ? `<h4>Parameters</h4><table><thead><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr></thead><tbody>${parameterRows}</tbody></table>` : ''}
 ${bodies}<h4>Responses</h4><table><thead><tr><th>status</th><th>meaning</th><th>body</th></tr></thead><tbody>${responses}</tbody></table></article>`;
+}
+
+/** One of OpenAPI's text fields (all strings); absent is empty. */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 /** Pretty JSON with component references as links. */

@@ -30,7 +30,7 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
   }
   const components = z.toJSONSchema(named, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }).schemas;
   const schemas: Record<string, JsonSchema> = {};
-  for (const [name, schema] of Object.entries(components)) schemas[name] = withoutDialect(schema as JsonSchema);
+  for (const [name, schema] of Object.entries(components)) schemas[name] = withoutDialect(schema);
 
   const paths: OpenApiDocument['paths'] = {};
   for (const route of routes) {
@@ -108,7 +108,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
       if (note !== undefined && json.description === undefined) json.description = note;
     },
   });
-  return withoutDialect(converted as JsonSchema);
+  return withoutDialect(converted);
 }
 
 /** OpenAPI 3.1's dialect is the default and components are named by their key: drop $schema and $id. */

@@ -48,7 +48,7 @@ type ArenaFactory = (config: Record<string, unknown>, listenOptions: Record<stri
 function loadArena(): ArenaFactory {
   const arena: unknown = createRequire(import.meta.url)('bull-arena');
   if (typeof arena !== 'function') throw new Error('bull-arena exports no function: check its version');
-  return (config, listenOptions) => Reflect.apply(arena, undefined, [config, listenOptions]);
+  return (config, listenOptions): unknown => Reflect.apply(arena, undefined, [config, listenOptions]);
 }
 
 /**
@@ -75,7 +75,7 @@ function promisifyInfo(client: unknown): void {
   const info: unknown = Reflect.get(client, 'info');
   if (typeof info !== 'function') return;
   Reflect.set(client, 'info', (...args: unknown[]) => {
-    if (typeof args.at(-1) === 'function') return Reflect.apply(info, client, args);
+    if (typeof args.at(-1) === 'function') return Reflect.apply(info, client, args) as unknown;
     return new Promise((resolve, reject) => {
       Reflect.apply(info, client, [...args, (err: Error | null, text: unknown) => (err ? reject(err) : resolve(text))]);
     });
@@ -100,6 +100,7 @@ function catchAsyncRejections(router: unknown): void {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- what `typeof handle === 'function'` narrows to
 function watched(handle: Function): (req: unknown, res: unknown, next: (err?: unknown) => void) => void {
   const wrapper = (req: unknown, res: unknown, next: (err?: unknown) => void): void => {
     const result: unknown = Reflect.apply(handle, undefined, [req, res, next]);

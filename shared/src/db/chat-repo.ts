@@ -52,7 +52,7 @@ const MESSAGE_COLUMNS = ['id', 'session_id', 'role', 'content', 'metadata', 'rep
 /** Creates a session; undefined when the id is taken. */
 export async function createChatSession(db: Knex, input: { id: string; title: string | null }): Promise<ChatSession | undefined> {
   const row = { id: input.id, title: input.title, created_at: nowMs() };
-  const inserted = (await db('chat_sessions').insert(row).onConflict('id').ignore().returning(['id'])) as Array<{ id: string }>;
+  const inserted: Array<{ id: string }> = await db('chat_sessions').insert(row).onConflict('id').ignore().returning(['id']);
   return inserted.length === 0 ? undefined : toSession(row);
 }
 
@@ -116,7 +116,7 @@ async function insertMessage(
       created_at: nowMs(),
     };
     const insert = trx('chat_messages').insert(row);
-    const inserted = (await (input.replyTo === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS)) as MessageRow[];
+    const inserted: MessageRow[] = await (input.replyTo === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS);
     const fresh = inserted[0];
     if (fresh) return { message: toMessage(fresh), prevId: Number(prev?.id ?? 0), isNew: true };
     const existing = (await trx('chat_messages').select(MESSAGE_COLUMNS).where({ reply_to: input.replyTo }).first()) as MessageRow | undefined;

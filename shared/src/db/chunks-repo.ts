@@ -40,7 +40,7 @@ export async function replaceDocumentChunks(
         metadata,
         embedding: encodeEmbedding(chunk.embedding),
       }));
-      const inserted = (await trx('chunks').insert(rows).returning('id')) as Array<{ id: number }>;
+      const inserted: Array<{ id: number }> = await trx('chunks').insert(rows).returning('id');
       ids.push(...inserted.map((row) => row.id));
     }
     const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);

@@ -65,7 +65,7 @@ function openPostgres(config: DatabaseConfig, url: string): Db {
       connectionString: url,
       ...(ssl ? { ssl: { rejectUnauthorized: false } } : {}),
       // int8 (seq, timestamps in ms) as JS numbers: every value we store stays below 2^53
-      types: { getTypeParser: (oid: number, format: string) =>
+      types: { getTypeParser: (oid: number, format: string): unknown =>
         oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text') },
     },
     pool: { min: 0, max: 10 },

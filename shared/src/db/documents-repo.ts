@@ -72,11 +72,11 @@ export async function upsertPendingDocument(db: Knex, input: NewDocument): Promi
     updated_at: now,
   };
   const { created_at: _created, id: _id, revision: _revision, ...changes } = row;
-  const [saved] = (await db('documents')
+  const [saved]: Array<{ id: string; revision: number; status: DocumentStatus }> = await db('documents')
     .insert(row)
     .onConflict('id')
     .merge({ ...changes, revision: db.raw('documents.revision + 1') })
-    .returning(['id', 'revision', 'status'])) as Array<{ id: string; revision: number; status: DocumentStatus }>;
+    .returning(['id', 'revision', 'status']);
   if (!saved) throw new Error(`upsert of document ${id} returned no row`);
   return saved;
 }
@@ -143,7 +143,7 @@ export async function listUnfinishedDocuments(
 }
 
 export async function countDocumentsByStatus(db: Knex): Promise<Record<DocumentStatus, number>> {
-  const rows = (await db('documents').select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: DocumentStatus; n: number | string }>;
+  const rows: Array<{ status: DocumentStatus; n: number | string }> = await db('documents').select('status').count({ n: '*' }).groupBy('status');
   const counts: Record<DocumentStatus, number> = { pending: 0, indexing: 0, ready: 0, failed: 0 };
   for (const row of rows) counts[row.status] = Number(row.n);
   return counts;

@@ -20,7 +20,7 @@ export async function claimIdempotencyKey(trx: Knex.Transaction, input: { key: s
   const now = nowMs();
   await trx('idempotency_keys').where('expires_at', '<', now).delete();
   const placeholder = { key: input.key, request_hash: input.requestHash, status_code: 0, response: toJsonColumn(null), created_at: now, expires_at: now + input.ttlMs };
-  const claimed = (await trx('idempotency_keys').insert(placeholder).onConflict('key').ignore().returning(['key'])) as Array<{ key: string }>;
+  const claimed: Array<{ key: string }> = await trx('idempotency_keys').insert(placeholder).onConflict('key').ignore().returning(['key']);
   if (claimed.length > 0) return undefined;
   const row = (await trx('idempotency_keys').select('request_hash', 'status_code', 'response').where({ key: input.key }).first()) as
     | { request_hash: string; status_code: number; response: unknown }

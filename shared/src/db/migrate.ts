@@ -54,7 +54,7 @@ export async function migrateLatest(db: Knex, logger: Logger): Promise<void> {
 export async function repairDuplicateLockRows(db: Knex): Promise<boolean> {
   if (!(await db.schema.hasTable(LOCK_TABLE))) return false;
   return db.transaction(async (trx) => {
-    const rows = (await trx(LOCK_TABLE).select('is_locked')) as Array<{ is_locked: number }>;
+    const rows: Array<{ is_locked: number }> = await trx(LOCK_TABLE).select('is_locked');
     if (rows.length <= 1) return false;
     await trx(LOCK_TABLE).delete();
     await trx(LOCK_TABLE).insert({ is_locked: 0 });

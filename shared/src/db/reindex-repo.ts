@@ -13,13 +13,14 @@ export async function clearStagedEmbeddings(db: Knex): Promise<void> {
 
 /** Chunks (id, text) in id order after `afterId` that have no staged embedding yet. */
 export async function readUnstagedChunks(db: Knex, afterId: number, limit: number): Promise<Array<{ id: number; text: string }>> {
-  return (await db('chunks as c')
+  const rows: Array<{ id: number; text: string }> = await db('chunks as c')
     .leftJoin('reindex_embeddings as r', 'r.chunk_id', 'c.id')
     .whereNull('r.chunk_id')
     .where('c.id', '>', afterId)
     .orderBy('c.id')
     .limit(limit)
-    .select('c.id', 'c.text')) as Array<{ id: number; text: string }>;
+    .select('c.id', 'c.text');
+  return rows;
 }
 
 export async function stageEmbeddings(db: Knex, rows: Array<{ id: number; embedding: number[] }>): Promise<void> {

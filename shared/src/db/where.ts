@@ -68,7 +68,7 @@ export function createWhereSchema(limits: WhereLimits) {
 }
 
 /** Adds the filter to `query` as one parenthesised WHERE term with bound parameters only. */
-export function applyWhere<TRecord extends {}, TResult>(
+export function applyWhere<TRecord extends object, TResult>(
   query: Knex.QueryBuilder<TRecord, TResult>,
   where: WhereAst,
   column: string,
@@ -93,7 +93,7 @@ export function compileWhere(where: WhereAst, column: string, dialect: WhereDial
 
 /** Which SQL flavour a knex instance (or transaction) speaks. */
 export function dialectOf(db: Knex): WhereDialect {
-  const client: Knex.Client = db.client;
+  const client = db.client as Knex.Client; // typed any by knex
   if (client.dialect === 'postgresql') return 'postgres';
   if (client.dialect === 'sqlite3') return 'sqlite';
   throw new TypeError(`unsupported knex dialect ${client.dialect}`);
@@ -387,7 +387,8 @@ function postgresPath(path: WherePath): string {
 
 // The AST may arrive through a queue: check what the SQL relies on rather than trust its type.
 function checkPath(path: WherePath): WherePath {
-  if (!Array.isArray(path) || path.length === 0 || !path.every((s) => typeof s === 'string' && SEGMENT_PATTERN.test(s))) {
+  const untrusted: unknown = path; // Array.isArray(path) would narrow path itself to any[]
+  if (!Array.isArray(untrusted) || path.length === 0 || !path.every((s) => typeof s === 'string' && SEGMENT_PATTERN.test(s))) {
     throw new TypeError('malformed where filter: bad field path');
   }
   return path;
@@ -400,7 +401,8 @@ function checkScalar(value: WhereScalar): WhereScalar {
 }
 
 function checkList(values: readonly WhereScalar[]): readonly WhereScalar[] {
-  if (!Array.isArray(values)) throw new TypeError('malformed where filter: bad value list');
+  const untrusted: unknown = values;
+  if (!Array.isArray(untrusted)) throw new TypeError('malformed where filter: bad value list');
   values.forEach(checkScalar);
   return values;
 }

@@ -50,7 +50,7 @@ const WORD_END = 0x24;
 const EMPTY_BUCKET_HASH = fmix32(fnvString(FNV_OFFSET, '\u0000empty'));
 
 const TOKEN = /[\p{L}\p{N}]+/gu;
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NON_ASCII = /\P{ASCII}/u;
 const COMBINING_MARKS = /\p{M}+/gu;
 
 /** Tiny English and Portuguese lists, accent-folded. They are down-weighted, not dropped: "to be or not to be" still embeds. */
