@@ -15,7 +15,7 @@ import type { Config } from './config.js';
 import { withTimeout } from './time-limits.js';
 import type { Logger } from './logger.js';
 import { serializeError } from './logger.js';
-import type { Role } from './queue/queues.js';
+import type { Role } from './process-role.js';
 import { createRedisClient } from './queue/redis-client.js';
 
 const PUBLISH_TIMEOUT_MS = 1_000;

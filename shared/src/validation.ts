@@ -15,6 +15,6 @@ function toIssue(issue: z.core.$ZodIssue): ValidationIssue {
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const base = issue.path.map(String).join('.');
   const path = keys.length === 1 ? [base, keys[0]].filter(Boolean).join('.') : base;
-  const custom = issue.code === 'custom' ? issue.params?.['rule'] : undefined;
+  const custom: unknown = issue.code === 'custom' ? issue.params?.['rule'] : undefined;
   return { path, rule: typeof custom === 'string' ? custom : issue.code, message: issue.message };
 }

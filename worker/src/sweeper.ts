@@ -7,11 +7,21 @@ import { listUnfinishedDocuments } from '../../shared/src/db/documents-repo.js';
 import { enqueue } from '../../shared/src/queue/enqueue.js';
 import { ingestJobId } from '../../shared/src/jobs/ingest.js';
 import { serializeError } from '../../shared/src/logger.js';
-import type { Services } from './services.js';
+import type { Knex } from 'knex';
+import type { Config } from '../../shared/src/config.js';
+import type { Logger } from '../../shared/src/logger.js';
+import type { Queues } from '../../shared/src/queue/queues.js';
+
+export interface SweeperParts {
+  config: Config;
+  db: Knex;
+  queues: Queues;
+  logger: Logger;
+}
 
 const SWEEP_BATCH = 500;
 
-export function startSweeper(s: Pick<Services, 'config' | 'db' | 'queues' | 'logger'>): { close(): void } {
+export function startSweeper(s: SweeperParts): { close(): void } {
   let isRunning = false;
   const run = async () => {
     if (isRunning) return;
@@ -30,7 +40,7 @@ export function startSweeper(s: Pick<Services, 'config' | 'db' | 'queues' | 'log
   return { close: () => clearInterval(timer) };
 }
 
-export async function sweepOnce(s: Pick<Services, 'config' | 'db' | 'queues' | 'logger'>): Promise<number> {
+export async function sweepOnce(s: SweeperParts): Promise<number> {
   const started = performance.now();
   const documents = await listUnfinishedDocuments(s.db, Date.now() - s.config.SWEEP_MIN_AGE_MS, SWEEP_BATCH);
   let requeued = 0;

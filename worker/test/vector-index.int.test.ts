@@ -108,7 +108,8 @@ for (const backend of BACKENDS) {
     it('filters exactly: only allowed chunks, and k results when k exist', async () => {
       const index = await fx.openIndex({ FILTER_EXACT_MAX_IDS: '3' });
       await index.sync();
-      const all = ((await fx.db('chunks').select('id')) as Array<{ id: number }>).map((r) => r.id);
+      const rows: Array<{ id: number }> = await fx.db('chunks').select('id');
+      const all = rows.map((r) => r.id);
       const [vector] = await fx.embedder.embed(['report about amber']);
       for (const allowed of [all.slice(0, 2), all.slice(0, 20), all]) {
         const hits = await index.searchWithin(vector ?? [], 5, allowed);

@@ -50,11 +50,12 @@ interface JobRow {
 /** Counts one more attempt of the job before it starts; returns this attempt's number (1 for the first). */
 export async function claimJobAttempt(db: Knex, ref: { queue: string; jobId: string; requestId: string }): Promise<number> {
   const now = nowMs();
-  const [row] = (await db('jobs')
+  const rows: Array<{ attempts: number }> = await db('jobs')
     .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
     .onConflict(['queue', 'job_id'])
     .merge({ attempts: db.raw('jobs.attempts + 1'), updated_at: now })
-    .returning(['attempts'])) as Array<{ attempts: number }>;
+    .returning(['attempts']);
+  const [row] = rows;
   if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
   return row.attempts;
 }

@@ -41,7 +41,7 @@ const SILENT_PINGS_BEFORE_KICK = 2;
 const KICK_COOLDOWN_INTERVALS = 3;
 
 export function startQueueWatchdog(options: QueueWatchdogOptions): { close(): void } {
-  const states = new Map(options.queues.map((queue) => [queue, { downSince: 0, silentPings: 0, lastKickAt: 0, idleWithWorkSince: 0 } as QueueState]));
+  const states = new Map<Queue<unknown>, QueueState>(options.queues.map((queue) => [queue, { downSince: 0, silentPings: 0, lastKickAt: 0, idleWithWorkSince: 0 }]));
   const redisStates = new Map((options.redis ?? []).map((client) => [client, { silentPings: 0, lastKickAt: 0 }]));
   let isChecking = false;
   const tick = async () => {

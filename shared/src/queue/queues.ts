@@ -8,8 +8,7 @@ import type { Config } from '../config.js';
 import { QUEUES, QUEUE_NAMES, type PayloadOf, type QueueName } from '../jobs/queue-table.js';
 import { JITTERED_BACKOFF, jitteredBackoff } from './enqueue.js';
 import { keepQueueScriptsLoaded } from './queue-scripts.js';
-
-export type Role = 'api' | 'worker';
+import type { Role } from '../process-role.js';
 
 export type Queues = { [N in QueueName]: Queue<PayloadOf<N>> };
 
@@ -18,7 +17,7 @@ export type QueueConfig = Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALL_INT
 export function createQueues(config: QueueConfig, role: Role): Queues {
   const make = <N extends QueueName>(name: N): Queue<PayloadOf<N>> => {
     const queue = new Queue<PayloadOf<N>>(name, queueSettings(config, role, name));
-    queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff as (job: Queue.Job<PayloadOf<N>>) => number);
+    queue.backoffStrategies.set(JITTERED_BACKOFF, jitteredBackoff);
     keepQueueScriptsLoaded(queue as Queue<unknown>); // Redis forgets them on restart (NOSCRIPT)
     return queue;
   };

@@ -12,7 +12,7 @@ import type Queue from 'bee-queue';
 import { AppError, UnrecoverableJobError, jobFailure } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
-import { QUEUES, QUEUE_NAMES, type QueueName } from '../../../shared/src/jobs/queue-table.js';
+import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { claimJobAttempt, saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
 import { writeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
 import type { JobOutcome } from '../job-stats.js';
@@ -26,7 +26,7 @@ type AnyProcessor = (services: Services, job: Payload, context: JobContext) => P
 
 export function registerProcessors(services: Services): void {
   for (const name of QUEUE_NAMES) {
-    bind(services, services.queues[name] as unknown as Queue<Payload>, QUEUES[name] as unknown as AnyDefinition, PROCESSORS[name] as AnyProcessor);
+    bind(services, services.queues[name] as unknown as Queue<Payload>, QUEUES[name], PROCESSORS[name] as unknown as AnyProcessor);
   }
 }
 
@@ -34,7 +34,7 @@ function bind(services: Services, queue: Queue<Payload>, definition: AnyDefiniti
   const { name, policy } = definition;
   queue.on('error', (err) => services.logger.warn('queue error', { queue: name, err: serializeError(err) }));
   queue.on('stalled', (jobId) => {
-    services.jobStats.stalled(name as QueueName);
+    services.jobStats.stalled(name);
     services.logger.warn('stalled job re-queued: its worker stopped reporting', { queue: name, jobId });
   });
   // Bee-Queue emits 'failed' for every failed attempt; job.status is 'failed' only after the last one.
@@ -43,7 +43,7 @@ function bind(services: Services, queue: Queue<Payload>, definition: AnyDefiniti
     if (job.status === 'failed' && parsed.success) void giveUp(services, definition, job.id, parsed.data, err, policy.attempts(services.config));
   });
   const handler = (job: Queue.Job<Payload>) => runAttempt(services, definition, processor, job);
-  queue.process(policy.concurrency(services.config), measured(services, name as QueueName, handler));
+  queue.process(policy.concurrency(services.config), measured(services, name, handler));
   // process() checks for stalled jobs once; only a periodic check re-queues the job of a worker that died
   // later. Several workers may all check: a Redis key lets one check per interval through.
   queue.checkStalledJobs(services.config.STALL_INTERVAL_MS).catch((err: unknown) => services.logger.warn('stall check failed', { queue: name, err: serializeError(err) }));
@@ -101,7 +101,7 @@ async function giveUp(services: Services, definition: AnyDefinition, jobId: stri
 }
 
 /** Counts the job in services.jobStats (metrics, watchdog) whichever way it ends. */
-function measured<T, R>(services: Services, queue: QueueName, handler: (job: Queue.Job<T>) => Promise<JobResult<R>>): (job: Queue.Job<T>) => Promise<JobResult<R>> {
+function measured<T, R>(services: Services, queue: string, handler: (job: Queue.Job<T>) => Promise<JobResult<R>>): (job: Queue.Job<T>) => Promise<JobResult<R>> {
   return async (job) => {
     const started = performance.now();
     services.jobStats.started(queue);

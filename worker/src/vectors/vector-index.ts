@@ -11,7 +11,7 @@ import { serializeError } from '../../../shared/src/logger.js';
 import { ExactScan } from './exact-scan.js';
 import { IndexCheckpoints } from './index-checkpoints.js';
 import type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
-import { IndexInvalidatedError, LogReplay, type ReplayTarget } from './log-replay.js';
+import { LogReplay, type IndexInvalidatedError, type ReplayTarget } from './log-replay.js';
 import { rebuildFromDatabase } from './rebuild-from-database.js';
 import { SerialLock } from './serial-lock.js';
 import type { VectorGraph } from './vector-graph.js';
