@@ -13,26 +13,39 @@ const DOCUMENTS_REFRESH_MS = 1000; // while a document is pending or indexing
 const $ = (id) => document.getElementById(id);
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE) ?? localStorage.getItem(KEY_STORAGE) ?? '',
-  sessionId: '', lastId: 0, source: null, giveUpTimer: 0, pollTimer: 0, retryTimer: 0, docsTimer: 0,
+  sessionId: '',
+  lastId: 0,
+  source: null,
+  giveUpTimer: 0,
+  pollTimer: 0,
+  retryTimer: 0,
+  docsTimer: 0,
   answers: new Map(), // question id → its assistant bubble
   seen: new Set(), // message ids rendered
 };
 
 class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
 }
 
 async function api(method, path, body, headers = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers } };
   if (state.key) init.headers.Authorization = `Bearer ${state.key}`;
-  if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
   const response = await fetch(path, init);
   const data = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
   if (!response.ok) throw new ApiError(response.status, data?.error?.message ?? `${response.status} ${response.statusText}`);
   return data;
 }
 
-function randomKey() { // Idempotency-Key; crypto.randomUUID needs a secure context, getRandomValues does not
+function randomKey() {
+  // Idempotency-Key; crypto.randomUUID needs a secure context, getRandomValues does not
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -52,13 +65,34 @@ function setConnection(name, text) {
 async function refreshDocuments() {
   clearTimeout(state.docsTimer);
   let page;
-  try { page = await api('GET', '/documents?limit=200'); } catch (err) { return showProblem(err); }
+  try {
+    page = await api('GET', '/documents?limit=200');
+  } catch (err) {
+    return showProblem(err);
+  }
   const list = $('document-list');
-  list.replaceChildren(...page.documents.map((doc) => el('li', { 'data-id': doc.id, 'data-status': doc.status, title: `document ${doc.id}` },
-    el('span', { class: 'doc-text' },
-      el('span', { class: 'doc-title' }, doc.title || doc.id), el('br'),
-      el('span', { class: 'doc-meta' }, [doc.metadata?.source?.fileName ?? doc.id, doc.status === 'ready' ? `${doc.chunkCount} chunk${doc.chunkCount === 1 ? '' : 's'}` : doc.error].filter(Boolean).join(' · '))),
-    el('span', { class: 'badge', 'data-status': doc.status }, doc.status))));
+  list.replaceChildren(
+    ...page.documents.map((doc) =>
+      el(
+        'li',
+        { 'data-id': doc.id, 'data-status': doc.status, title: `document ${doc.id}` },
+        el(
+          'span',
+          { class: 'doc-text' },
+          el('span', { class: 'doc-title' }, doc.title || doc.id),
+          el('br'),
+          el(
+            'span',
+            { class: 'doc-meta' },
+            [doc.metadata?.source?.fileName ?? doc.id, doc.status === 'ready' ? `${doc.chunkCount} chunk${doc.chunkCount === 1 ? '' : 's'}` : doc.error]
+              .filter(Boolean)
+              .join(' · '),
+          ),
+        ),
+        el('span', { class: 'badge', 'data-status': doc.status }, doc.status),
+      ),
+    ),
+  );
   if (page.documents.length === 0) list.append(el('li', { class: 'empty' }, 'No documents yet: upload one.'));
   if (page.documents.some((doc) => doc.status === 'pending' || doc.status === 'indexing')) state.docsTimer = setTimeout(refreshDocuments, DOCUMENTS_REFRESH_MS);
 }
@@ -70,8 +104,11 @@ function upload(file, title, onProgress) {
     xhr.responseType = 'json';
     xhr.setRequestHeader('Accept', 'application/json');
     if (state.key) xhr.setRequestHeader('Authorization', `Bearer ${state.key}`);
-    xhr.upload.onprogress = (event) => { if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100)); };
-    xhr.onload = () => (xhr.status === 202 ? resolve(xhr.response) : reject(new ApiError(xhr.status, xhr.response?.error?.message ?? `upload failed (${xhr.status})`)));
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100));
+    };
+    xhr.onload = () =>
+      xhr.status === 202 ? resolve(xhr.response) : reject(new ApiError(xhr.status, xhr.response?.error?.message ?? `upload failed (${xhr.status})`));
     xhr.onerror = () => reject(new ApiError(0, 'the upload did not reach the service'));
     const form = new FormData();
     if (title) form.append('title', title);
@@ -90,7 +127,10 @@ async function onUpload(event) {
   progress.hidden = false;
   progress.value = 0;
   try {
-    const accepted = await upload(file, $('upload-title').value.trim(), (percent) => { progress.value = percent; status.textContent = `uploading ${file.name}: ${percent}%`; });
+    const accepted = await upload(file, $('upload-title').value.trim(), (percent) => {
+      progress.value = percent;
+      status.textContent = `uploading ${file.name}: ${percent}%`;
+    });
     status.textContent = `${file.name} stored as ${accepted.document.id}; indexing…`;
     $('upload-form').reset();
     await refreshDocuments();
@@ -106,8 +146,15 @@ async function onUpload(event) {
 async function followJob(job, status, name) {
   for (;;) {
     const view = await api('GET', `/jobs/${job.queue}/${encodeURIComponent(job.id)}`);
-    if (view.status === 'succeeded') { status.textContent = `${name} is ready`; break; }
-    if (view.status === 'failed') { status.className = 'status-line error'; status.textContent = `${name} failed: ${view.error?.message ?? 'see the document'}`; break; }
+    if (view.status === 'succeeded') {
+      status.textContent = `${name} is ready`;
+      break;
+    }
+    if (view.status === 'failed') {
+      status.className = 'status-line error';
+      status.textContent = `${name} failed: ${view.error?.message ?? 'see the document'}`;
+      break;
+    }
     status.textContent = `${name}: ${view.status} ${view.progress}%`;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -116,7 +163,11 @@ async function followJob(job, status, name) {
 
 // --- sessions and messages ------------------------------------------------------------------
 function knownSessions() {
-  try { return JSON.parse(localStorage.getItem(SESSIONS_STORAGE) ?? '[]'); } catch { return []; }
+  try {
+    return JSON.parse(localStorage.getItem(SESSIONS_STORAGE) ?? '[]');
+  } catch {
+    return [];
+  }
 }
 
 function renderSessions() {
@@ -164,8 +215,25 @@ function renderMessage(message) {
     bubble.querySelector('.note').textContent = '';
     const sources = message.metadata?.sources ?? [];
     if (sources.length > 0) {
-      bubble.append(el('div', { class: 'sources' }, el('h4', {}, 'Sources'),
-        el('ol', {}, ...sources.map((s) => el('li', { 'data-document-id': s.documentId, title: `document ${s.documentId}` }, `${s.title || s.documentId} `, el('span', { class: 'score' }, `score ${s.score.toFixed(2)}`))))));
+      bubble.append(
+        el(
+          'div',
+          { class: 'sources' },
+          el('h4', {}, 'Sources'),
+          el(
+            'ol',
+            {},
+            ...sources.map((s) =>
+              el(
+                'li',
+                { 'data-document-id': s.documentId, title: `document ${s.documentId}` },
+                `${s.title || s.documentId} `,
+                el('span', { class: 'score' }, `score ${s.score.toFixed(2)}`),
+              ),
+            ),
+          ),
+        ),
+      );
     }
   }
   $('messages').lastElementChild?.scrollIntoView({ block: 'end' });
@@ -174,8 +242,12 @@ function renderMessage(message) {
 function answerBubble(questionId) {
   let bubble = state.answers.get(questionId);
   if (!bubble) {
-    bubble = el('li', { class: 'msg assistant', 'data-reply-to': questionId, 'data-state': 'waiting', 'data-deltas': '0', 'aria-busy': 'true' },
-      el('span', { class: 'note' }, 'waiting for a worker…'), el('div', { class: 'content', 'aria-live': 'polite' }));
+    bubble = el(
+      'li',
+      { class: 'msg assistant', 'data-reply-to': questionId, 'data-state': 'waiting', 'data-deltas': '0', 'aria-busy': 'true' },
+      el('span', { class: 'note' }, 'waiting for a worker…'),
+      el('div', { class: 'content', 'aria-live': 'polite' }),
+    );
     state.answers.set(questionId, bubble);
     $('messages').append(bubble);
   }
@@ -218,7 +290,9 @@ async function ask(event) {
 // --- the event stream and its fallback --------------------------------------------------------
 function openStream() {
   if (!state.sessionId) return;
-  const source = new EventSource(`/chat/sessions/${encodeURIComponent(state.sessionId)}/events?after=${state.lastId}${state.key ? `&access_token=${encodeURIComponent(state.key)}` : ''}`);
+  const source = new EventSource(
+    `/chat/sessions/${encodeURIComponent(state.sessionId)}/events?after=${state.lastId}${state.key ? `&access_token=${encodeURIComponent(state.key)}` : ''}`,
+  );
   state.source?.close();
   state.source = source;
   if (!state.pollTimer) setConnection('connecting', 'connecting…');
@@ -253,13 +327,18 @@ function fallBackToPolling(reason) {
   if (state.pollTimer) return;
   setConnection('polling', `polling every ${POLL_MS / 1000} s (${reason})`);
   const poll = async () => {
-    const isOk = await pollOnce().then(() => true, () => false);
+    const isOk = await pollOnce().then(
+      () => true,
+      () => false,
+    );
     if (!state.pollTimer) return; // the stream came back meanwhile
     setConnection('polling', isOk ? `polling every ${POLL_MS / 1000} s (${reason})` : 'polling: the service does not answer');
     state.pollTimer = setTimeout(poll, POLL_MS);
   };
   state.pollTimer = setTimeout(poll, 0);
-  state.retryTimer = setInterval(() => { if (!state.source) openStream(); }, STREAM_RETRY_MS);
+  state.retryTimer = setInterval(() => {
+    if (!state.source) openStream();
+  }, STREAM_RETRY_MS);
 }
 
 function stopPolling() {
@@ -305,7 +384,9 @@ $('refresh-documents').addEventListener('click', refreshDocuments);
 $('new-session').addEventListener('click', () => newSession().catch(showProblem));
 $('session-select').addEventListener('change', (event) => openSession(event.target.value).catch(showProblem));
 $('ask-form').addEventListener('submit', ask);
-$('question').addEventListener('keydown', (event) => { if (event.key === 'Enter' && !event.shiftKey) ask(event); });
+$('question').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey) ask(event);
+});
 state.sessionId = knownSessions()[0]?.id ?? '';
 refreshDocuments();
 openSession(state.sessionId).catch(showProblem);

@@ -46,7 +46,13 @@ export async function startApiServices(config: Config, logger: Logger): Promise<
   redis.on('error', (err) => logger.warn('redis error', { err: serializeError(err) }));
   void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
   // Pings the queues' connections and reopens silent ones (a half-open search-events connection would turn every search into a 504).
-  const watchdog = startQueueWatchdog({ queues: queueList(queues), logger, intervalMs: config.WATCHDOG_INTERVAL_MS, prefix: config.QUEUE_PREFIX, redis: [redis] });
+  const watchdog = startQueueWatchdog({
+    queues: queueList(queues),
+    logger,
+    intervalMs: config.WATCHDOG_INTERVAL_MS,
+    prefix: config.QUEUE_PREFIX,
+    redis: [redis],
+  });
   const events = createEvents(config, 'api', logger);
   const sse = createSseRegistry();
   const close = async () => {

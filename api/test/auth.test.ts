@@ -80,7 +80,18 @@ describe('requireApiKey', () => {
   }
 
   it('answers 401 unauthorized with WWW-Authenticate for a missing, empty, partial or wrong key', async () => {
-    const cases: Array<string | undefined> = [undefined, '', 'Bearer', 'Bearer ', `Basic ${KEY_A}`, KEY_A, `Bearer ${KEY_A.slice(0, 10)}`, `Bearer ${KEY_A}x`, `Bearer ${KEY_A} ${KEY_A}`, 'Bearer wrong'];
+    const cases: Array<string | undefined> = [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      `Basic ${KEY_A}`,
+      KEY_A,
+      `Bearer ${KEY_A.slice(0, 10)}`,
+      `Bearer ${KEY_A}x`,
+      `Bearer ${KEY_A} ${KEY_A}`,
+      'Bearer wrong',
+    ];
     for (const authorization of cases) {
       const answer = await get('/whoami', authorization);
       assert.equal(answer.status, 401, String(authorization));
@@ -120,6 +131,9 @@ describe('API key configuration', () => {
   });
 
   it('never puts a key into its error report', () => {
-    assert.throws(() => loadConfig({ API_KEYS: 'clé-secrète', TRUST_PROXY: 'bogus' }), (err: Error) => !err.message.includes('clé-secrète'));
+    assert.throws(
+      () => loadConfig({ API_KEYS: 'clé-secrète', TRUST_PROXY: 'bogus' }),
+      (err: Error) => !err.message.includes('clé-secrète'),
+    );
   });
 });

@@ -26,7 +26,10 @@ async function refused(promise: Promise<unknown>, status: number, rule: string, 
     assert.equal(err.status, status, err.message);
     assert.match(err.message, why);
     assert.ok(err.message.includes(fileName), `the message names the file: ${err.message}`);
-    assert.deepEqual((err.details as Array<{ rule: string }>).map((d) => d.rule), [rule]);
+    assert.deepEqual(
+      (err.details as Array<{ rule: string }>).map((d) => d.rule),
+      [rule],
+    );
     return true;
   });
 }
@@ -56,7 +59,13 @@ describe('extractText', () => {
 
   it('stops reading a PDF once its text passes MAX_TEXT_CHARS, naming the page', async () => {
     const pages = Array.from({ length: 5 }, (_, i) => `page ${i + 1}\n${Array.from({ length: 6 }, () => 'honey '.repeat(10)).join('\n')}`); // ~370 characters each
-    await refused(extractText(file('thick.pdf', pdfWithText(pages)), LIMITS), 400, 'too_big', /passes 1000 characters on page 3 of 5 \(MAX_TEXT_CHARS\)/, 'thick.pdf');
+    await refused(
+      extractText(file('thick.pdf', pdfWithText(pages)), LIMITS),
+      400,
+      'too_big',
+      /passes 1000 characters on page 3 of 5 \(MAX_TEXT_CHARS\)/,
+      'thick.pdf',
+    );
   });
 
   it('gives up after UPLOAD_EXTRACT_TIMEOUT_MS and says so', async () => {
@@ -69,7 +78,8 @@ describe('extractText', () => {
   });
 
   it('keeps only the visible text of HTML: no scripts, styles, images or link targets', async () => {
-    const html = '<html><head><title>T</title><style>p{color:red}</style><script>alert(1)</script></head><body><h1>The Queen</h1><p>She lays <a href="https://x.example/">eggs</a>.<img src="a.png" alt="img"></p></body></html>';
+    const html =
+      '<html><head><title>T</title><style>p{color:red}</style><script>alert(1)</script></head><body><h1>The Queen</h1><p>She lays <a href="https://x.example/">eggs</a>.<img src="a.png" alt="img"></p></body></html>';
     const result = await extractText(file('queen.html', html), LIMITS);
     assert.equal(result.type, 'html');
     assert.equal(result.text, 'The Queen\n\nShe lays eggs.');
@@ -83,7 +93,13 @@ describe('extractText', () => {
   });
 
   it('refuses binary data in a text file: NUL bytes or bytes that are not UTF-8', async () => {
-    await refused(extractText(file('image.txt', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01])), LIMITS), 400, 'unreadable_file', /not UTF-8 text/, 'image.txt');
+    await refused(
+      extractText(file('image.txt', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01])), LIMITS),
+      400,
+      'unreadable_file',
+      /not UTF-8 text/,
+      'image.txt',
+    );
     await refused(extractText(file('nul.txt', 'abc\u0000def'), LIMITS), 400, 'unreadable_file', /NUL bytes/, 'nul.txt');
   });
 
@@ -93,7 +109,13 @@ describe('extractText', () => {
 
   it('answers 415 for an unknown kind and for a kind UPLOAD_TYPES leaves out', async () => {
     await refused(extractText(file('report.docx', 'PK\u0003\u0004'), LIMITS), 415, 'file_type', /unsupported file type/, 'report.docx');
-    await refused(extractText(file('a.pdf', pdfWithText(['x'])), { ...LIMITS, UPLOAD_TYPES: ['txt', 'md'] }), 415, 'file_type', /UPLOAD_TYPES: txt, md/, 'a.pdf');
+    await refused(
+      extractText(file('a.pdf', pdfWithText(['x'])), { ...LIMITS, UPLOAD_TYPES: ['txt', 'md'] }),
+      415,
+      'file_type',
+      /UPLOAD_TYPES: txt, md/,
+      'a.pdf',
+    );
   });
 });
 

@@ -30,47 +30,133 @@ const BUILTIN_OBJECT_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype)
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const HOSTILE_STRINGS = [
-  '', ' ', '\n\t', 'a', 'hello world', 'doc-1', 'a:b.c_d-e', '\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '😀', 'e\u0301',
-  '__proto__', 'constructor', 'prototype', "') OR 1=1 --", "'; DROP TABLE documents; --", '$."a"', 'strict $', '{}', '[1]',
-  '../../etc/passwd', '..%2f..%2fx', 'a/b', 'CON', 'a'.repeat(129), 'b'.repeat(2_001), '1', '5', '0x10', ' 5 ', '1e2', '-1',
-  '100', '101', '4294967301', '1e309', 'NaN', 'true', 'null', '{"a":1}', '{"$where":"1"}', '{', 'pending', 'ready', 'status',
+  '',
+  ' ',
+  '\n\t',
+  'a',
+  'hello world',
+  'doc-1',
+  'a:b.c_d-e',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00y',
+  '😀',
+  'e\u0301',
+  '__proto__',
+  'constructor',
+  'prototype',
+  "') OR 1=1 --",
+  "'; DROP TABLE documents; --",
+  '$."a"',
+  'strict $',
+  '{}',
+  '[1]',
+  '../../etc/passwd',
+  '..%2f..%2fx',
+  'a/b',
+  'CON',
+  'a'.repeat(129),
+  'b'.repeat(2_001),
+  '1',
+  '5',
+  '0x10',
+  ' 5 ',
+  '1e2',
+  '-1',
+  '100',
+  '101',
+  '4294967301',
+  '1e309',
+  'NaN',
+  'true',
+  'null',
+  '{"a":1}',
+  '{"$where":"1"}',
+  '{',
+  'pending',
+  'ready',
+  'status',
 ];
 const HOSTILE_NUMBERS = [0, -0, 1, -1, 1.5, 5, 50, 100, 101, 1000, 2 ** 31, 4294967301, 2 ** 53, 2 ** 64, 1e308, 5e-324, Infinity, -Infinity, NaN];
-const EXTRA_KEYS = ['status', 'embedding', 'chunk_count', 'chunkCount', 'content_hash', 'revision', 'attempts', '__proto__', 'constructor', 'prototype', '$where', ''];
+const EXTRA_KEYS = [
+  'status',
+  'embedding',
+  'chunk_count',
+  'chunkCount',
+  'content_hash',
+  'revision',
+  'attempts',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  '',
+];
 const METADATA_KEYS = ['lang', 'a', 'b', 'n', 'tags', 'author', '__proto__', 'constructor', 'prototype', 'a.b', '$gt', '\u0000', '\ud800', ''];
 
 /** Objects made with fromEntries, so "__proto__" is an own key, as JSON.parse makes it. */
 const objectOf = (keys: fc.Arbitrary<string>, value: fc.Arbitrary<Json>, maxLength: number): fc.Arbitrary<Json> =>
   fc.uniqueArray(fc.tuple(keys, value), { selector: (entry) => entry[0], maxLength }).map((entries) => Object.fromEntries(entries));
 
-const stringArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) });
-const numberArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HOSTILE_NUMBERS) }, { weight: 1, arbitrary: fc.integer({ min: -5, max: 200 }) }, { weight: 1, arbitrary: fc.double() });
+const stringArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+);
+const numberArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_NUMBERS) },
+  { weight: 1, arbitrary: fc.integer({ min: -5, max: 200 }) },
+  { weight: 1, arbitrary: fc.double() },
+);
 const scalarArb: fc.Arbitrary<Json> = fc.oneof(stringArb, numberArb, fc.boolean(), fc.constant(null));
 const keyArb = fc.oneof(fc.constantFrom(...METADATA_KEYS), fc.string({ maxLength: 6 }));
 const anyJson: fc.Arbitrary<Json> = fc.letrec<{ value: Json }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', maxDepth: 6 },
-    scalarArb,
-    scalarArb,
-    fc.array(tie('value'), { maxLength: 4 }),
-    objectOf(keyArb, tie('value'), 5),
-  ),
+  value: fc.oneof({ depthSize: 'small', maxDepth: 6 }, scalarArb, scalarArb, fc.array(tie('value'), { maxLength: 4 }), objectOf(keyArb, tie('value'), 5)),
 })).value;
 
 const fieldNameArb = fc.oneof(
-  fc.constantFrom('a', 'b', 'n', 'lang', 'author.name', '__proto__', 'constructor.prototype', 'x-y', '-', '0', '.', '..', 'a..b', "a') OR 1=1 --", 'a"b', 'a b', '$where', 'é', 'a'.repeat(65)),
+  fc.constantFrom(
+    'a',
+    'b',
+    'n',
+    'lang',
+    'author.name',
+    '__proto__',
+    'constructor.prototype',
+    'x-y',
+    '-',
+    '0',
+    '.',
+    '..',
+    'a..b',
+    "a') OR 1=1 --",
+    'a"b',
+    'a b',
+    '$where',
+    'é',
+    'a'.repeat(65),
+  ),
   fc.string({ maxLength: 8 }),
 );
 const operatorArb: fc.Arbitrary<Json> = fc.oneof(
   scalarArb,
-  fc.constantFrom('$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$where', '$regex', 'name', '$').chain((op) => fc.tuple(fc.constant(op), fc.oneof(scalarArb, fc.array(scalarArb, { maxLength: 4 }), anyJson))).map(([op, value]) => Object.fromEntries([[op, value]])),
-  fc.constantFrom('$in', '$nin').chain((op) => fc.tuple(fc.constant(op), fc.oneof(fc.array(scalarArb, { maxLength: 6 }), scalarArb))).map(([op, value]) => Object.fromEntries([[op, value]])),
+  fc
+    .constantFrom('$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$where', '$regex', 'name', '$')
+    .chain((op) => fc.tuple(fc.constant(op), fc.oneof(scalarArb, fc.array(scalarArb, { maxLength: 4 }), anyJson)))
+    .map(([op, value]) => Object.fromEntries([[op, value]])),
+  fc
+    .constantFrom('$in', '$nin')
+    .chain((op) => fc.tuple(fc.constant(op), fc.oneof(fc.array(scalarArb, { maxLength: 6 }), scalarArb)))
+    .map(([op, value]) => Object.fromEntries([[op, value]])),
 );
 const filterArb: fc.Arbitrary<Json> = fc.letrec<{ filter: Json }>((tie) => ({
   filter: fc.oneof(
     { depthSize: 'small', maxDepth: 4 },
     objectOf(fieldNameArb, operatorArb, 3),
-    fc.constantFrom('$and', '$or', '$not').chain((op) => fc.tuple(fc.constant(op), fc.array(tie('filter'), { maxLength: 3 }))).map(([op, list]) => Object.fromEntries([[op, list]])),
+    fc
+      .constantFrom('$and', '$or', '$not')
+      .chain((op) => fc.tuple(fc.constant(op), fc.array(tie('filter'), { maxLength: 3 })))
+      .map(([op, list]) => Object.fromEntries([[op, list]])),
     anyJson,
   ),
 })).filter;
@@ -84,7 +170,9 @@ const legalFieldArb = fc.constantFrom('a', 'b', 'n', 'lang', 'author.name', '__p
 const legalConditionArb: fc.Arbitrary<Json> = fc.oneof(
   legalScalarArb,
   fc.constantFrom('$eq', '$ne').chain((op) => legalScalarArb.map((value) => Object.fromEntries([[op, value]]))),
-  fc.constantFrom('$gt', '$gte', '$lt', '$lte').chain((op) => fc.oneof(fc.string({ maxLength: 3 }), fc.integer()).map((value) => Object.fromEntries([[op, value]]))),
+  fc
+    .constantFrom('$gt', '$gte', '$lt', '$lte')
+    .chain((op) => fc.oneof(fc.string({ maxLength: 3 }), fc.integer()).map((value) => Object.fromEntries([[op, value]]))),
   fc.constantFrom('$in', '$nin').chain((op) => fc.array(legalScalarArb, { maxLength: 5 }).map((values) => Object.fromEntries([[op, values]]))),
 );
 const legalFilterArb: fc.Arbitrary<Json> = fc.letrec<{ filter: Json }>((tie) => ({
@@ -100,7 +188,11 @@ const someFilterArb = fc.oneof(legalFilterArb, filterArb);
 function fieldValueArb(name: string): fc.Arbitrary<unknown> {
   const plausible: Record<string, fc.Arbitrary<unknown>> = {
     metadata: objectOf(keyArb, anyJson, 6),
-    where: fc.oneof(someFilterArb, someFilterArb.map((filter) => JSON.stringify(filter)), stringArb),
+    where: fc.oneof(
+      someFilterArb,
+      someFilterArb.map((filter) => JSON.stringify(filter)),
+      stringArb,
+    ),
     k: numberArb,
     limit: fc.oneof(stringArb, fc.integer({ min: 0, max: 300 }).map(String)),
     dryRun: fc.oneof(fc.boolean(), scalarArb),
@@ -115,8 +207,12 @@ function inputArb(schema: z.ZodType): fc.Arbitrary<unknown> {
   if (!shape) return fc.oneof(anyJson, numberArb);
   const keys = Object.keys(shape);
   const known = fc.uniqueArray(fc.constantFrom(...keys), { maxLength: keys.length });
-  const withKnown = known.chain((chosen) => fc.tuple(...chosen.map((key) => fieldValueArb(key).map((value) => [key, value] as const)))).map((entries) => Object.fromEntries(entries));
-  const withExtra = fc.tuple(withKnown, fc.constantFrom(...EXTRA_KEYS), anyJson).map(([base, key, value]) => ({ ...base, ...Object.fromEntries([[key, value]]) }));
+  const withKnown = known
+    .chain((chosen) => fc.tuple(...chosen.map((key) => fieldValueArb(key).map((value) => [key, value] as const))))
+    .map((entries) => Object.fromEntries(entries));
+  const withExtra = fc
+    .tuple(withKnown, fc.constantFrom(...EXTRA_KEYS), anyJson)
+    .map(([base, key, value]) => ({ ...base, ...Object.fromEntries([[key, value]]) }));
   return fc.oneof({ weight: 1, arbitrary: anyJson }, { weight: 6, arbitrary: withKnown }, { weight: 1, arbitrary: withExtra });
 }
 
@@ -193,7 +289,9 @@ function checkAccepted(name: string, schema: z.ZodType, input: unknown, output: 
   }
 }
 
-const schemaEntries: Array<[string, z.ZodType]> = Object.entries(schemas as Record<string, unknown>).flatMap(([name, value]) => (value instanceof z.ZodType ? [[name, value] as [string, z.ZodType]] : []));
+const schemaEntries: Array<[string, z.ZodType]> = Object.entries(schemas as Record<string, unknown>).flatMap(([name, value]) =>
+  value instanceof z.ZodType ? [[name, value] as [string, z.ZodType]] : [],
+);
 
 describe('request schemas under arbitrary input', () => {
   it('covers every schema createRequestSchemas returns', () => {
@@ -211,7 +309,10 @@ describe('request schemas under arbitrary input', () => {
             checkAccepted(name, schema, input, result.value);
           }
           assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
-          assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).filter((key) => !BUILTIN_OBJECT_KEYS.has(key)), []);
+          assert.deepEqual(
+            Object.getOwnPropertyNames(Object.prototype).filter((key) => !BUILTIN_OBJECT_KEYS.has(key)),
+            [],
+          );
         }),
         { numRuns: RUNS, seed: SEED },
       );
@@ -241,14 +342,21 @@ describe('request schemas on known hostile input', () => {
   it('refuses a body that is not an object, naming the rule', () => {
     for (const body of [[], ['text'], 'text', 42, true, null, undefined]) {
       const issues = refusal(DocumentInput, body);
-      assert.deepEqual(issues.map((issue) => [issue.path, issue.rule]), [['', 'invalid_type']], show(body));
+      assert.deepEqual(
+        issues.map((issue) => [issue.path, issue.rule]),
+        [['', 'invalid_type']],
+        show(body),
+      );
     }
   });
 
   it('refuses mass assignment and prototype keys at the top level, naming each key', () => {
     for (const key of ['status', 'embedding', 'chunk_count', 'content_hash', '__proto__', 'constructor']) {
       const issues = refusal(DocumentInput, JSON.parse(`{"text":"x",${JSON.stringify(key)}:{"polluted":1}}`));
-      assert.deepEqual(issues.map((issue) => [issue.path, issue.rule]), [[key, 'unrecognized_keys']]);
+      assert.deepEqual(
+        issues.map((issue) => [issue.path, issue.rule]),
+        [[key, 'unrecognized_keys']],
+      );
     }
   });
 

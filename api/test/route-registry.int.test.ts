@@ -25,7 +25,12 @@ const KEY = 'registry-test-key-0123456789';
 /** "GET /documents/:id" for every route Express will dispatch to, and "MOUNT /path" for mounted sub-apps. */
 function expressRoutes(stack: unknown[], prefix = ''): string[] {
   const found: string[] = [];
-  for (const layer of stack as Array<{ name: string; rawPath?: string; route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: unknown[] } }>) {
+  for (const layer of stack as Array<{
+    name: string;
+    rawPath?: string;
+    route?: { path: string; methods: Record<string, boolean> };
+    handle: { stack?: unknown[] };
+  }>) {
     const base = layer.rawPath && layer.rawPath !== '/' ? `${prefix}${layer.rawPath}` : prefix;
     if (layer.route) {
       for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) found.push(`${method.toUpperCase()} ${prefix}${layer.route.path}`);
@@ -50,7 +55,14 @@ describe('the route registry', () => {
 
   before(async () => {
     redis = await startRedisServer();
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-registry-'), QUEUE_PREFIX: `registry-${process.pid}`, API_KEYS: KEY });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      REDIS_URL: redis.url,
+      DATA_DIR: tempDataDir('colmeia-registry-'),
+      QUEUE_PREFIX: `registry-${process.pid}`,
+      API_KEYS: KEY,
+    });
     services = await startApiServices(config, createLogger(config, 'web'));
     app = createApp(services);
     routes = createRouteRegistry(config, services.schemas);
@@ -68,8 +80,16 @@ describe('the route registry', () => {
   it('describes every route Express has, and nothing Express does not have', () => {
     const actual = expressRoutes(app.router.stack).sort();
     const described = routes.map(key).sort();
-    assert.deepEqual(actual.filter((route) => !described.includes(route)), [], 'routes missing from the registry (and so from /openapi.json)');
-    assert.deepEqual(described.filter((route) => !actual.includes(route)), [], 'described routes Express does not have');
+    assert.deepEqual(
+      actual.filter((route) => !described.includes(route)),
+      [],
+      'routes missing from the registry (and so from /openapi.json)',
+    );
+    assert.deepEqual(
+      described.filter((route) => !actual.includes(route)),
+      [],
+      'described routes Express does not have',
+    );
     assert.equal(new Set(described).size, described.length, 'a route is described twice');
   });
 
@@ -102,7 +122,10 @@ describe('the route registry', () => {
     assert.equal(ids.length, routes.length);
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1] ?? '');
     assert.ok(refs.length > 20);
-    assert.deepEqual(refs.filter((name) => !(name in document.components.schemas)), []);
+    assert.deepEqual(
+      refs.filter((name) => !(name in document.components.schemas)),
+      [],
+    );
     for (const route of routes) {
       const operation = document.paths[openApiPath(route.path)]?.[route.method];
       assert.ok(operation, key(route));

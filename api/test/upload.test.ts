@@ -49,19 +49,29 @@ function form(files: Array<[string, Buffer | string, string?]>, fields: Record<s
 
 async function post(path: string, body: FormData | string, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}${path}`, { method: 'POST', body, headers });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Array<{ path: string; rule: string }> } } };
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Array<{ path: string; rule: string }> } },
+  };
 }
 
 /** Sends only the headers of a multipart POST declaring `bytes`, and reads the answer. */
 function declareLargeUpload(bytes: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/documents`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(bytes) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
+    const req = request(
+      `${base}/documents`,
+      { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(bytes) } },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (chunk: string) => (body += chunk))
+          .on('end', () => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+      },
+    );
     req.on('error', reject);
     req.flushHeaders();
   });
@@ -69,7 +79,10 @@ function declareLargeUpload(bytes: number): Promise<{ status: number; body: stri
 
 describe('POST /documents with a file', () => {
   it('turns the form into the JSON body: text, id, title, metadata plus source', async () => {
-    const reply = await post('/documents', form([['notes.md', '# Bees\n\nThey dance.', 'text/markdown']], { id: 'notes', title: 'Bee notes', metadata: '{"lang":"en","source":"spoofed"}' }));
+    const reply = await post(
+      '/documents',
+      form([['notes.md', '# Bees\n\nThey dance.', 'text/markdown']], { id: 'notes', title: 'Bee notes', metadata: '{"lang":"en","source":"spoofed"}' }),
+    );
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     assert.deepEqual(reply.body, {
       id: 'notes',
@@ -79,18 +92,26 @@ describe('POST /documents with a file', () => {
     });
   });
 
-  it('titles a document after its file name and records a PDF\'s pages', async () => {
+  it("titles a document after its file name and records a PDF's pages", async () => {
     const pdf = pdfWithText(['Hives in winter.', 'Cluster.']);
     const reply = await post('/documents', form([['Winter hives.pdf', pdf]]));
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     assert.equal(reply.body['title'], 'Winter hives');
-    assert.deepEqual((reply.body['metadata'] as Record<string, unknown>)['source'], { fileName: 'Winter hives.pdf', contentType: 'application/pdf', bytes: pdf.length, pages: 2 });
+    assert.deepEqual((reply.body['metadata'] as Record<string, unknown>)['source'], {
+      fileName: 'Winter hives.pdf',
+      contentType: 'application/pdf',
+      bytes: pdf.length,
+      pages: 2,
+    });
   });
 
   it('validates the extracted text like JSON text: over MAX_TEXT_CHARS is a 400 on text', async () => {
     const reply = await post('/documents', form([['long.txt', 'a'.repeat(1001)]]));
     assert.equal(reply.status, 400);
-    assert.deepEqual(reply.body.error?.details?.map((d) => [d.path, d.rule]), [['text', 'too_big']]);
+    assert.deepEqual(
+      reply.body.error?.details?.map((d) => [d.path, d.rule]),
+      [['text', 'too_big']],
+    );
   });
 
   it('answers 413 for a file over UPLOAD_MAX_BYTES, and at once for a body declared larger than the upload limit', async () => {
@@ -105,7 +126,14 @@ describe('POST /documents with a file', () => {
   it('refuses forms the route does not take: no file, two files, an unknown field, metadata that is not a JSON object', async () => {
     const cases: Array<[string, FormData, string]> = [
       ['no file', form([], { title: 'x' }), 'required'],
-      ['two files', form([['a.txt', 'a'], ['b.txt', 'b']]), 'limit_file_count'],
+      [
+        'two files',
+        form([
+          ['a.txt', 'a'],
+          ['b.txt', 'b'],
+        ]),
+        'limit_file_count',
+      ],
       ['unknown field', form([['a.txt', 'a']], { status: 'ready' }), 'unrecognized_keys'],
       ['metadata not JSON', form([['a.txt', 'a']], { metadata: '{lang: en}' }), 'json'],
       ['metadata an array', form([['a.txt', 'a']], { metadata: '[1]' }), 'json'],
@@ -113,12 +141,18 @@ describe('POST /documents with a file', () => {
     for (const [name, body, rule] of cases) {
       const reply = await post('/documents', body);
       assert.equal(reply.status, 400, `${name}: ${JSON.stringify(reply.body)}`);
-      assert.deepEqual(reply.body.error?.details?.map((d) => d.rule), [rule], name);
+      assert.deepEqual(
+        reply.body.error?.details?.map((d) => d.rule),
+        [rule],
+        name,
+      );
     }
   });
 
   it('answers 400 for a malformed multipart body', async () => {
-    const reply = await post('/documents', '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated', { 'content-type': 'multipart/form-data; boundary=b' });
+    const reply = await post('/documents', '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated', {
+      'content-type': 'multipart/form-data; boundary=b',
+    });
     assert.equal(reply.status, 400, JSON.stringify(reply.body));
     assert.equal(reply.body.error?.code, 'validation_failed');
   });

@@ -38,9 +38,7 @@ export interface StackHandle {
 export function newStack(ctx: BenchContext, name: string, extraEnv: Env = {}): StackHandle {
   const dataDir = tempDataDir(`colmeia-bench-${name}-`);
   const queuePrefix = `bench-${name}-${randomUUID().slice(0, 8)}`;
-  const profiling: Env = ctx.plan.cpuProfileDir
-    ? { NODE_OPTIONS: `--import=${PRELOAD}`, COLMEIA_CPU_PROFILE_DIR: path.resolve(ctx.plan.cpuProfileDir) }
-    : {};
+  const profiling: Env = ctx.plan.cpuProfileDir ? { NODE_OPTIONS: `--import=${PRELOAD}`, COLMEIA_CPU_PROFILE_DIR: path.resolve(ctx.plan.cpuProfileDir) } : {};
   const env = benchServiceEnv({ redisUrl: ctx.redisUrl, dataDir, queuePrefix, apiKey: ctx.apiKey, extraEnv: { ...extraEnv, ...profiling } });
   const inProcess: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) inProcess[key] = value;

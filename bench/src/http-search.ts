@@ -48,11 +48,7 @@ export interface LoadResult {
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number }; // autocannon's histogram: whole ms
 }
 
-export async function runSearchLoad(
-  client: HttpClient,
-  bodies: readonly SearchBody[],
-  options: { seconds: number; connections: number },
-): Promise<LoadResult> {
+export async function runSearchLoad(client: HttpClient, bodies: readonly SearchBody[], options: { seconds: number; connections: number }): Promise<LoadResult> {
   const headers = client.headers;
   const result = await autocannon({
     url: new URL('/search', client.baseUrl).href,

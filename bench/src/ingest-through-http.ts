@@ -35,7 +35,12 @@ export async function ingestThroughHttp(
     while (next < documents.length) {
       const document = documents[next++];
       if (!document) break;
-      const reply = await client.expect(202, 'POST', '/documents', { id: document.id, title: document.title, text: document.text, metadata: document.metadata });
+      const reply = await client.expect(202, 'POST', '/documents', {
+        id: document.id,
+        title: document.title,
+        text: document.text,
+        metadata: document.metadata,
+      });
       postMs.push(reply.ms);
     }
   };

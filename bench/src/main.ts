@@ -33,7 +33,11 @@ async function main(): Promise<number> {
   const ctx: BenchContext = { plan, book, redisUrl: redis.url, redisPid: redis.pid, apiKey: randomBytes(24).toString('hex'), progress };
   try {
     if (plan.phases.includes('corpus')) await runCorpusPhase(ctx, corpus);
-    if (plan.phases.includes('synthetic')) await runSyntheticPhase(ctx, corpus.queries.map((query) => query.text));
+    if (plan.phases.includes('synthetic'))
+      await runSyntheticPhase(
+        ctx,
+        corpus.queries.map((query) => query.text),
+      );
   } finally {
     await redis.close();
   }
@@ -45,14 +49,28 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function report(plan: BenchPlan, book: FigureBook, startedAt: Date, machineAtStart: ReturnType<typeof machineInfo>, corpus: ReturnType<typeof loadFactbookCorpus>) {
+function report(
+  plan: BenchPlan,
+  book: FigureBook,
+  startedAt: Date,
+  machineAtStart: ReturnType<typeof machineInfo>,
+  corpus: ReturnType<typeof loadFactbookCorpus>,
+) {
   const { showHelp: _showHelp, ...settings } = plan;
   return {
     date: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1_000),
     machine: { ...machineAtStart, loadAverageAtEnd: machineInfo().loadAverage },
     plan: settings,
-    corpus: { name: corpus.name, version: corpus.version, license: corpus.license, variant: corpus.variant, sections: corpus.sections, documents: corpus.documents.length, queries: corpus.queries.length },
+    corpus: {
+      name: corpus.name,
+      version: corpus.version,
+      license: corpus.license,
+      variant: corpus.variant,
+      sections: corpus.sections,
+      documents: corpus.documents.length,
+      queries: corpus.queries.length,
+    },
     processes: 'NODE_ENV=production, API key, LOG_LEVEL=info, EMBEDDER=builtin, ANSWERER=extractive, RATE_LIMIT_MAX raised; other settings at their defaults',
     figures: book.figures,
     skipped: book.skipped,

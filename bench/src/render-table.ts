@@ -15,7 +15,11 @@ export function renderTable(book: FigureBook): string {
     rows.push(rowOf(figure));
   }
   const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join(' | ')
+      .trimEnd();
   const out = [line(HEADERS), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)];
   if (book.skipped.length > 0) {
     out.push('', 'skipped:');

@@ -35,10 +35,17 @@ export async function measureRetrievalQuality(
   ef: number,
 ): Promise<void> {
   const dimension = embedded.vectors[0]?.length ?? 0;
-  const exact = new ExactIndex(embedded.vectors, embedded.chunks.map((chunk) => chunk.label), dimension);
+  const exact = new ExactIndex(
+    embedded.vectors,
+    embedded.chunks.map((chunk) => chunk.label),
+    dimension,
+  );
   const labelOf = new Map(embedded.chunks.map((chunk) => [keyOf(chunk.documentId, chunk.text), chunk.label]));
   const queries = corpus.queries;
-  const vectors = await embedTexts(queries.map((query) => query.text), dimension);
+  const vectors = await embedTexts(
+    queries.map((query) => query.text),
+    dimension,
+  );
   raw.setEf(ef);
   const system: Scores = { hits: 0, reciprocalRanks: 0, countryHits: 0 };
   const ceiling: Scores = { hits: 0, reciprocalRanks: 0, countryHits: 0 };
@@ -50,11 +57,25 @@ export async function measureRetrievalQuality(
     const reply = await client.expect(200, 'POST', '/search', { query: query.text, k: K });
     latencies.push(reply.ms);
     const results = SearchReply.parse(reply.body).results;
-    score(system, query, results.map((hit) => hit.documentId));
+    score(
+      system,
+      query,
+      results.map((hit) => hit.documentId),
+    );
     const truth = exact.topK(vector, K);
-    score(ceiling, query, truth.map((hit) => embedded.chunks[hit.label]?.documentId ?? ''));
+    score(
+      ceiling,
+      query,
+      truth.map((hit) => embedded.chunks[hit.label]?.documentId ?? ''),
+    );
     const scoreOf = (label: number) => exact.score(vector, label);
-    systemRecall.push(recallAt(results.map((hit) => labelOf.get(keyOf(hit.documentId, hit.text)) ?? -1), truth, scoreOf));
+    systemRecall.push(
+      recallAt(
+        results.map((hit) => labelOf.get(keyOf(hit.documentId, hit.text)) ?? -1),
+        truth,
+        scoreOf,
+      ),
+    );
     rawRecall.push(recallAt(searchLabels(raw, vector, K), truth, scoreOf));
   }
   const n = queries.length;

@@ -31,7 +31,7 @@ export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[
   const loadMs = performance.now() - started;
   const chunkIds: number[] = [];
   const stored: number[][] = [];
-  for (let afterId = 0; ; ) {
+  for (let afterId = 0; ;) {
     const rows = await readChunkEmbeddings(db, afterId, READ_BATCH);
     for (const row of rows) {
       chunkIds.push(row.id);

@@ -32,11 +32,21 @@ export function addSizeFigures(book: FigureBook, m: SizeMeasurements): void {
 function addIngestAndSearchFigures(book: FigureBook, m: SizeMeasurements): void {
   const at = sizeLabel(m.size);
   const { http, inProcess } = m;
-  const rawAddPoint = { name: 'hnswlib addPoint, same vectors and order', value: m.raw.pointsPerSecond, unit: 'chunks/s', summary: summarize(m.raw.addPointMs) };
+  const rawAddPoint = {
+    name: 'hnswlib addPoint, same vectors and order',
+    value: m.raw.pointsPerSecond,
+    unit: 'chunks/s',
+    summary: summarize(m.raw.addPointMs),
+  };
   const rebuildRate = (m.size / http.rebuild.index.durationMs) * 1_000;
   book.add({
-    id: `ingest.rebuild.${m.size}`, section: '1 ingest', name: `index build from the database at worker start, synthetic, ${at}`, unit: 'chunks/s',
-    value: rebuildRate, raw: rawAddPoint, target: target('≥ 0.7× raw addPoint', rebuildRate >= 0.7 * m.raw.pointsPerSecond),
+    id: `ingest.rebuild.${m.size}`,
+    section: '1 ingest',
+    name: `index build from the database at worker start, synthetic, ${at}`,
+    unit: 'chunks/s',
+    value: rebuildRate,
+    raw: rawAddPoint,
+    target: target('≥ 0.7× raw addPoint', rebuildRate >= 0.7 * m.raw.pointsPerSecond),
     notes: `rebuild ${Math.round(http.rebuild.index.durationMs)} ms for ${http.rebuild.index.size} vectors (read rows, decode, addPoint)`,
   });
 
@@ -44,36 +54,67 @@ function addIngestAndSearchFigures(book: FigureBook, m: SizeMeasurements): void 
   const rawSearch = summarize(inProcess.rawSearchMs);
   const rawName = 'hnswlib searchKnn, same index and query vectors';
   book.add({
-    id: `search.http.p50.${m.size}`, section: '2 search', name: `POST /search p50, ${at} chunks, k=10`, unit: 'ms', value: httpSummary.p50, summary: httpSummary,
-    raw: { name: rawName, value: rawSearch.p50, unit: 'ms', summary: rawSearch }, withDifference: true,
+    id: `search.http.p50.${m.size}`,
+    section: '2 search',
+    name: `POST /search p50, ${at} chunks, k=10`,
+    unit: 'ms',
+    value: httpSummary.p50,
+    summary: httpSummary,
+    raw: { name: rawName, value: rawSearch.p50, unit: 'ms', summary: rawSearch },
+    withDifference: true,
     target: target('≤ raw + 1.5 ms', httpSummary.p50 - rawSearch.p50 <= 1.5),
     notes: `CPU per search (ms): ${describeCpu(http.cpuPerSequentialSearchMs)}`,
     details: { cpuPerSearchMs: http.cpuPerSequentialSearchMs },
   });
   book.add({
-    id: `search.http.p95.${m.size}`, section: '2 search', name: `POST /search p95, ${at}`, unit: 'ms', value: httpSummary.p95,
-    raw: { name: rawName, value: rawSearch.p95, unit: 'ms' }, withDifference: true,
+    id: `search.http.p95.${m.size}`,
+    section: '2 search',
+    name: `POST /search p95, ${at}`,
+    unit: 'ms',
+    value: httpSummary.p95,
+    raw: { name: rawName, value: rawSearch.p95, unit: 'ms' },
+    withDifference: true,
   });
   book.add({
-    id: `search.http.p99.${m.size}`, section: '2 search', name: `POST /search p99, ${at}`, unit: 'ms', value: httpSummary.p99,
-    raw: { name: rawName, value: rawSearch.p99, unit: 'ms' }, withDifference: true,
+    id: `search.http.p99.${m.size}`,
+    section: '2 search',
+    name: `POST /search p99, ${at}`,
+    unit: 'ms',
+    value: httpSummary.p99,
+    raw: { name: rawName, value: rawSearch.p99, unit: 'ms' },
+    withDifference: true,
   });
   const ceiling = (2 / rawSearch.mean) * 1_000;
   book.add({
-    id: `search.http.throughput.${m.size}`, section: '2 search', name: `POST /search throughput, ${at}, 2 workers, ${http.load.connections} connections`, unit: 'searches/s',
-    value: http.load.requestsPerSecond, raw: { name: 'raw searchKnn on 2 cores (2 ÷ mean)', value: ceiling, unit: 'searches/s' },
+    id: `search.http.throughput.${m.size}`,
+    section: '2 search',
+    name: `POST /search throughput, ${at}, 2 workers, ${http.load.connections} connections`,
+    unit: 'searches/s',
+    value: http.load.requestsPerSecond,
+    raw: { name: 'raw searchKnn on 2 cores (2 ÷ mean)', value: ceiling, unit: 'searches/s' },
     target: target('≥ 1,000 searches/s', http.load.requestsPerSecond >= 1_000),
     notes: `autocannon ${http.load.durationSeconds} s: latency p50 ${http.load.latencyMs.p50} ms, p99 ${http.load.latencyMs.p99} ms; non-2xx ${http.load.non2xx}, errors ${http.load.errors}; CPU per search (ms): ${describeCpu(http.cpuPerLoadedSearchMs)}`,
     details: { load: http.load, cpuPerSearchMs: http.cpuPerLoadedSearchMs },
   });
   const indexSearch = summarize(inProcess.indexSearchMs);
   book.add({
-    id: `search.inprocess.${m.size}`, section: '2 search', name: `VectorIndex.search p50 in-process, ${at}`, unit: 'ms', value: indexSearch.p50, summary: indexSearch,
-    raw: { name: rawName, value: rawSearch.p50, unit: 'ms', summary: rawSearch }, withDifference: true, notes: 'interleaved with the raw calls',
+    id: `search.inprocess.${m.size}`,
+    section: '2 search',
+    name: `VectorIndex.search p50 in-process, ${at}`,
+    unit: 'ms',
+    value: indexSearch.p50,
+    summary: indexSearch,
+    raw: { name: rawName, value: rawSearch.p50, unit: 'ms', summary: rawSearch },
+    withDifference: true,
+    notes: 'interleaved with the raw calls',
   });
   book.add({
-    id: `search.http.same-results.${m.size}`, section: '2 search', name: `POST /search top 10 identical to raw searchKnn, ${at}`, unit: '',
-    value: sameResults(http.replies, m.rawAnswers), notes: 'share of queries; 1 means the worker searched the very graph the raw side built',
+    id: `search.http.same-results.${m.size}`,
+    section: '2 search',
+    name: `POST /search top 10 identical to raw searchKnn, ${at}`,
+    unit: '',
+    value: sameResults(http.replies, m.rawAnswers),
+    notes: 'share of queries; 1 means the worker searched the very graph the raw side built',
   });
 }
 
@@ -85,20 +126,39 @@ function addSyncFigures(book: FigureBook, m: SizeMeasurements): void {
   const reloadName = 'reload the index file (readIndex), as the replaced system did per read; its docstore unpickle came on top';
   const syncNothing = summarize(inProcess.syncNothingMs);
   book.add({
-    id: `sync.nothing.${m.size}`, section: '3 sync', name: `sync() with nothing new, ${at}`, unit: 'ms', value: syncNothing.p50, summary: syncNothing,
-    raw: { name: reloadName, value: reloadOnly.p50, unit: 'ms', summary: reloadOnly }, target: target('≤ 0.1 ms', syncNothing.p50 <= 0.1),
+    id: `sync.nothing.${m.size}`,
+    section: '3 sync',
+    name: `sync() with nothing new, ${at}`,
+    unit: 'ms',
+    value: syncNothing.p50,
+    summary: syncNothing,
+    raw: { name: reloadName, value: reloadOnly.p50, unit: 'ms', summary: reloadOnly },
+    target: target('≤ 0.1 ms', syncNothing.p50 <= 0.1),
   });
-  for (const [count, samples] of [[1, inProcess.syncAdd1Ms], [100, inProcess.syncAdd100Ms]] as const) {
+  for (const [count, samples] of [
+    [1, inProcess.syncAdd1Ms],
+    [100, inProcess.syncAdd100Ms],
+  ] as const) {
     const summary = summarize(samples);
     book.add({
-      id: `sync.add${count}.${m.size}`, section: '3 sync', name: `sync() after ${count} new chunk${count > 1 ? 's' : ''}, ${at}`, unit: 'ms', value: summary.p50, summary,
+      id: `sync.add${count}.${m.size}`,
+      section: '3 sync',
+      name: `sync() after ${count} new chunk${count > 1 ? 's' : ''}, ${at}`,
+      unit: 'ms',
+      value: summary.p50,
+      summary,
       raw: { name: reloadName, value: reloadOnly.p50, unit: 'ms' },
     });
   }
   const syncRead = summarize(inProcess.syncReadMs);
   const reloadRead = summarize(inProcess.reloadReadMs);
   book.add({
-    id: `sync.read.${m.size}`, section: '3 sync', name: `one read: sync() + search, ${at}`, unit: 'ms', value: syncRead.p50, summary: syncRead,
+    id: `sync.read.${m.size}`,
+    section: '3 sync',
+    name: `one read: sync() + search, ${at}`,
+    unit: 'ms',
+    value: syncRead.p50,
+    summary: syncRead,
     raw: { name: 'reload file + search (replaced system)', value: reloadRead.p50, unit: 'ms', summary: reloadRead },
   });
 }
@@ -109,15 +169,23 @@ function addQualityAndFilterFigures(book: FigureBook, m: SizeMeasurements): void
   const httpSummary = summarize(http.sequential);
 
   book.add({
-    id: `quality.recall.lowrank.${m.size}`, section: '5 quality', name: `recall@10 at default ef, low-rank vectors, ${at} (VectorIndex.search)`, unit: '',
-    value: inProcess.indexRecall, raw: { name: 'hnswlib searchKnn, same graph and ef', value: inProcess.rawRecall, unit: '' },
-    target: target('≥ 0.98', inProcess.indexRecall >= 0.98), notes: `against exact top 10 of held-out queries from the same distribution`,
+    id: `quality.recall.lowrank.${m.size}`,
+    section: '5 quality',
+    name: `recall@10 at default ef, low-rank vectors, ${at} (VectorIndex.search)`,
+    unit: '',
+    value: inProcess.indexRecall,
+    raw: { name: 'hnswlib searchKnn, same graph and ef', value: inProcess.rawRecall, unit: '' },
+    target: target('≥ 0.98', inProcess.indexRecall >= 0.98),
+    notes: `against exact top 10 of held-out queries from the same distribution`,
   });
 
-  for (const filtered of http.filtered) addFilterFigure(book, 'http', m.size, filtered.percent, summarize(filtered.samples), httpSummary, 'POST /search', undefined);
+  for (const filtered of http.filtered)
+    addFilterFigure(book, 'http', m.size, filtered.percent, summarize(filtered.samples), httpSummary, 'POST /search', undefined);
   for (const filtered of inProcess.filtered) {
     addFilterFigure(book, 'inprocess', m.size, filtered.percent, summarize(filtered.searchMs), summarize(filtered.unfilteredMs), 'VectorIndex.search', {
-      allowed: filtered.allowed, recall: filtered.recall, resolveSqlMs: summarize(filtered.resolveMs),
+      allowed: filtered.allowed,
+      recall: filtered.recall,
+      resolveSqlMs: summarize(filtered.resolveMs),
     });
   }
 }
@@ -129,15 +197,29 @@ function addStartupAndMemoryFigures(book: FigureBook, m: SizeMeasurements): void
   const rebuildMs = http.rebuild.index.durationMs;
   const checkpointMs = http.checkpoint.index.durationMs;
   book.add({
-    id: `startup.checkpoint.${m.size}`, section: '7 memory and start-up', name: `worker index load from checkpoint, ${at}`, unit: 'ms', value: checkpointMs,
-    raw: { name: 'rebuild from the database (worker A)', value: rebuildMs, unit: 'ms' }, target: target('≤ 1,000 ms', checkpointMs <= 1_000),
+    id: `startup.checkpoint.${m.size}`,
+    section: '7 memory and start-up',
+    name: `worker index load from checkpoint, ${at}`,
+    unit: 'ms',
+    value: checkpointMs,
+    raw: { name: 'rebuild from the database (worker A)', value: rebuildMs, unit: 'ms' },
+    target: target('≤ 1,000 ms', checkpointMs <= 1_000),
     notes: `source ${http.checkpoint.index.source}; spawn → ready ${Math.round(http.checkpoint.wallMs)} ms (rebuild: ${Math.round(http.rebuild.wallMs)} ms)`,
-    details: { inProcessLoadMs: inProcess.loadMs, inProcessLoadSource: inProcess.loadSource, rebuildWallMs: http.rebuild.wallMs, checkpointWallMs: http.checkpoint.wallMs },
+    details: {
+      inProcessLoadMs: inProcess.loadMs,
+      inProcessLoadSource: inProcess.loadSource,
+      rebuildWallMs: http.rebuild.wallMs,
+      checkpointWallMs: http.checkpoint.wallMs,
+    },
   });
   const [rebuiltRss, loadedRss] = http.rssAfterLoad;
   book.add({
-    id: `memory.worker.${m.size}`, section: '7 memory and start-up', name: `worker RSS after load, ${at} (started from checkpoint)`, unit: 'MiB',
-    value: (loadedRss?.rssBytes ?? 0) / MIB, raw: { name: 'raw index file', value: m.rawFileBytes / MIB, unit: 'MiB' },
+    id: `memory.worker.${m.size}`,
+    section: '7 memory and start-up',
+    name: `worker RSS after load, ${at} (started from checkpoint)`,
+    unit: 'MiB',
+    value: (loadedRss?.rssBytes ?? 0) / MIB,
+    raw: { name: 'raw index file', value: m.rawFileBytes / MIB, unit: 'MiB' },
     details: {
       rebuiltWorkerRssMiB: (rebuiltRss?.rssBytes ?? 0) / MIB,
       afterStartRssMiB: http.rssAfterStart.map((memory) => memory.rssBytes / MIB),
@@ -148,13 +230,28 @@ function addStartupAndMemoryFigures(book: FigureBook, m: SizeMeasurements): void
   });
 }
 
-function addFilterFigure(book: FigureBook, where: 'http' | 'inprocess', size: number, percent: number, filtered: Summary, unfiltered: Summary, what: string, details: Record<string, unknown> | undefined): void {
+function addFilterFigure(
+  book: FigureBook,
+  where: 'http' | 'inprocess',
+  size: number,
+  percent: number,
+  filtered: Summary,
+  unfiltered: Summary,
+  what: string,
+  details: Record<string, unknown> | undefined,
+): void {
   const limit = percent === 1 ? 1 : 2;
   const isMet = filtered.p50 <= limit * unfiltered.p50;
   book.add({
-    id: `filter.${where}.${percent}.${size}`, section: '6 filtered search', name: `${what} p50, ${percent} % filter, ${sizeLabel(size)}`, unit: 'ms',
-    value: filtered.p50, summary: filtered, raw: { name: `${what}, unfiltered`, value: unfiltered.p50, unit: 'ms', summary: unfiltered },
-    target: target(percent === 1 ? '≤ 1× unfiltered' : '≤ 2× unfiltered', isMet), ...(details ? { details } : {}),
+    id: `filter.${where}.${percent}.${size}`,
+    section: '6 filtered search',
+    name: `${what} p50, ${percent} % filter, ${sizeLabel(size)}`,
+    unit: 'ms',
+    value: filtered.p50,
+    summary: filtered,
+    raw: { name: `${what}, unfiltered`, value: unfiltered.p50, unit: 'ms', summary: unfiltered },
+    target: target(percent === 1 ? '≤ 1× unfiltered' : '≤ 2× unfiltered', isMet),
+    ...(details ? { details } : {}),
   });
 }
 
@@ -166,21 +263,31 @@ export function addCrossSizeFigures(book: FigureBook, sizes: readonly SizeMeasur
     const low = summarize(smallest.inProcess.syncNothingMs).p50;
     const high = summarize(largest.inProcess.syncNothingMs).p50;
     book.add({
-      id: 'sync.flat', section: '3 sync', name: `sync() with nothing new, ${sizeLabel(largest.size)} ÷ ${sizeLabel(smallest.size)}`, unit: '×', value: high / low,
+      id: 'sync.flat',
+      section: '3 sync',
+      name: `sync() with nothing new, ${sizeLabel(largest.size)} ÷ ${sizeLabel(smallest.size)}`,
+      unit: '×',
+      value: high / low,
       target: target('flat in index size (≤ 1.5×)', high / low <= 1.5),
     });
   }
   const loaded = largest.http.rssAfterLoad[1]?.rssBytes ?? 0;
   const perChunk = (loaded - emptyRssBytes) / largest.size;
   book.add({
-    id: 'memory.per100k', section: '7 memory and start-up', name: `worker RSS per 100k chunks (above an empty worker, at ${sizeLabel(largest.size)})`, unit: 'MiB',
-    value: (perChunk * 100_000) / MIB, raw: { name: 'raw index file per 100k', value: ((largest.rawFileBytes / largest.size) * 100_000) / MIB, unit: 'MiB' },
+    id: 'memory.per100k',
+    section: '7 memory and start-up',
+    name: `worker RSS per 100k chunks (above an empty worker, at ${sizeLabel(largest.size)})`,
+    unit: 'MiB',
+    value: (perChunk * 100_000) / MIB,
+    raw: { name: 'raw index file per 100k', value: ((largest.rawFileBytes / largest.size) * 100_000) / MIB, unit: 'MiB' },
     details: { emptyWorkerRssMiB: emptyRssBytes / MIB },
   });
   const buildMinutes = ONE_MILLION / largest.raw.pointsPerSecond / 60;
   const memoryGiB = ((largest.rawFileBytes / largest.size) * ONE_MILLION) / 1024 ** 3;
   book.skip({
-    id: 'sync.1m', section: '3 sync', name: 'sync() at 1M vectors',
+    id: 'sync.1m',
+    section: '3 sync',
+    name: 'sync() at 1M vectors',
     reason: `building 1M vectors takes ≈${buildMinutes.toFixed(0)} min per index at the measured ${Math.round(largest.raw.pointsPerSecond)} addPoint/s (it slows as the index grows; the raw side and a worker each need one), ≈${memoryGiB.toFixed(1)} GiB per index; over the run's budget`,
   });
 }
@@ -200,12 +307,16 @@ function sameResults(replies: readonly unknown[], rawAnswers: readonly number[][
 
 function chunkIdsOf(reply: unknown): number[] {
   if (typeof reply !== 'object' || reply === null || !('results' in reply) || !Array.isArray(reply.results)) return [];
-  return reply.results.map((hit: unknown) => (typeof hit === 'object' && hit !== null && 'chunkId' in hit && typeof hit.chunkId === 'number' ? hit.chunkId : -1));
+  return reply.results.map((hit: unknown) =>
+    typeof hit === 'object' && hit !== null && 'chunkId' in hit && typeof hit.chunkId === 'number' ? hit.chunkId : -1,
+  );
 }
 
 function describeCpu(perRequest: Record<string, number>): string {
   const total = Object.values(perRequest).reduce((sum, ms) => sum + ms, 0);
-  return `${Object.entries(perRequest).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ')}; total ${total.toFixed(2)}`;
+  return `${Object.entries(perRequest)
+    .map(([role, ms]) => `${role} ${ms.toFixed(2)}`)
+    .join(', ')}; total ${total.toFixed(2)}`;
 }
 
 export function sizeLabel(size: number): string {

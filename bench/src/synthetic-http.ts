@@ -65,7 +65,19 @@ export async function measureSyntheticHttp(
     const load = await runSearchLoad(client, bodies, { seconds: options.seconds, connections: options.connections });
     const cpuPerLoadedSearchMs = cpuPerRequest(loadCpu, snapshotCpu(pids), load.completed + load.non2xx);
     const rssAfterLoad = [rebuild, checkpoint].map((worker) => readProcessMemory(worker.process.pid));
-    return { rebuild, checkpoint, rssAfterStart, rssAfterLoad, webRss: readProcessMemory(stack.webPid), sequential, replies, filtered, load, cpuPerSequentialSearchMs, cpuPerLoadedSearchMs };
+    return {
+      rebuild,
+      checkpoint,
+      rssAfterStart,
+      rssAfterLoad,
+      webRss: readProcessMemory(stack.webPid),
+      sequential,
+      replies,
+      filtered,
+      load,
+      cpuPerSequentialSearchMs,
+      cpuPerLoadedSearchMs,
+    };
   } finally {
     client.close();
     await stack.close();

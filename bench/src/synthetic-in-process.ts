@@ -67,7 +67,15 @@ export async function measureInProcess(input: InProcessInput): Promise<InProcess
   try {
     raw.setEf(handle.config.HNSW_EF_SEARCH);
     const search = compareSearch(index, raw, input.textQueries);
-    const indexRecall = mean(input.lowRankQueries.map((q, i) => recallAt(index.search(q, K).map((hit) => hit.chunkId), input.truth[i] ?? [], (label) => input.exact.score(q, label))));
+    const indexRecall = mean(
+      input.lowRankQueries.map((q, i) =>
+        recallAt(
+          index.search(q, K).map((hit) => hit.chunkId),
+          input.truth[i] ?? [],
+          (label) => input.exact.score(q, label),
+        ),
+      ),
+    );
     const rawRecall = mean(input.lowRankQueries.map((q, i) => recallAt(searchLabels(raw, q, K), input.truth[i] ?? [], (label) => input.exact.score(q, label))));
     const filtered: FilteredResult[] = [];
     for (const percent of SELECTIVITIES) filtered.push(await measureFiltered(input, index, percent));
@@ -98,7 +106,9 @@ function compareSearch(index: VectorIndex, raw: Hnsw, queries: readonly number[]
 
 async function measureFiltered(input: InProcessInput, index: VectorIndex, percent: number): Promise<FilteredResult> {
   const { config } = input.handle;
-  const where = createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST }).parse(selectivityWhere(percent));
+  const where = createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST }).parse(
+    selectivityWhere(percent),
+  );
   const resolveMs: number[] = [];
   let allowed: number[] = [];
   for (let i = 0; i < 10; i++) {
@@ -120,12 +130,21 @@ async function measureFiltered(input: InProcessInput, index: VectorIndex, percen
     index.search(query, K);
     unfilteredMs.push(performance.now() - t);
     const truth = input.exact.topK(query, K, allowedSet);
-    recalls.push(recallAt(hits.map((hit) => hit.chunkId), truth, (label) => (allowedSet.has(label) ? input.exact.score(query, label) : -Infinity)));
+    recalls.push(
+      recallAt(
+        hits.map((hit) => hit.chunkId),
+        truth,
+        (label) => (allowedSet.has(label) ? input.exact.score(query, label) : -Infinity),
+      ),
+    );
   }
   return { percent, allowed: allowed.length, resolveMs, searchMs, unfilteredMs, recall: mean(recalls) };
 }
 
-async function measureSync(input: InProcessInput, index: VectorIndex): Promise<Pick<InProcessResult, 'syncNothingMs' | 'syncAdd1Ms' | 'syncAdd100Ms' | 'syncReadMs' | 'reloadReadMs' | 'reloadOnlyMs'>> {
+async function measureSync(
+  input: InProcessInput,
+  index: VectorIndex,
+): Promise<Pick<InProcessResult, 'syncNothingMs' | 'syncAdd1Ms' | 'syncAdd100Ms' | 'syncReadMs' | 'reloadReadMs' | 'reloadOnlyMs'>> {
   for (let i = 0; i < 100; i++) await index.sync(); // warm-up: prepared statements, JIT
   const syncNothingMs: number[] = [];
   for (let i = 0; i < input.syncSamples; i++) {

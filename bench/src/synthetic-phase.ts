@@ -77,8 +77,17 @@ async function runSize(ctx: BenchContext, size: number, queryTexts: readonly str
     });
     progress(`synthetic ${size}: in-process VectorIndex next to raw hnswlib`);
     const inProcess = await measureInProcess({
-      handle, db, identity, raw: raw.hnsw, rawFile, textQueries, lowRankQueries, exact, truth,
-      syncSamples: plan.syncSamples, syncAddRepeats: plan.syncAddRepeats,
+      handle,
+      db,
+      identity,
+      raw: raw.hnsw,
+      rawFile,
+      textQueries,
+      lowRankQueries,
+      exact,
+      truth,
+      syncSamples: plan.syncSamples,
+      syncAddRepeats: plan.syncAddRepeats,
     });
     raw.hnsw.setEf(config.HNSW_EF_SEARCH);
     const rawAnswers = textQueries.map((query) => raw.hnsw.searchKnn(query, K).neighbors);

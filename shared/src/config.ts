@@ -11,7 +11,12 @@ const commaList = () =>
   z
     .string()
     .default('')
-    .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
 
 /** Express 'trust proxy': false, true, a hop count, or a comma list of addresses/subnets (proxy-addr names allowed). */
 const trustProxy = () =>
@@ -23,7 +28,10 @@ const trustProxy = () =>
       if (value === 'false') return false;
       if (value === 'true') return true;
       if (/^[0-9]{1,2}$/.test(value)) return Number(value);
-      const entries = value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+      const entries = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
       const bad = entries.filter((entry) => !isProxyAddress(entry));
       if (entries.length === 0 || bad.length > 0) {
         ctx.addIssue({ code: 'custom', message: `must be false, true, a hop count or a comma list of IPs/subnets (bad: ${bad.join(', ') || 'empty'})` });
@@ -47,7 +55,12 @@ export type UploadFileType = (typeof UPLOAD_FILE_TYPES)[number];
 const uploadTypeList = () =>
   z
     .string()
-    .transform((raw) => raw.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item.length > 0))
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter((item) => item.length > 0),
+    )
     .pipe(z.array(z.enum(UPLOAD_FILE_TYPES, { error: `each type must be one of ${UPLOAD_FILE_TYPES.join(', ')}` })).min(1));
 
 const originList = () =>
@@ -59,9 +72,15 @@ export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
     PORT: z.coerce.number().int().min(0).max(65535).default(3000), // web port; 0 = any free port (tests)
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'), // queues, pub/sub, heartbeats
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .default('redis://127.0.0.1:6379'), // queues, pub/sub, heartbeats
     REDIS_TLS_REJECT_UNAUTHORIZED: z.stringbool().default(true), // rediss:// certificate check; Heroku Redis needs false
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// (unset means SQLite)').optional(), // unset: SQLite file in DATA_DIR
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// (unset means SQLite)')
+      .optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
     SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'), // NORMAL: a commit survives a process crash, not a power loss; FULL: fsync per commit (~4 ms each, blocking the event loop)
     DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
@@ -81,7 +100,10 @@ export const Config = z
     RATE_LIMIT_MAX: positiveInt().default(600), // requests per window per API key (per client IP without keys); 429 above
     MAX_SSE_STREAMS_PER_KEY: positiveInt().default(20), // open event streams per API key (per IP without keys); 429 above
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'), // winston level
-    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, _ : . - only').default('colmeia'), // Redis key prefix of queues and channels
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, _ : . - only')
+      .default('colmeia'), // Redis key prefix of queues and channels
     HNSW_M: z.coerce.number().int().min(2).max(128).default(16), // graph degree
     HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(10).max(2000).default(200), // build-time candidate list
     HNSW_EF_SEARCH: z.coerce.number().int().min(10).max(2000).default(200), // search-time candidate list (recall vs speed)

@@ -5,7 +5,11 @@
 export abstract class AppError extends Error {
   abstract readonly status: number; // HTTP status when it reaches the API
   abstract readonly code: string; // stable snake_case code, part of the contract
-  constructor(message: string, readonly details?: unknown, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = new.target.name;
   }
@@ -20,7 +24,11 @@ export interface ValidationIssue {
 export class ValidationError extends AppError {
   readonly status = 400;
   readonly code = 'validation_failed';
-  constructor(message: string, readonly issues: ValidationIssue[] = [], options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly issues: ValidationIssue[] = [],
+    options?: ErrorOptions,
+  ) {
     super(message, issues, options);
   }
 }
@@ -64,7 +72,11 @@ export class SearchTimeoutError extends AppError {
  */
 export class UnrecoverableJobError extends AppError {
   readonly status = 422;
-  constructor(readonly code: string, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, undefined, options);
   }
 }

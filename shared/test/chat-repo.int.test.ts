@@ -13,15 +13,7 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openDatabase } from '../src/db/connection.js';
-import {
-  createChatSession,
-  findChatMessage,
-  findChatSession,
-  findReply,
-  insertReply,
-  insertUserMessage,
-  listMessagesAfter,
-} from '../src/db/chat-repo.js';
+import { createChatSession, findChatMessage, findChatSession, findReply, insertReply, insertUserMessage, listMessagesAfter } from '../src/db/chat-repo.js';
 import { claimIdempotencyKey, completeIdempotencyKey } from '../src/db/idempotency-keys-repo.js';
 import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
 
@@ -90,10 +82,13 @@ for (const backend of BACKENDS) {
       for (const attempt of attempts) assert.deepEqual(attempt.message, winner?.message, 'every attempt reads back the stored reply');
       assert.deepEqual(await findReply(db, question.message.id), winner?.message);
       const all = await listMessagesAfter(db, sessionId, 0, 100);
-      assert.deepEqual(all.map((m) => m.role), ['user', 'assistant']);
+      assert.deepEqual(
+        all.map((m) => m.role),
+        ['user', 'assistant'],
+      );
     });
 
-    it('commits a session\'s messages in id order, so every prevId is the message just before it', async () => {
+    it("commits a session's messages in id order, so every prevId is the message just before it", async () => {
       const sessionId = await newSession();
       const other = await newSession();
       const stored = await Promise.all(

@@ -44,7 +44,10 @@ describe('checkEvictionPolicy', () => {
   it('accepts noeviction with an info line', async () => {
     const { result, lines } = await check([]);
     assert.deepEqual(result, { status: 'ok', policy: 'noeviction' });
-    assert.deepEqual(lines.map((line) => line.level), ['info']);
+    assert.deepEqual(
+      lines.map((line) => line.level),
+      ['info'],
+    );
   });
 
   it('warns, naming the policy, when Redis may evict keys', async () => {

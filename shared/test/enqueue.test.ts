@@ -28,8 +28,14 @@ describe('jitteredBackoff', () => {
 describe('per-queue policy', () => {
   it('takes each queue its own timeout and concurrency from config, with documented defaults', () => {
     const config = loadConfig({});
-    assert.deepEqual(QUEUE_NAMES.map((queue) => jobTimeoutMs(config, queue)), [300_000, 120_000, 5_000, 180_000]);
-    assert.deepEqual(QUEUE_NAMES.map((queue) => queueConcurrency(config, queue)), [2, 1, 8, 4]);
+    assert.deepEqual(
+      QUEUE_NAMES.map((queue) => jobTimeoutMs(config, queue)),
+      [300_000, 120_000, 5_000, 180_000],
+    );
+    assert.deepEqual(
+      QUEUE_NAMES.map((queue) => queueConcurrency(config, queue)),
+      [2, 1, 8, 4],
+    );
     const tuned = loadConfig({ INGEST_CONCURRENCY: '5', SEARCH_TIMEOUT_MS: '900' });
     assert.equal(queueConcurrency(tuned, 'ingest'), 5);
     assert.equal(jobTimeoutMs(tuned, 'search'), 900);

@@ -49,7 +49,7 @@ describe('events over Redis pub/sub', () => {
   });
   after(() => redis.close());
 
-  it('delivers a session\'s events to that session\'s local listeners only, and stops after unsubscribe', async () => {
+  it("delivers a session's events to that session's local listeners only, and stops after unsubscribe", async () => {
     config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', REDIS_URL: redis.url, QUEUE_PREFIX: `test-${randomUUID()}` });
     const web = open('api');
     const worker = open('worker');
@@ -61,13 +61,23 @@ describe('events over Redis pub/sub', () => {
     await worker.publish('session-a', delta('one'));
     await worker.publish('session-a', delta('two'));
     await arrived;
-    assert.deepEqual(seen, [['a', delta('one')], ['a', delta('two')]]);
+    assert.deepEqual(seen, [
+      ['a', delta('one')],
+      ['a', delta('two')],
+    ]);
     stopA();
     const third = nextSignal(web, 'session-b', (signal) => signal.type === 'delta');
     await worker.publish('session-a', delta('three'));
     await worker.publish('session-b', delta('four'));
     await third;
-    assert.deepEqual(seen.map(([session, signal]) => [session, signal.type === 'delta' ? signal.text : signal.type]), [['a', 'one'], ['a', 'two'], ['b', 'four']]);
+    assert.deepEqual(
+      seen.map(([session, signal]) => [session, signal.type === 'delta' ? signal.text : signal.type]),
+      [
+        ['a', 'one'],
+        ['a', 'two'],
+        ['b', 'four'],
+      ],
+    );
   });
 
   it('drops a malformed event and keeps delivering the next ones', async () => {

@@ -9,7 +9,7 @@ import { openDatabase } from '../src/db/connection.js';
 import { migrateLatest } from '../src/db/migrate.js';
 
 describe('migrations', () => {
-  it('still run when a start-up race left two rows in knex\'s lock table', async () => {
+  it("still run when a start-up race left two rows in knex's lock table", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'colmeia-migrate-'));
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', DATA_DIR: dataDir });
     const logger = createLogger(config, 'test');
@@ -18,7 +18,17 @@ describe('migrations', () => {
       await db.schema.dropTableIfExists('documents');
       await db('knex_migrations').delete();
       await db('knex_migrations_lock').insert({ is_locked: 0 }); // the race's second row
-      for (const table of ['jobs', 'job_outcomes', 'chat_messages', 'chat_sessions', 'index_meta', 'vector_log', 'chunks', 'idempotency_keys', 'reindex_embeddings']) {
+      for (const table of [
+        'jobs',
+        'job_outcomes',
+        'chat_messages',
+        'chat_sessions',
+        'index_meta',
+        'vector_log',
+        'chunks',
+        'idempotency_keys',
+        'reindex_embeddings',
+      ]) {
         await db.schema.dropTableIfExists(table);
       }
       await migrateLatest(db, logger);

@@ -27,12 +27,64 @@ const schema = createWhereSchema({ maxDepth: 8, maxConditions: 500, maxInList: 2
 const KEYS = ['a', 'b', 'n', 'tag', 'name', 'author', '__proto__', 'constructor', 'prototype', '0', 'x-y', 'A_1', '-'];
 const DATA_ONLY_KEYS = ['a.b', "a') OR 1=1 --", '$', ''];
 const STRINGS = [
-  '', 'a', 'A', 'b', 'ab', 'é', 'e\u0301', '😀', '😀a', '\uE000', '\uFFFF', 'Ω', 'ü', 'z', '1', '-1', '1.5', 'true', 'null',
-  "it's", 'say "hi"', '\\', "') OR 1=1 --", '%', '_', '?', '$."a"', 'strict $', '{}', '[1]', '\n', ' a', '\u007f', '\u0080',
+  '',
+  'a',
+  'A',
+  'b',
+  'ab',
+  'é',
+  'e\u0301',
+  '😀',
+  '😀a',
+  '\uE000',
+  '\uFFFF',
+  'Ω',
+  'ü',
+  'z',
+  '1',
+  '-1',
+  '1.5',
+  'true',
+  'null',
+  "it's",
+  'say "hi"',
+  '\\',
+  "') OR 1=1 --",
+  '%',
+  '_',
+  '?',
+  '$."a"',
+  'strict $',
+  '{}',
+  '[1]',
+  '\n',
+  ' a',
+  '\u007f',
+  '\u0080',
 ];
 const NUMBERS = [
-  0, 1, -1, 2, 3, 42, 100, -100, 1.5, -1.5, 0.1, 0.2, 0.30000000000000004, 1e21, 1e20, 2 ** 53, -(2 ** 53), 1e-7, -2.5e-8,
-  123456789.125, 5e-324, 1.7976931348623157e308,
+  0,
+  1,
+  -1,
+  2,
+  3,
+  42,
+  100,
+  -100,
+  1.5,
+  -1.5,
+  0.1,
+  0.2,
+  0.30000000000000004,
+  1e21,
+  1e20,
+  2 ** 53,
+  -(2 ** 53),
+  1e-7,
+  -2.5e-8,
+  123456789.125,
+  5e-324,
+  1.7976931348623157e308,
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -94,7 +146,12 @@ const filterArb: fc.Arbitrary<Json> = fc.letrec<{ filter: Json }>((tie) => ({
     fc.uniqueArray(conditionArb, { selector: (entry) => entry[0], minLength: 1, maxLength: 2 }).map((entries) => Object.fromEntries(entries)),
     fc.record({ $and: fc.array(tie('filter'), { minLength: 1, maxLength: 3 }) }),
     fc.record({ $or: fc.array(tie('filter'), { minLength: 1, maxLength: 3 }) }),
-    fc.tuple(conditionArb, fc.array(tie('filter'), { minLength: 1, maxLength: 2 })).map(([[field, value], or]) => Object.fromEntries([[field, value], ['$or', or]])),
+    fc.tuple(conditionArb, fc.array(tie('filter'), { minLength: 1, maxLength: 2 })).map(([[field, value], or]) =>
+      Object.fromEntries([
+        [field, value],
+        ['$or', or],
+      ]),
+    ),
   ),
 })).filter;
 
@@ -117,7 +174,7 @@ function makeRows(): Row[] {
     { tags: ['x', 1], a: [{ b: 1 }], '0': { '0': 'zero' }, n: [5] },
     { n: 1, a: '1', b: true, tag: 1.0, name: null },
     { n: '1', a: 1, b: 1, tag: 'true', 'x-y': { '-': 'dash' } },
-    { author: { name: "O'Brien \"the\" \\ ?" }, '-': -0.5, 'a.b': 'literal dotted key' },
+    { author: { name: 'O\'Brien "the" \\ ?' }, '-': -0.5, 'a.b': 'literal dotted key' },
     'not an object',
     [{ a: 1 }],
   ];
@@ -194,7 +251,7 @@ describe('where on SQLite and Postgres', () => {
         for (const target of targets) assert.deepEqual(await selectIds(target, where), expectedIds(rows, where), `${target.name}: ${JSON.stringify(filter)}`);
       }
     }
-    const quoted = schema.parse({ 'author.name': "O'Brien \"the\" \\ ?" });
+    const quoted = schema.parse({ 'author.name': 'O\'Brien "the" \\ ?' });
     for (const target of targets) assert.deepEqual(await selectIds(target, quoted), [4]);
   });
 
@@ -217,7 +274,12 @@ describe('where on SQLite and Postgres', () => {
       const where = schema.parse(JSON.parse(JSON.stringify(filter)));
       const expected = expectedIds(rows, where);
       const fixed = expectations[i];
-      if (fixed) assert.deepEqual(expected.filter((id) => id < 7), fixed, `reference for ${JSON.stringify(filter)}`);
+      if (fixed)
+        assert.deepEqual(
+          expected.filter((id) => id < 7),
+          fixed,
+          `reference for ${JSON.stringify(filter)}`,
+        );
       for (const target of targets) assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
     }
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);

@@ -163,7 +163,10 @@ describe('createWhereSchema', () => {
     ast(nestedAnd(LIMITS.maxDepth));
     assertRejected(nestedAnd(LIMITS.maxDepth + 1), 'max_depth');
     const issues = rejection(nestedAnd(10_000));
-    assert.deepEqual(issues.map((issue) => issue.rule), ['max_depth']);
+    assert.deepEqual(
+      issues.map((issue) => issue.rule),
+      ['max_depth'],
+    );
   });
 
   it('rejects more than maxConditions field conditions, counted across the whole filter', () => {
@@ -172,7 +175,10 @@ describe('createWhereSchema', () => {
     assertRejected({ ...ten, extra: 1 }, 'max_conditions');
     assertRejected({ a: { $gt: 1, $lt: 2 }, $or: Array.from({ length: 9 }, (_, i) => ({ [`f${i}`]: i })) }, 'max_conditions');
     const huge = { $or: Array.from({ length: 100_000 }, (_, i) => ({ [`f${i}`]: i })) };
-    assert.deepEqual(rejection(huge).map((issue) => issue.rule), ['max_conditions']);
+    assert.deepEqual(
+      rejection(huge).map((issue) => issue.rule),
+      ['max_conditions'],
+    );
   });
 
   it('rejects an $in longer than maxInList', () => {
@@ -182,8 +188,9 @@ describe('createWhereSchema', () => {
   });
 
   it('names the rule in its messages', () => {
-    const messages = [nestedAnd(9), { a: { $in: [1, 2, 3, 4, 5, 6] } }, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, i]))]
-      .map((input) => schema.safeParse(input).error?.issues[0]?.message ?? '');
+    const messages = [nestedAnd(9), { a: { $in: [1, 2, 3, 4, 5, 6] } }, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, i]))].map(
+      (input) => schema.safeParse(input).error?.issues[0]?.message ?? '',
+    );
     assert.match(messages[0] ?? '', /max_depth.*4/);
     assert.match(messages[1] ?? '', /max_in_list.*5/);
     assert.match(messages[2] ?? '', /max_conditions.*10/);
@@ -198,12 +205,18 @@ describe('createWhereSchema', () => {
   it('reports paths under the key it is nested in', () => {
     const body = z.strictObject({ where: schema.optional() });
     const result = body.safeParse({ where: { $or: [{ a: { $gt: [1] } }] } });
-    assert.deepEqual(result.error?.issues.map((issue) => issue.path.join('.')), ['where.$or.0.a.$gt']);
+    assert.deepEqual(
+      result.error?.issues.map((issue) => issue.path.join('.')),
+      ['where.$or.0.a.$gt'],
+    );
     assert.deepEqual(body.parse({}), {});
   });
 
   it('becomes a ValidationError through parse()', () => {
-    assert.throws(() => parse(schema, { a: { $where: 'x' } }, 'where'), (err: unknown) => err instanceof ValidationError && err.issues.length === 1);
+    assert.throws(
+      () => parse(schema, { a: { $where: 'x' } }, 'where'),
+      (err: unknown) => err instanceof ValidationError && err.issues.length === 1,
+    );
   });
 
   it('refuses nonsensical limits', () => {
@@ -311,7 +324,7 @@ describe('matchesWhere', () => {
 });
 
 describe('compileWhere', () => {
-  const hostile = "') OR 1=1 -- \"; DROP TABLE x; ?";
+  const hostile = '\') OR 1=1 -- "; DROP TABLE x; ?';
   const filter = ast({ 'x-y.__proto__': hostile, n: { $in: [hostile, 1, true, null] }, m: { $gt: hostile } });
 
   for (const dialect of ['sqlite', 'postgres'] as const) {

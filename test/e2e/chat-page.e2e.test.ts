@@ -19,10 +19,20 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
 import { ARTIFACTS_DIR, repoRoot, startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const KEY = `page-e2e-${randomUUID()}`;
 const UI_TIMEOUT_MS = 20_000;
-const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium; .ci/run does) to run the browser test`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium; .ci/run does) to run the browser test`;
 
 /** Installed before the page's scripts: records every data-state the answers and the connection badge take, and the upload's status lines. */
 const RECORDER = `
@@ -70,9 +80,14 @@ describe('the chat page in headless Chromium', { skip }, () => {
   before(async () => {
     redis = await startRedisServer();
     env = {
-      REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-page-e2e-'), QUEUE_PREFIX: `e2e-${randomUUID()}`, API_KEYS: KEY, RATE_LIMIT_MAX: '100000',
+      REDIS_URL: redis.url,
+      DATA_DIR: tempDataDir('colmeia-page-e2e-'),
+      QUEUE_PREFIX: `e2e-${randomUUID()}`,
+      API_KEYS: KEY,
+      RATE_LIMIT_MAX: '100000',
       PORT: String(await freePort()), // fixed, so a second web process can take over the page's origin
-      SSE_RETRY_MS: '300', SSE_HEARTBEAT_MS: '1000',
+      SSE_RETRY_MS: '300',
+      SSE_HEARTBEAT_MS: '1000',
     };
     web = await startWeb(env);
     worker = await startWorker(env);
@@ -94,23 +109,32 @@ describe('the chat page in headless Chromium', { skip }, () => {
     await page.fill('#api-key', KEY);
     await page.click('#key-form button[type="submit"]');
     const file = path.join(tempDataDir('colmeia-page-upload-'), 'meadow-notes.txt');
-    writeFileSync(file, 'The zorblax flower grows only in high mountain meadows. It blooms in July, when the bees of the valley visit it for its blue nectar.\n');
+    writeFileSync(
+      file,
+      'The zorblax flower grows only in high mountain meadows. It blooms in July, when the bees of the valley visit it for its blue nectar.\n',
+    );
     await page.setInputFiles('#upload-file', file);
     await page.click('#upload-form button[type="submit"]');
     await page.locator('#document-list li[data-status="ready"]', { hasText: 'meadow-notes' }).waitFor({ timeout: UI_TIMEOUT_MS });
-    assert.match(await page.textContent('#upload-status') ?? '', /meadow-notes\.txt is ready/);
-    assert.ok((await states()).some((entry) => /^upload=uploading meadow-notes\.txt: \d+%$/.test(entry)), 'the upload showed its progress');
-    assert.match(await page.textContent('#document-list') ?? '', /meadow-notes\.txt · 1 chunk/);
+    assert.match((await page.textContent('#upload-status')) ?? '', /meadow-notes\.txt is ready/);
+    assert.ok(
+      (await states()).some((entry) => /^upload=uploading meadow-notes\.txt: \d+%$/.test(entry)),
+      'the upload showed its progress',
+    );
+    assert.match((await page.textContent('#document-list')) ?? '', /meadow-notes\.txt · 1 chunk/);
 
     await page.click('#new-session');
     await connection('live');
     const answer = await ask('When does the zorblax flower bloom?');
-    assert.match(await answer.locator('.content').textContent() ?? '', /zorblax flower .*blooms in July/s);
-    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+    assert.match((await answer.locator('.content').textContent()) ?? '', /zorblax flower .*blooms in July/s);
+    assert.match((await answer.locator('.sources').textContent()) ?? '', /meadow-notes/);
     assert.ok(Number(await answer.getAttribute('data-deltas')) > 0, 'tokens arrived as delta events');
     const replyTo = await answer.getAttribute('data-reply-to');
     const seen = (await states()).filter((entry) => entry.startsWith(`answer:${replyTo}=`));
-    assert.ok(seen.indexOf(`answer:${replyTo}=streaming`) >= 0 && seen.indexOf(`answer:${replyTo}=streaming`) < seen.indexOf(`answer:${replyTo}=done`), `streamed, then final: ${seen.join(', ')}`);
+    assert.ok(
+      seen.indexOf(`answer:${replyTo}=streaming`) >= 0 && seen.indexOf(`answer:${replyTo}=streaming`) < seen.indexOf(`answer:${replyTo}=done`),
+      `streamed, then final: ${seen.join(', ')}`,
+    );
   });
 
   it('shows that it is reconnecting when the web process is replaced, and streams the next answer', async () => {
@@ -125,9 +149,12 @@ describe('the chat page in headless Chromium', { skip }, () => {
     assert.ok(resumedFrom.includes(lastAnswerId ?? 'none'), `the stream resumed with Last-Event-ID ${lastAnswerId}: ${resumedFrom.join(', ')}`);
     const answer = await ask('Which bees visit the zorblax?');
     assert.ok(Number(await answer.getAttribute('data-deltas')) > 0, 'the answer came over the resumed stream');
-    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+    assert.match((await answer.locator('.sources').textContent()) ?? '', /meadow-notes/);
     // docs/chat-page.png is the README's picture: rewritten only on request, so a test run leaves the tree clean
-    const targets = [path.join(ARTIFACTS_DIR, 'chat-page.png'), ...(process.env['UPDATE_SCREENSHOT'] === '1' ? [path.join(repoRoot, 'docs', 'chat-page.png')] : [])];
+    const targets = [
+      path.join(ARTIFACTS_DIR, 'chat-page.png'),
+      ...(process.env['UPDATE_SCREENSHOT'] === '1' ? [path.join(repoRoot, 'docs', 'chat-page.png')] : []),
+    ];
     for (const target of targets) {
       mkdirSync(path.dirname(target), { recursive: true });
       await page.screenshot({ path: target, fullPage: true });
@@ -138,10 +165,10 @@ describe('the chat page in headless Chromium', { skip }, () => {
     await page.route('**/chat/sessions/*/events?**', (route) => route.abort('connectionreset'));
     await replaceWeb(); // the open stream ends; every reconnect now fails
     await connection('polling');
-    assert.match(await page.textContent('#connection-text') ?? '', /polling every 2 s/);
+    assert.match((await page.textContent('#connection-text')) ?? '', /polling every 2 s/);
     const answer = await ask('What colour is the nectar of the zorblax?');
-    assert.match(await answer.locator('.content').textContent() ?? '', /blue nectar/);
+    assert.match((await answer.locator('.content').textContent()) ?? '', /blue nectar/);
     assert.equal(await answer.getAttribute('data-deltas'), '0', 'no stream: the answer came by polling');
-    assert.match(await answer.locator('.sources').textContent() ?? '', /meadow-notes/);
+    assert.match((await answer.locator('.sources').textContent()) ?? '', /meadow-notes/);
   });
 });

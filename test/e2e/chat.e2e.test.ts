@@ -135,7 +135,10 @@ describe('chat across two web processes and a worker', () => {
     assert.equal(deltas.join(''), REPLY);
     const stages = client.events.filter((e) => e.event === 'progress' && own(e)).map((e) => (JSON.parse(e.data) as { stage: string }).stage);
     assert.ok(stages.includes('retrieving') && stages.includes('generating'), `progress stages: ${stages.join(', ')}`);
-    assert.ok(client.events.some((e) => e.event === 'message' && messageOf(e).id === question.id), 'the question itself is pushed too');
+    assert.ok(
+      client.events.some((e) => e.event === 'message' && messageOf(e).id === question.id),
+      'the question itself is pushed too',
+    );
     await ollama.setBehaviour({ tokenDelayMs: 0 });
   });
 
@@ -165,27 +168,47 @@ describe('chat across two web processes and a worker', () => {
     await resumed.waitFor(replyTo(q3.message.id));
     await resumed.waitFor(replyTo(q2.message.id));
     const ids = resumed.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
-    assert.ok(ids.every((id) => id > Number(lastSeen)), 'nothing at or before Last-Event-ID is sent again');
+    assert.ok(
+      ids.every((id) => id > Number(lastSeen)),
+      'nothing at or before Last-Event-ID is sent again',
+    );
     assert.deepEqual(ids, [...new Set(ids)], 'no message twice');
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'messages in id order');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'messages in id order',
+    );
     assert.ok(ids.includes(q2.message.id) && ids.includes(q3.message.id));
     const viaQuery = await listen(webB, sessionId, { query: `?after=${q2.message.id}` });
     await viaQuery.waitFor(replyTo(q3.message.id));
-    assert.ok(viaQuery.events.filter((e) => e.event === 'message').every((e) => Number(e.id) > q2.message.id), '?after= works like Last-Event-ID');
+    assert.ok(
+      viaQuery.events.filter((e) => e.event === 'message').every((e) => Number(e.id) > q2.message.id),
+      '?after= works like Last-Event-ID',
+    );
   });
 
   it('answers polling with only the messages after ?after=', async () => {
     const sessionId = await newSession();
     const q = await ask(webA, sessionId, 'Where do bees keep honey?');
-    await waitFor(async () => ((await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages?after=${q.message.id}`)).body as { messages: Message[] }).messages.length === 1, {
-      timeoutMs: 15_000,
-      what: 'the answer to be pollable',
-    });
+    await waitFor(
+      async () =>
+        ((await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages?after=${q.message.id}`)).body as { messages: Message[] }).messages.length === 1,
+      {
+        timeoutMs: 15_000,
+        what: 'the answer to be pollable',
+      },
+    );
     const all = (await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages`)).body as { messages: Message[]; hasMore: boolean };
-    assert.deepEqual(all.messages.map((m) => m.role), ['user', 'assistant']);
+    assert.deepEqual(
+      all.messages.map((m) => m.role),
+      ['user', 'assistant'],
+    );
     assert.equal(all.hasMore, false);
     const newer = (await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages?after=${q.message.id}`)).body as { messages: Message[] };
-    assert.deepEqual(newer.messages.map((m) => m.replyTo), [q.message.id]);
+    assert.deepEqual(
+      newer.messages.map((m) => m.replyTo),
+      [q.message.id],
+    );
     const none = (await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages?after=${newer.messages[0]?.id ?? 0}`)).body as { messages: Message[] };
     assert.deepEqual(none.messages, []);
     assert.equal((await api(webB.url, 'GET', `/chat/sessions/${sessionId}/messages?after=-1`)).status, 400);
@@ -208,7 +231,11 @@ describe('chat across two web processes and a worker', () => {
     const question = asQuestion(first).message;
     await client.waitFor(replyTo(question.id));
     const messages = ((await api(webA.url, 'GET', `/chat/sessions/${sessionId}/messages`)).body as { messages: Message[] }).messages;
-    assert.deepEqual(messages.map((m) => m.role), ['user', 'assistant'], 'one question, one answer');
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ['user', 'assistant'],
+      'one question, one answer',
+    );
   });
 
   it('cancels a running answer (aborting the model) and a waiting one, storing and pushing a cancelled message for each', async () => {
@@ -251,7 +278,12 @@ describe('chat across two web processes and a worker', () => {
     assert.equal(streamed.code, 0, streamed.stderr);
     assert.match(streamed.stdout, new RegExp(`^${REPLY.replace(/[[\].]/g, '\\$&')}\n\nSources:\n\\[1\\] Hive notes \\(document hive, score [0-9.]+\\)`));
     assert.match(streamed.stderr, /question [0-9]+, job answer:[0-9]+/);
-    const polled = await run('bash', ['scripts/ask.sh', '--poll', 'Where do bees keep honey?'], { ...scriptEnv, ASK_POLL_INTERVAL: '0.2' }, { timeoutMs: 30_000 });
+    const polled = await run(
+      'bash',
+      ['scripts/ask.sh', '--poll', 'Where do bees keep honey?'],
+      { ...scriptEnv, ASK_POLL_INTERVAL: '0.2' },
+      { timeoutMs: 30_000 },
+    );
     assert.equal(polled.code, 0, polled.stderr);
     assert.match(polled.stdout, /Bees keep honey in wax cells \[1\]\.\n\nSources:\n\[1\] Hive notes/);
   });
@@ -271,7 +303,13 @@ describe('chat across two web processes and a worker', () => {
     const q2 = await ask(webA, sessionId, 'Who lays the eggs?');
     const resumed = await listen(webB, sessionId, { lastEventId: client.lastEventId ?? '0' });
     await resumed.waitFor(replyTo(q2.message.id));
-    assert.deepEqual(resumed.events.filter((e) => e.event === 'message').map((e) => Number(e.id)).slice(0, 1), [q2.message.id]);
+    assert.deepEqual(
+      resumed.events
+        .filter((e) => e.event === 'message')
+        .map((e) => Number(e.id))
+        .slice(0, 1),
+      [q2.message.id],
+    );
   });
 
   it('replays to its streams what a web process missed while its Redis subscription was down', async (t) => {

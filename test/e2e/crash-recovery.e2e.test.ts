@@ -106,9 +106,25 @@ describe('a worker killed with -9 mid-ingest', () => {
     assert.deepEqual(lost, []);
     assert.equal(duplicates, 0);
     assert.equal(divergence, 0);
-    reportFigure(t, 'crash_recovery', { lost: `${lost.length}/${ids.length}`, duplicate_chunk_rows: duplicates, index_divergence: divergence, missed_kills: missed, chunks_per_doc: expected });
-    reportFigure(t, 'kill9_to_requeue_ms', { p50: percentile(killToRequeue, 50), p95: percentile(killToRequeue, 95), max: Math.max(...killToRequeue), n: killToRequeue.length });
-    reportFigure(t, 'kill9_to_ready_ms', { p50: percentile(killToReady, 50), p95: percentile(killToReady, 95), max: Math.max(...killToReady), n: killToReady.length });
+    reportFigure(t, 'crash_recovery', {
+      lost: `${lost.length}/${ids.length}`,
+      duplicate_chunk_rows: duplicates,
+      index_divergence: divergence,
+      missed_kills: missed,
+      chunks_per_doc: expected,
+    });
+    reportFigure(t, 'kill9_to_requeue_ms', {
+      p50: percentile(killToRequeue, 50),
+      p95: percentile(killToRequeue, 95),
+      max: Math.max(...killToRequeue),
+      n: killToRequeue.length,
+    });
+    reportFigure(t, 'kill9_to_ready_ms', {
+      p50: percentile(killToReady, 50),
+      p95: percentile(killToReady, 95),
+      max: Math.max(...killToReady),
+      n: killToReady.length,
+    });
   });
 });
 

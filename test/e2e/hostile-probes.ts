@@ -24,15 +24,30 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
   const auth = { authorization: `Bearer ${key}` };
   const jsonHeaders = { ...auth, 'content-type': 'application/json' };
   const post = (name: string, path: string, body: unknown, status: number | number[] = 400): Probe => ({
-    name, method: 'POST', path, headers: jsonHeaders, body: typeof body === 'string' ? body : JSON.stringify(body), status,
+    name,
+    method: 'POST',
+    path,
+    headers: jsonHeaders,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    status,
   });
   const raw = (name: string, path: string, body: string, status: number | number[] = 400, headers: Record<string, string> = jsonHeaders): Probe => ({
-    name, method: 'POST', path, headers, body, status,
+    name,
+    method: 'POST',
+    path,
+    headers,
+    body,
+    status,
   });
   const get = (name: string, path: string, status: number | number[] = 400, headers: Record<string, string> = auth): Probe => ({ name, path, headers, status });
   /** A multipart POST /documents; parts are [field, file name ('' for a plain field), content]. */
   const upload = (name: string, parts: Array<[string, string, string]>, status: number): Probe => {
-    const body = parts.map(([field, fileName, content]) => `--b\r\nContent-Disposition: form-data; name="${field}"${fileName ? `; filename="${fileName}"\r\nContent-Type: application/octet-stream` : ''}\r\n\r\n${content}\r\n`).join('');
+    const body = parts
+      .map(
+        ([field, fileName, content]) =>
+          `--b\r\nContent-Disposition: form-data; name="${field}"${fileName ? `; filename="${fileName}"\r\nContent-Type: application/octet-stream` : ''}\r\n\r\n${content}\r\n`,
+      )
+      .join('');
     return raw(`upload: ${name}`, '/documents', `${body}--b--\r\n`, status, { ...auth, 'content-type': 'multipart/form-data; boundary=b' });
   };
   const doc = (name: string, body: unknown, status: number | number[] = 400) => post(`document: ${name}`, '/documents', body, status);
@@ -63,7 +78,13 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     get('auth: status without key', '/status', 401, {}),
     get('auth: ready without key', '/ready', 401, {}),
     { name: 'auth: post without key', method: 'POST', path: '/documents', headers: { 'content-type': 'application/json' }, body: '{"text":"x"}', status: 401 },
-    { name: 'auth: preflight without key and without CORS', method: 'OPTIONS', path: '/documents', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' }, status: 401 },
+    {
+      name: 'auth: preflight without key and without CORS',
+      method: 'OPTIONS',
+      path: '/documents',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      status: 401,
+    },
 
     // Unknown routes, methods and path tricks (V9): ids are validated, never paths.
     get('route: unknown', '/nope', 404),
@@ -99,13 +120,37 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     raw('media: text/plain', '/documents', '{"text":"x"}', 415, { ...auth, 'content-type': 'text/plain' }),
     raw('media: form', '/documents', 'text=x', 415, { ...auth, 'content-type': 'application/x-www-form-urlencoded' }),
     raw('media: multipart elsewhere', '/search', '--b\r\n\r\nx\r\n--b--', 415, { ...auth, 'content-type': 'multipart/form-data; boundary=b' }),
-    raw('media: multipart upload without a file part', '/documents', '--b\r\n\r\nx\r\n--b--', 400, { ...auth, 'content-type': 'multipart/form-data; boundary=b' }), // POST /documents takes uploads
+    raw('media: multipart upload without a file part', '/documents', '--b\r\n\r\nx\r\n--b--', 400, {
+      ...auth,
+      'content-type': 'multipart/form-data; boundary=b',
+    }), // POST /documents takes uploads
     upload('executable', [['file', 'x.exe', 'MZ\u0090\u0000']], 415),
     upload('pdf header then garbage', [['file', 'x.pdf', '%PDF-1.7\n\u0001\u0002garbage']], 400),
     upload('traversal file name with binary', [['file', '../../etc/passwd.txt', 'a\u0000b']], 400),
-    upload('two files', [['file', 'a.txt', 'a'], ['file', 'b.txt', 'b']], 400),
-    upload('status field', [['status', '', 'ready'], ['file', 'a.txt', 'a']], 400),
-    upload('metadata with a NUL', [['metadata', '', '{"a":"\\u0000"}'], ['file', 'a.txt', 'a']], 400),
+    upload(
+      'two files',
+      [
+        ['file', 'a.txt', 'a'],
+        ['file', 'b.txt', 'b'],
+      ],
+      400,
+    ),
+    upload(
+      'status field',
+      [
+        ['status', '', 'ready'],
+        ['file', 'a.txt', 'a'],
+      ],
+      400,
+    ),
+    upload(
+      'metadata with a NUL',
+      [
+        ['metadata', '', '{"a":"\\u0000"}'],
+        ['file', 'a.txt', 'a'],
+      ],
+      400,
+    ),
     raw('media: none', '/documents', '{"text":"x"}', 415, auth),
     raw('media: latin1 charset', '/documents', '{"text":"x"}', 415, { ...jsonHeaders, 'content-type': 'application/json; charset=latin1' }),
     raw('media: unknown content-encoding', '/documents', '{"text":"x"}', 415, { ...jsonHeaders, 'content-encoding': 'compress' }),
@@ -192,7 +237,10 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     where('NUL value', { a: 'x\u0000' }),
     where('lone surrogate value', { a: { $in: ['\udfff'] } }),
     where('__proto__ object value', JSON.parse('{"__proto__":{"polluted":1}}')),
-    where('$and 1000 deep', deep(1000, { a: 1 }, (inner) => ({ $and: [inner] }))),
+    where(
+      '$and 1000 deep',
+      deep(1000, { a: 1 }, (inner) => ({ $and: [inner] })),
+    ),
     where('$in of 100 000', { a: { $in: Array.from({ length: 100_000 }, (_, i) => i) } }),
     where('65 conditions', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, i]))),
     where('a list', [{ a: 1 }]),
@@ -201,7 +249,7 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     post('remove: empty filter', '/documents/delete', { where: {} }),
     post('remove: no filter', '/documents/delete', { dryRun: true }),
     post('remove: dryRun string', '/documents/delete', { where: { a: 1 }, dryRun: 'yes' }),
-    post('remove: SQL in a field name', '/documents/delete', { where: { "a; DROP TABLE documents": 1 } }),
+    post('remove: SQL in a field name', '/documents/delete', { where: { 'a; DROP TABLE documents': 1 } }),
 
     // GET /documents query strings.
     list('where empty', 'where='),

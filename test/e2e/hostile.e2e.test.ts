@@ -17,7 +17,8 @@ import { hostileProbes, type Probe } from './hostile-probes.js';
 
 const KEY = `hostile-${randomUUID()}`;
 const DATABASE_URL = process.env['TEST_DATABASE_URL'];
-const LEAK = /\bat [\w.<>$]+ \(|node:internal|file:\/\/|\.[cm]?js:\d+|SQLITE_|sqlite3|syntax error at or near|relation "|violates|jsonpath|json_extract|knex|\bpg_|Traceback/;
+const LEAK =
+  /\bat [\w.<>$]+ \(|node:internal|file:\/\/|\.[cm]?js:\d+|SQLITE_|sqlite3|syntax error at or near|relation "|violates|jsonpath|json_extract|knex|\bpg_|Traceback/;
 
 interface Answer {
   status: number;
@@ -31,12 +32,17 @@ function send(base: string, probe: Pick<Probe, 'method' | 'path' | 'headers' | '
   const url = new URL(base);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: probe.method ?? 'GET', path: probe.path, headers: probe.headers ?? {}, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), elapsedMs: performance.now() - started }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: probe.method ?? 'GET', path: probe.path, headers: probe.headers ?? {}, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), elapsedMs: performance.now() - started }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${probe.method ?? 'GET'} ${probe.path} timed out`)));
     req.on('error', reject);
     req.end(probe.body);
@@ -48,15 +54,24 @@ function timeToStatus(base: string, path: string, bytes: number, key: string): P
   const url = new URL(base);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': String(bytes), authorization: `Bearer ${key}` } }, (res) => {
-      const elapsedMs = performance.now() - started;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, elapsedMs, text: Buffer.concat(chunks).toString('utf8') });
-        req.destroy();
-      });
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', 'content-length': String(bytes), authorization: `Bearer ${key}` },
+      },
+      (res) => {
+        const elapsedMs = performance.now() - started;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, elapsedMs, text: Buffer.concat(chunks).toString('utf8') });
+          req.destroy();
+        });
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
     const chunk = Buffer.alloc(1 << 20, 0x61);
     let sent = 0;
@@ -78,15 +93,29 @@ async function getJson(base: string, path: string): Promise<unknown> {
 }
 
 async function postJson(base: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const answer = await send(base, { method: 'POST', path, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await send(base, {
+    method: 'POST',
+    path,
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: answer.status, json: JSON.parse(answer.text) as unknown };
 }
 
 /** The documents stored before the barrage, and what reading them returns. */
 async function seed(base: string): Promise<{ ids: string[]; sessionId: string }> {
   const docs = [
-    { id: 'hostile-a', text: 'Cats purr when they are content, and sometimes when they are hurt.', metadata: JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"lang":"en","n":1}') as unknown },
-    { id: 'hostile-b', title: 'Ação — naïve café 😀', text: 'Dogs bark at strangers; ação, naïve café, 😀 and 日本語 survive as text.', metadata: { lang: 'pt', tags: ['x', 'y'], 'a.b': 'literal' } },
+    {
+      id: 'hostile-a',
+      text: 'Cats purr when they are content, and sometimes when they are hurt.',
+      metadata: JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"lang":"en","n":1}') as unknown,
+    },
+    {
+      id: 'hostile-b',
+      title: 'Ação — naïve café 😀',
+      text: 'Dogs bark at strangers; ação, naïve café, 😀 and 日本語 survive as text.',
+      metadata: { lang: 'pt', tags: ['x', 'y'], 'a.b': 'literal' },
+    },
     { text: 'A third document without an id, about birds that sing at dawn.', title: null, metadata: { n: 2.5, nested: { deep: { v: true } } } },
   ];
   const ids: string[] = [];
@@ -97,7 +126,7 @@ async function seed(base: string): Promise<{ ids: string[]; sessionId: string }>
   }
   await waitFor(
     async () => {
-      for (const id of ids) if ((await getJson(base, `/documents/${id}`) as { status: string }).status !== 'ready') return false;
+      for (const id of ids) if (((await getJson(base, `/documents/${id}`)) as { status: string }).status !== 'ready') return false;
       return true;
     },
     { timeoutMs: 30_000, intervalMs: 100, what: 'the seeded documents to be ready' },
@@ -196,7 +225,10 @@ for (const backend of backends()) {
         outcomes.set(probe.name, { status: answer.status, code: String(body.error?.code), rules });
       }
       outcomesByBackend.set(backend.name, outcomes);
-      const counts = [...histogram].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ');
+      const counts = [...histogram]
+        .sort(([a], [b]) => a - b)
+        .map(([status, n]) => `${status}×${n}`)
+        .join(' ');
       t.diagnostic(`${probes.length} hostile requests on ${backend.name}: ${counts}`);
     });
 

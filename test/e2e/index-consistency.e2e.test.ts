@@ -79,7 +79,8 @@ for (const scenario of scenarios) {
         const body = reply.body as { results: Array<{ documentId: string }> };
         if (body.results[0]?.documentId !== `note-${i}`) misses++;
       });
-      for (const [n, worker] of workers.entries()) if (worker.lines.some((line) => line.includes('"queue":"search"') && line.includes('job succeeded'))) answeredBy.add(n);
+      for (const [n, worker] of workers.entries())
+        if (worker.lines.some((line) => line.includes('"queue":"search"') && line.includes('job succeeded'))) answeredBy.add(n);
       reportFigure(t, 'search_after_ingest_misses', { misses, documents: scenario.documents, workers_answering: answeredBy.size });
       assert.equal(misses, 0);
       assert.equal(answeredBy.size, 2, 'both workers answered searches');

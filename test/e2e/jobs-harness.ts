@@ -145,7 +145,11 @@ export function openSqlite(dataDir: string): Knex {
 
 /** Rows per (document, ordinal) above one, over all chunks: must be 0. */
 export async function duplicateChunkRows(db: Knex): Promise<number> {
-  const rows: Array<{ n: number }> = await db('chunks').select('document_id', 'ordinal').count({ n: '*' }).groupBy('document_id', 'ordinal').havingRaw('count(*) > 1');
+  const rows: Array<{ n: number }> = await db('chunks')
+    .select('document_id', 'ordinal')
+    .count({ n: '*' })
+    .groupBy('document_id', 'ordinal')
+    .havingRaw('count(*) > 1');
   return rows.reduce((sum, row) => sum + Number(row.n) - 1, 0);
 }
 

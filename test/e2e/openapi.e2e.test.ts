@@ -37,20 +37,35 @@ describe('answers match the OpenAPI description', () => {
     const spec = route.responses[reply.status];
     assert.ok(spec, `${operationId} answered ${reply.status}, which its description does not list`);
     const contentType = spec.contentType ?? 'application/json';
-    assert.ok((reply.headers.get('content-type') ?? '').startsWith(contentType), `${operationId} ${reply.status}: content-type ${reply.headers.get('content-type')}, described ${contentType}`);
+    assert.ok(
+      (reply.headers.get('content-type') ?? '').startsWith(contentType),
+      `${operationId} ${reply.status}: content-type ${reply.headers.get('content-type')}, described ${contentType}`,
+    );
     if (contentType === 'application/json') parse(spec.schema, reply.body, `${operationId} ${reply.status} answer`);
     seen.add(`${operationId} ${reply.status}`);
     return reply;
   };
   const bodyOf = <T>(reply: Reply) => reply.body as T;
   const waitForDocument = (id: string, status: string) =>
-    waitFor(async () => bodyOf<{ status?: string }>(await client.get(`/documents/${id}`)).status === status, { timeoutMs: 15_000, what: `document ${id} to be ${status}` });
+    waitFor(async () => bodyOf<{ status?: string }>(await client.get(`/documents/${id}`)).status === status, {
+      timeoutMs: 15_000,
+      what: `document ${id} to be ${status}`,
+    });
 
   before(async () => {
     redis = await startRedisServer();
     env = {
-      REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-openapi-e2e-'), QUEUE_PREFIX: `e2e-${randomUUID()}`, API_KEYS: KEY, RATE_LIMIT_MAX: '100000',
-      UPLOAD_MAX_BYTES: '65536', CHUNK_SIZE: '200', CHUNK_OVERLAP: '20', MAX_CHUNKS_PER_DOCUMENT: '3', JOB_ATTEMPTS: '1', HEARTBEAT_INTERVAL_MS: '500',
+      REDIS_URL: redis.url,
+      DATA_DIR: tempDataDir('colmeia-openapi-e2e-'),
+      QUEUE_PREFIX: `e2e-${randomUUID()}`,
+      API_KEYS: KEY,
+      RATE_LIMIT_MAX: '100000',
+      UPLOAD_MAX_BYTES: '65536',
+      CHUNK_SIZE: '200',
+      CHUNK_OVERLAP: '20',
+      MAX_CHUNKS_PER_DOCUMENT: '3',
+      JOB_ATTEMPTS: '1',
+      HEARTBEAT_INTERVAL_MS: '500',
     };
     web = await startWeb(env);
     worker = await startWorker(env);
@@ -68,7 +83,10 @@ describe('answers match the OpenAPI description', () => {
   it('service and reference routes', async () => {
     check('health', await client.get('/health'), 200);
     check('ready', await client.get('/ready'), 200);
-    await waitFor(async () => bodyOf<{ workers: unknown[] }>(await client.get('/status')).workers.length > 0, { timeoutMs: 10_000, what: 'a worker heartbeat' });
+    await waitFor(async () => bodyOf<{ workers: unknown[] }>(await client.get('/status')).workers.length > 0, {
+      timeoutMs: 10_000,
+      what: 'a worker heartbeat',
+    });
     check('status', await client.get('/status'), 200);
     check('metrics', await client.get('/metrics'), 200);
     check('queueDashboard', await client.get('/admin/queues/'), 200);
@@ -81,7 +99,11 @@ describe('answers match the OpenAPI description', () => {
   });
 
   it('documents, uploads, search and jobs', async () => {
-    const added = check('addDocument', await client.post('/documents', { id: 'bees', title: 'Bees', text: 'Honey bees store nectar in the comb.', metadata: { lang: 'en' } }), 202);
+    const added = check(
+      'addDocument',
+      await client.post('/documents', { id: 'bees', title: 'Bees', text: 'Honey bees store nectar in the comb.', metadata: { lang: 'en' } }),
+      202,
+    );
     const pdf = new FormData();
     pdf.append('metadata', '{"lang":"en"}');
     pdf.append('file', new Blob([pdfWithText(['Drones have no sting.'])], { type: 'application/pdf' }), 'drones.pdf');
@@ -121,15 +143,24 @@ describe('answers match the OpenAPI description', () => {
     check('createSession', await client.post('/chat/sessions', { id: session }), 409);
     check('getSession', await client.get(`/chat/sessions/${session}`), 200);
     check('getSession', await client.get('/chat/sessions/nope'), 404);
-    const asked = bodyOf<{ message: { id: number }; job: { id: string } }>(check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'What do drones lack?' }), 202));
-    await waitFor(async () => bodyOf<{ messages: unknown[] }>(await client.get(`/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages.length > 0, { timeoutMs: 15_000, what: 'the answer' });
+    const asked = bodyOf<{ message: { id: number }; job: { id: string } }>(
+      check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'What do drones lack?' }), 202),
+    );
+    await waitFor(
+      async () => bodyOf<{ messages: unknown[] }>(await client.get(`/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages.length > 0,
+      { timeoutMs: 15_000, what: 'the answer' },
+    );
     check('listMessages', await client.get(`/chat/sessions/${session}/messages?after=0`), 200);
     check('cancelAnswer', await client.post(`/jobs/answer/${asked.job.id}/cancel`), 409);
     const stream = await fetch(`${web.url}/chat/sessions/${session}/events?access_token=${encodeURIComponent(KEY)}`, { signal: AbortSignal.timeout(10_000) });
     const reader = stream.body?.getReader();
     const first = await reader?.read();
     await reader?.cancel();
-    check('sessionEvents', { status: stream.status, headers: stream.headers, body: null, text: new TextDecoder().decode(first?.value as Uint8Array | undefined), ms: 0 }, 200);
+    check(
+      'sessionEvents',
+      { status: stream.status, headers: stream.headers, body: null, text: new TextDecoder().decode(first?.value as Uint8Array | undefined), ms: 0 },
+      200,
+    );
 
     await worker.close(); // no worker: the next answer job waits in the queue, where a cancel takes it off
     const waiting = bodyOf<{ job: { id: string } }>(check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'Still there?' }), 202));
@@ -142,6 +173,9 @@ describe('answers match the OpenAPI description', () => {
       const success = Object.keys(route.responses).filter((status) => status.startsWith('2'));
       return !success.some((status) => seen.has(`${route.operationId} ${status}`));
     });
-    assert.deepEqual(missing.map((route) => route.operationId), []);
+    assert.deepEqual(
+      missing.map((route) => route.operationId),
+      [],
+    );
   });
 });

@@ -77,7 +77,10 @@ describe('a poison job that kills its worker every time', () => {
     assert.equal(poisonDoc?.status, 'failed', JSON.stringify(poisonDoc));
     assert.match(poisonDoc?.error ?? '', new RegExp(`gave up after ${JOB_ATTEMPTS} attempts`));
     assert.equal(crashes.length, JOB_ATTEMPTS, `crashes: ${JSON.stringify(crashes)}`);
-    assert.ok(crashes.every((c) => c.signal === 'SIGABRT'), JSON.stringify(crashes));
+    assert.ok(
+      crashes.every((c) => c.signal === 'SIGABRT'),
+      JSON.stringify(crashes),
+    );
     assert.equal(during.lost, 0);
     const job = await client.job('ingest', poison.job.id);
     assert.equal(job.status, 'failed');

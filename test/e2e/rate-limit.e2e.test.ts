@@ -38,7 +38,11 @@ function get(base: string, path: string, headers: Record<string, string>, method
 }
 
 /** Opens an event stream and resolves once its status line arrives; a 200 stays open until closed. */
-function openStream(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; req: ClientRequest; text: Promise<string> }> {
+function openStream(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; req: ClientRequest; text: Promise<string> }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
@@ -119,7 +123,10 @@ describe('rate limits and stream caps across two web processes', () => {
 
     const slots = `${prefix}:sse-streams:key:${keyId(KEY_2)}`;
     first.req.destroy();
-    await waitFor(async () => (await sendInlineCommand(redis.port, `ZCARD ${slots}`)) === ':1', { timeoutMs: 5_000, what: 'the closed stream to free its slot' });
+    await waitFor(async () => (await sendInlineCommand(redis.port, `ZCARD ${slots}`)) === ':1', {
+      timeoutMs: 5_000,
+      what: 'the closed stream to free its slot',
+    });
     const third = await openStream(webs[1]!.url, events, { authorization: `Bearer ${KEY_2}` });
     assert.equal(third.status, 200);
     second.req.destroy();

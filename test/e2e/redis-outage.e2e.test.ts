@@ -112,7 +112,12 @@ describe('Redis outages', () => {
       search_max: Math.max(...searchMs),
       outage_ms: upAt - downAt,
     });
-    reportFigure(t, 'redis_restart_resume_ms', { web_accepts: webAcceptsMs, new_document_ready: resumeMs, outage_documents_ready: sweepMs, lost: `${lost.length}/${outageIds.length}` });
+    reportFigure(t, 'redis_restart_resume_ms', {
+      web_accepts: webAcceptsMs,
+      new_document_ready: resumeMs,
+      outage_documents_ready: sweepMs,
+      lost: `${lost.length}/${outageIds.length}`,
+    });
   });
 
   it('loses no document when Redis forgets everything (FLUSHALL and SCRIPT FLUSH) with 20 waiting', async (t) => {
@@ -125,7 +130,10 @@ describe('Redis outages', () => {
     assert.equal(extra.status, 202, `enqueue right after SCRIPT FLUSH reloads the scripts: ${extra.text}`);
     // No worker: searches wait in the queue past their deadline, and their clients get a 504 (R7).
     const searches = await Promise.all(Array.from({ length: 3 }, () => client.post('/search', { query: 'lorem' })));
-    assert.deepEqual(searches.map((r) => r.status), [504, 504, 504]);
+    assert.deepEqual(
+      searches.map((r) => r.status),
+      [504, 504, 504],
+    );
     const startedAt = Date.now();
     worker = await startWorker(workerEnv);
     await worker.waitForLine(/worker ready/, 20_000);
@@ -182,10 +190,16 @@ describe('Redis outages', () => {
     const ids = ['half-open-0', 'half-open-1', 'half-open-2'];
     for (const id of ids) await client.postDocument(id, documentText(id, 2_000));
     const settled = await waitForSettled(client, ids, 30_000);
-    assert.deepEqual(ids.filter((id) => settled.get(id)?.status !== 'ready'), []);
+    assert.deepEqual(
+      ids.filter((id) => settled.get(id)?.status !== 'ready'),
+      [],
+    );
     const readyMs = Date.now() - cutAt;
     assert.ok(worker.exitStatus === undefined, 'the same worker process did it');
-    assert.ok(worker.lines.some((line) => line.includes('queue connection stuck')), worker.tail());
+    assert.ok(
+      worker.lines.some((line) => line.includes('queue connection stuck')),
+      worker.tail(),
+    );
     reportFigure(t, 'redis_half_open', { blackholed_connections: connections, cut_to_ready_ms: readyMs, lost: `0/${ids.length}` });
   });
 });

@@ -44,8 +44,15 @@ describe('the curl scripts against real processes', () => {
   before(async () => {
     redis = await startRedisServer();
     const env: Env = {
-      REDIS_URL: redis.url, DATA_DIR: tempDataDir('colmeia-scripts-e2e-'), QUEUE_PREFIX: `e2e-${randomUUID()}`, API_KEYS: KEY, RATE_LIMIT_MAX: '100000',
-      CHUNK_SIZE: '200', CHUNK_OVERLAP: '20', MAX_CHUNKS_PER_DOCUMENT: '5', JOB_ATTEMPTS: '1',
+      REDIS_URL: redis.url,
+      DATA_DIR: tempDataDir('colmeia-scripts-e2e-'),
+      QUEUE_PREFIX: `e2e-${randomUUID()}`,
+      API_KEYS: KEY,
+      RATE_LIMIT_MAX: '100000',
+      CHUNK_SIZE: '200',
+      CHUNK_OVERLAP: '20',
+      MAX_CHUNKS_PER_DOCUMENT: '5',
+      JOB_ATTEMPTS: '1',
     };
     web = await startWeb(env);
     worker = await startWorker(env);
@@ -75,7 +82,15 @@ describe('the curl scripts against real processes', () => {
   it('smoke.sh runs the whole flow and passes', async () => {
     const result = await script('smoke', []);
     assert.equal(result.code, 0, explain(result));
-    for (const step of ['ingest (ingest.sh)', 'search (search.sh)', 'ask (ask.sh)', 'remove dry run', 'remove (remove.sh)', 'GET /documents/<id> is 404', 'search no longer finds it']) {
+    for (const step of [
+      'ingest (ingest.sh)',
+      'search (search.sh)',
+      'ask (ask.sh)',
+      'remove dry run',
+      'remove (remove.sh)',
+      'GET /documents/<id> is 404',
+      'search no longer finds it',
+    ]) {
       assert.match(result.stdout, new RegExp(`^ok  ${step.replace(/[()/<>.]/g, '\\$&')}`, 'm'), step);
     }
     assert.match(result.stdout, /smoke test passed/);
@@ -104,10 +119,14 @@ describe('the curl scripts against real processes', () => {
     assert.equal(result.code, 1, explain(result)); // one file was refused
     assert.match(result.stdout, /^\[1\/5\] .*bees\.txt → kb:bees\.txt: uploaded \(job ingest:kb:bees\.txt:1\)$/m);
     assert.match(result.stdout, /^\[\d\/5\] .*photo\.txt: refused: HTTP 400 validation_failed: file "photo\.txt" cannot be read: it is not UTF-8 text/m);
-    for (const name of ['bees.txt', 'guide/wax.md', 'queen.html', 'hive.pdf']) assert.match(result.stdout, new RegExp(`${name.replace('.', '\\.')}: ready \\(1 chunk\\)`), name);
+    for (const name of ['bees.txt', 'guide/wax.md', 'queen.html', 'hive.pdf'])
+      assert.match(result.stdout, new RegExp(`${name.replace('.', '\\.')}: ready \\(1 chunk\\)`), name);
     assert.match(result.stdout, /^summary: 4 ready, 0 failed, 1 refused \(of 5\)$/m);
     const wax = await client.document('kb:guide:wax.md');
-    assert.deepEqual((wax as DocumentView & { metadata: unknown }).metadata, { team: 'ingest-test', source: { fileName: 'wax.md', contentType: 'text/markdown', bytes: Buffer.byteLength(waxText) } });
+    assert.deepEqual((wax as DocumentView & { metadata: unknown }).metadata, {
+      team: 'ingest-test',
+      source: { fileName: 'wax.md', contentType: 'text/markdown', bytes: Buffer.byteLength(waxText) },
+    });
 
     const single = await script('ingest', ['--id', 'custom-id', '--title', 'Custom title', path.join(dir, 'hive.pdf')]);
     assert.equal(single.code, 0, explain(single));
@@ -168,7 +187,12 @@ describe('the curl scripts against real processes', () => {
   it('fails with a clear message and exit 1 on a wrong key, or when no service answers', async () => {
     const dir = folder({ 'a.txt': 'text' });
     const calls: Array<[string, string[]]> = [
-      ['ingest', [dir]], ['search', ['honey']], ['remove', ['--where', '{"tag":"x"}']], ['jobs', ['status', 'ingest:x:1']], ['ask', ['why?']], ['smoke', []],
+      ['ingest', [dir]],
+      ['search', ['honey']],
+      ['remove', ['--where', '{"tag":"x"}']],
+      ['jobs', ['status', 'ingest:x:1']],
+      ['ask', ['why?']],
+      ['smoke', []],
     ];
     const closedPort = await freePort();
     for (const [name, args] of calls) {

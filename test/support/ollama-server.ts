@@ -355,7 +355,12 @@ export function digestOf(name: string): string {
 export function hashEmbed(texts: string[], dimension: number): number[][] {
   return texts.map((text) => {
     const vector = new Array<number>(dimension).fill(0);
-    const words = text.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').match(/[\p{L}\p{N}]+/gu) ?? [];
+    const words =
+      text
+        .toLowerCase()
+        .normalize('NFD')
+        .replace(/\p{M}/gu, '')
+        .match(/[\p{L}\p{N}]+/gu) ?? [];
     for (const word of [...words, '\u0000bias']) {
       const hash = createHash('md5').update(word).digest();
       const slot = hash.readUInt32LE(0) % dimension;
@@ -366,17 +371,10 @@ export function hashEmbed(texts: string[], dimension: number): number[][] {
   });
 }
 
-function corruptEmbeddings(
-  json: string,
-  vectors: number[][],
-  bad: BadVectors | null,
-  head: Record<string, unknown>,
-  tail: Record<string, unknown>,
-): string {
+function corruptEmbeddings(json: string, vectors: number[][], bad: BadVectors | null, head: Record<string, unknown>, tail: Record<string, unknown>): string {
   if (bad === null || vectors.length === 0) return json;
   const [first = [], ...rest] = vectors;
-  const wrap = (embeddingsJson: string): string =>
-    `${JSON.stringify(head).slice(0, -1)},"embeddings":${embeddingsJson},${JSON.stringify(tail).slice(1)}`;
+  const wrap = (embeddingsJson: string): string => `${JSON.stringify(head).slice(0, -1)},"embeddings":${embeddingsJson},${JSON.stringify(tail).slice(1)}`;
   switch (bad) {
     case 'null-entry':
       return wrap(JSON.stringify([first.map((value, i) => (i === 0 ? null : value)), ...rest]));

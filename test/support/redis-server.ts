@@ -195,14 +195,22 @@ class RedisServer implements RedisServerHandle {
   private spawnServer(): Running {
     const { appendOnly = false, extraArgs = [] } = this.options;
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dir,
-      '--daemonize', 'no',
-      '--save', '', // no RDB snapshots: stop() saves nothing, restart() keeps data only through the AOF
-      '--appendonly', appendOnly ? 'yes' : 'no',
-      '--logfile', '', // stdout, captured for error messages
-      '--loglevel', 'warning',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
+      '--save',
+      '', // no RDB snapshots: stop() saves nothing, restart() keeps data only through the AOF
+      '--appendonly',
+      appendOnly ? 'yes' : 'no',
+      '--logfile',
+      '', // stdout, captured for error messages
+      '--loglevel',
+      'warning',
       ...extraArgs,
     ];
     const child = spawn('redis-server', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });

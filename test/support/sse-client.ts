@@ -38,7 +38,10 @@ export interface SseClient {
 }
 
 export class SseStatusError extends Error {
-  constructor(readonly status: number, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`event stream answered ${status}: ${body.slice(0, 500)}`);
     this.name = 'SseStatusError';
   }
@@ -54,7 +57,10 @@ export function openSseClient(url: string, options: SseClientOptions = {}): Prom
   if (options.lastEventId !== undefined) headers['Last-Event-ID'] = options.lastEventId;
   return new Promise((resolve, reject) => {
     const req = request(url, { headers });
-    const timer = setTimeout(() => req.destroy(new Error(`no response from ${url} within ${options.connectTimeoutMs ?? 10_000} ms`)), options.connectTimeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no response from ${url} within ${options.connectTimeoutMs ?? 10_000} ms`)),
+      options.connectTimeoutMs ?? 10_000,
+    );
     req.once('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -21,10 +21,7 @@ export class WaitForTimeoutError extends Error {
  * Resolves once `predicate` returns true. A predicate that throws counts as "not yet"; when time
  * runs out the error names `what`, the number of checks, and the last thrown error (also as `cause`).
  */
-export async function waitFor(
-  predicate: () => Promise<boolean> | boolean,
-  { timeoutMs, intervalMs = 20, what }: WaitForOptions,
-): Promise<void> {
+export async function waitFor(predicate: () => Promise<boolean> | boolean, { timeoutMs, intervalMs = 20, what }: WaitForOptions): Promise<void> {
   const startedAt = Date.now();
   const deadline = startedAt + timeoutMs;
   let attempts = 0;

@@ -24,11 +24,14 @@ try {
     const started = performance.now();
     await clearStagedEmbeddings(db);
     let staged = 0;
-    for (let afterId = 0; ; ) {
+    for (let afterId = 0; ;) {
       const chunks = await readUnstagedChunks(db, afterId, config.EMBED_BATCH_SIZE);
       if (chunks.length === 0) break;
       const vectors = await embedTexts(embedder, chunks);
-      await stageEmbeddings(db, chunks.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i] ?? [] })));
+      await stageEmbeddings(
+        db,
+        chunks.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i] ?? [] })),
+      );
       staged += chunks.length;
       afterId = chunks[chunks.length - 1]?.id ?? afterId;
       if (staged % (config.EMBED_BATCH_SIZE * 50) < chunks.length) logger.info('reindex progress', { staged });

@@ -25,7 +25,10 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
   ]);
   const vector = vectors[0] ?? [];
   const hits = allowed === undefined ? s.index.search(vector, input.k) : await s.index.searchWithin(vector, input.k, allowed);
-  const rows = await findChunks(s.db, hits.map((hit) => hit.chunkId));
+  const rows = await findChunks(
+    s.db,
+    hits.map((hit) => hit.chunkId),
+  );
   return hits.flatMap((hit) => {
     const row = rows.get(hit.chunkId);
     return row ? [{ documentId: row.documentId, chunkId: hit.chunkId, text: row.text, score: hit.score, title: row.title, metadata: row.metadata }] : [];

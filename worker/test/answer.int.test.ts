@@ -44,8 +44,14 @@ interface Harness {
 async function openHarness(redisUrl: string, env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'colmeia-answer-'));
   const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'error', DATA_DIR: dataDir, REDIS_URL: redisUrl, QUEUE_PREFIX: `test-${randomUUID()}`,
-    ANSWER_PROGRESS_INTERVAL_MS: '100', JOB_BACKOFF_MS: '20', ...env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    DATA_DIR: dataDir,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    ANSWER_PROGRESS_INTERVAL_MS: '100',
+    JOB_BACKOFF_MS: '20',
+    ...env,
   });
   const services = await startServices(config);
   const observer: Events = createEvents(config, 'api', services.logger);
@@ -74,7 +80,13 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
         }),
       );
       const stored = await insertUserMessage(services.db, { sessionId, content, metadata: { type: 'question' } });
-      const job: AnswerJob = { sessionId, messageId: stored.message.id, k: options.k ?? 5, requestId: 'test', ...(options.where !== undefined ? { where: options.where } : {}) };
+      const job: AnswerJob = {
+        sessionId,
+        messageId: stored.message.id,
+        k: options.k ?? 5,
+        requestId: 'test',
+        ...(options.where !== undefined ? { where: options.where } : {}),
+      };
       return { question: stored.message, job };
     },
     run(job, attempt = 1) {
@@ -112,7 +124,9 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
 
 const isReplyTo = (question: ChatMessage) => (event: ChatEvent) => event.type === 'message' && event.message.replyTo === question.id;
 const eventsOf = (h: Harness, question: ChatMessage, type: ChatEvent['type']) =>
-  h.observed.filter((o) => o.event.type === type && (o.event.type === 'message' ? o.event.message.replyTo : o.event.replyTo) === question.id).map((o) => o.event);
+  h.observed
+    .filter((o) => o.event.type === type && (o.event.type === 'message' ? o.event.message.replyTo : o.event.replyTo) === question.id)
+    .map((o) => o.event);
 
 describe('the answer processor', () => {
   let redis: RedisServerHandle;
@@ -128,7 +142,14 @@ describe('the answer processor', () => {
   afterEach(async () => {
     await harness?.close();
     harness = undefined;
-    await ollama.setBehaviour({ down: false, cutAfterTokens: null, initialDelayMs: 0, tokenDelayMs: 0, badVectors: null, reply: 'Bees keep honey in wax cells [1].' });
+    await ollama.setBehaviour({
+      down: false,
+      cutAfterTokens: null,
+      initialDelayMs: 0,
+      tokenDelayMs: 0,
+      badVectors: null,
+      reply: 'Bees keep honey in wax cells [1].',
+    });
   });
   after(async () => {
     await ollama.close();
@@ -180,7 +201,10 @@ describe('the answer processor', () => {
     await h.run(job);
     const reply = await findReply(h.services.db, question.id);
     const sources = reply?.metadata['sources'] as Array<{ documentId: string }>;
-    assert.deepEqual(sources.map((s) => s.documentId), ['hive-pt']);
+    assert.deepEqual(
+      sources.map((s) => s.documentId),
+      ['hive-pt'],
+    );
   });
 
   it('stores one answer when the job runs twice and when two attempts overlap, and publishes it once', async () => {
@@ -194,7 +218,10 @@ describe('the answer processor', () => {
     assert.equal(again.status, 'already_answered');
     assert.equal(again.messageId, a.messageId);
     const messages = await listMessagesAfter(h.services.db, first.job.sessionId, 0, 10);
-    assert.deepEqual(messages.map((m) => m.role), ['user', 'assistant']);
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ['user', 'assistant'],
+    );
     await h.waitForEvent(isReplyTo(first.question));
     // One more round trip through Redis, so a second publish of the reply would have arrived by now.
     const second = await h.ask('and wax?');
@@ -280,7 +307,10 @@ describe('the answer processor', () => {
     assert.equal((message.message.metadata['error'] as { code: string }).code, 'answer_failed');
     assert.match(message.message.content, /unreachable/);
     const errors = eventsOf(h, question, 'error').map((e) => (e.type === 'error' ? [e.attempt, e.willRetry] : []));
-    assert.deepEqual(errors, [[1, true], [2, false]]);
+    assert.deepEqual(errors, [
+      [1, true],
+      [2, false],
+    ]);
   });
 
   it('refuses bad vectors from the embedder and stores nothing for that attempt', async () => {

@@ -4,12 +4,15 @@ import { describe, it } from 'node:test';
 import { checkVectors, InvalidVectorError } from '../src/embedders/check-vectors.js';
 
 function assertRejects(vectors: unknown, message: RegExp, expectedCount = 2, dimension = 3): void {
-  assert.throws(() => checkVectors(vectors, expectedCount, dimension), (err: unknown) => {
-    assert.ok(err instanceof InvalidVectorError);
-    assert.equal(err.name, 'InvalidVectorError');
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => checkVectors(vectors, expectedCount, dimension),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidVectorError);
+      assert.equal(err.name, 'InvalidVectorError');
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 function norm(vector: readonly number[]): number {
@@ -66,7 +69,14 @@ describe('checkVectors', () => {
 
   it('refuses a batch with the wrong number of vectors', () => {
     assertRejects([[1, 2, 3]], /expected 2 vectors, got 1/);
-    assertRejects([[1, 2, 3], [1, 2, 3], [1, 2, 3]], /expected 2 vectors, got 3/);
+    assertRejects(
+      [
+        [1, 2, 3],
+        [1, 2, 3],
+        [1, 2, 3],
+      ],
+      /expected 2 vectors, got 3/,
+    );
   });
 
   it('refuses a vector that is not a plain array, naming its index', () => {
@@ -75,26 +85,74 @@ describe('checkVectors', () => {
   });
 
   it('refuses a vector of the wrong length', () => {
-    assertRejects([[1, 2, 3], [1, 2]], /vector 1 has 2 dimensions, expected 3/);
-    assertRejects([[1, 2, 3, 4], [1, 2, 3]], /vector 0 has 4 dimensions, expected 3/);
+    assertRejects(
+      [
+        [1, 2, 3],
+        [1, 2],
+      ],
+      /vector 1 has 2 dimensions, expected 3/,
+    );
+    assertRejects(
+      [
+        [1, 2, 3, 4],
+        [1, 2, 3],
+      ],
+      /vector 0 has 4 dimensions, expected 3/,
+    );
   });
 
   it('refuses NaN, naming the vector and the element', () => {
-    assertRejects([[1, 2, 3], [1, 2, Number.NaN]], /vector 1 element 2 is NaN/);
+    assertRejects(
+      [
+        [1, 2, 3],
+        [1, 2, Number.NaN],
+      ],
+      /vector 1 element 2 is NaN/,
+    );
   });
 
   it('refuses Infinity and -Infinity', () => {
-    assertRejects([[Number.POSITIVE_INFINITY, 2, 3], [1, 2, 3]], /vector 0 element 0 is Infinity/);
-    assertRejects([[1, 2, 3], [1, Number.NEGATIVE_INFINITY, 3]], /vector 1 element 1 is -Infinity/);
+    assertRejects(
+      [
+        [Number.POSITIVE_INFINITY, 2, 3],
+        [1, 2, 3],
+      ],
+      /vector 0 element 0 is Infinity/,
+    );
+    assertRejects(
+      [
+        [1, 2, 3],
+        [1, Number.NEGATIVE_INFINITY, 3],
+      ],
+      /vector 1 element 1 is -Infinity/,
+    );
   });
 
   it('refuses elements that are not numbers, including the holes of a sparse array', () => {
-    assertRejects([[1, '2', 3], [1, 2, 3]], /vector 0 element 1 is not a number \(got string\)/);
-    // eslint-disable-next-line no-sparse-arrays -- the hole is the case under test
-    assertRejects([[1, 2, 3], [1, , 3]], /vector 1 element 1 is not a number \(got undefined\)/);
+    assertRejects(
+      [
+        [1, '2', 3],
+        [1, 2, 3],
+      ],
+      /vector 0 element 1 is not a number \(got string\)/,
+    );
+    assertRejects(
+      [
+        [1, 2, 3],
+        // eslint-disable-next-line no-sparse-arrays -- the hole is the case under test
+        [1, , 3],
+      ],
+      /vector 1 element 1 is not a number \(got undefined\)/,
+    );
   });
 
   it('refuses a vector with zero norm', () => {
-    assertRejects([[1, 2, 3], [0, -0, 0]], /vector 1 has zero norm/);
+    assertRejects(
+      [
+        [1, 2, 3],
+        [0, -0, 0],
+      ],
+      /vector 1 has zero norm/,
+    );
   });
 });

@@ -40,7 +40,9 @@ function docText(i: number): string {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** Runs `argv` (a node command line) under a file-size limit of `limitKb` KiB; SIGXFSZ ignored, so a write past it fails with EFBIG. */
@@ -73,7 +75,14 @@ describe('a checkpoint whose index file is written short', () => {
     const dir = path.join(dataDir, 'index');
     const name = (await readFile(path.join(dir, 'CURRENT'), 'utf8')).trim();
     const bin = path.join(dir, `${name}.bin`);
-    const good = { dir, name, seq: index.seq, binBytes: (await readFile(bin)).length, binSha: await sha256(bin), manifestSha: await sha256(path.join(dir, `${name}.json`)) };
+    const good = {
+      dir,
+      name,
+      seq: index.seq,
+      binBytes: (await readFile(bin)).length,
+      binSha: await sha256(bin),
+      manifestSha: await sha256(path.join(dir, `${name}.json`)),
+    };
     await seed(10);
     return good;
   }

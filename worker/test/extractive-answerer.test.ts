@@ -55,8 +55,14 @@ describe('the extractive answerer', () => {
   it('keeps the quotes in passage order and sentence order, whatever their scores', async () => {
     const { content } = (await answer('When does the hive keep honey, and which bees store it?')).answer;
     const positions = ['Worker bees store honey', 'The hive keeps honey for winter', 'Honey production'].map((s) => content.indexOf(s));
-    assert.ok(positions.every((p) => p >= 0), content);
-    assert.deepEqual([...positions].sort((a, b) => a - b), positions);
+    assert.ok(
+      positions.every((p) => p >= 0),
+      content,
+    );
+    assert.deepEqual(
+      [...positions].sort((a, b) => a - b),
+      positions,
+    );
   });
 
   it('lists the cited sources with their titles, naming an untitled one by its document id', async () => {
@@ -92,10 +98,7 @@ describe('the extractive answerer', () => {
   it('rejects at once when the signal has already aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(
-      createExtractiveAnswerer().answer({ question: 'q', passages, signal: controller.signal, onDelta: () => {} }),
-      { name: 'AbortError' },
-    );
+    await assert.rejects(createExtractiveAnswerer().answer({ question: 'q', passages, signal: controller.signal, onDelta: () => {} }), { name: 'AbortError' });
   });
 
   it('is chosen by ANSWERER, with the Ollama answerer as the other choice', () => {

@@ -49,7 +49,11 @@ describe('filtered search against a brute-force reference', () => {
     for (const backend of BACKENDS) {
       const fx = await openIndexFixture(backend, { FILTER_EXACT_MAX_IDS: '40' });
       for (let i = 0; i < DOCS; i++) {
-        await fx.seed(`doc-${String(i).padStart(3, '0')}`, `Note ${i} on ${TOPICS[i % TOPICS.length]} and ${TOPICS[(i * 3) % TOPICS.length]} kept by the ${TEAMS[i % TEAMS.length]} team`, metadataOf(i));
+        await fx.seed(
+          `doc-${String(i).padStart(3, '0')}`,
+          `Note ${i} on ${TOPICS[i % TOPICS.length]} and ${TOPICS[(i * 3) % TOPICS.length]} kept by the ${TEAMS[i % TEAMS.length]} team`,
+          metadataOf(i),
+        );
       }
       fixtures.set(backend, { fx, index: await fx.openIndex() });
     }
@@ -62,11 +66,18 @@ describe('filtered search against a brute-force reference', () => {
     await fc.assert(
       fc.asyncProperty(filterArb, fc.constantFrom(...TOPICS), fc.integer({ min: 1, max: 12 }), async (raw, topic, k) => {
         const where = parseWhere.parse(raw);
-        const expected = new Set(Array.from({ length: DOCS }, (_, i) => i).filter((i) => matchesWhere(metadataOf(i), where)).map((i) => `doc-${String(i).padStart(3, '0')}`));
+        const expected = new Set(
+          Array.from({ length: DOCS }, (_, i) => i)
+            .filter((i) => matchesWhere(metadataOf(i), where))
+            .map((i) => `doc-${String(i).padStart(3, '0')}`),
+        );
         const documentsByBackend: string[][] = [];
         for (const { fx, index } of fixtures.values()) {
           const allowed = await chunkIdsMatching(fx.db, where);
-          const rows = (await fx.db('chunks').select('id', 'document_id').whereIn('id', allowed.length > 0 ? allowed : [-1])) as Array<{ id: number; document_id: string }>;
+          const rows = (await fx
+            .db('chunks')
+            .select('id', 'document_id')
+            .whereIn('id', allowed.length > 0 ? allowed : [-1])) as Array<{ id: number; document_id: string }>;
           const documents = [...new Set(rows.map((r) => r.document_id))].sort();
           assert.deepEqual(documents, [...expected].sort(), `SQL filter agrees with the reference for ${JSON.stringify(raw)}`);
           documentsByBackend.push(documents);

@@ -31,7 +31,14 @@ const injection: Passage = {
 };
 
 function configFor(server: OllamaTestServer, overrides: Partial<{ CHAT_MODEL: string; OLLAMA_TIMEOUT_MS: number }> = {}) {
-  return { OLLAMA_HOST: server.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text', OLLAMA_TIMEOUT_MS: 5_000, OLLAMA_MAX_CONCURRENCY: 2, ...overrides };
+  return {
+    OLLAMA_HOST: server.url,
+    CHAT_MODEL: 'llama3.2',
+    EMBED_MODEL: 'nomic-embed-text',
+    OLLAMA_TIMEOUT_MS: 5_000,
+    OLLAMA_MAX_CONCURRENCY: 2,
+    ...overrides,
+  };
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -7,13 +7,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import winston from 'winston';
-import {
-  digestOf,
-  ollamaErrorBodies,
-  startOllamaTestServer,
-  type BadVectors,
-  type OllamaTestServer,
-} from '../../test/support/ollama-server.js';
+import { digestOf, ollamaErrorBodies, startOllamaTestServer, type BadVectors, type OllamaTestServer } from '../../test/support/ollama-server.js';
 import { createBuiltinEmbedder } from '../src/embedders/builtin.js';
 import { InvalidVectorError } from '../src/embedders/check-vectors.js';
 import { createConcurrencyLimit } from '../src/ollama/concurrency-limit.js';
@@ -124,7 +118,12 @@ describe('the Ollama embedder', () => {
     assert.deepEqual(embedRequests(server).at(-1)?.body, { model: 'nomic-embed-text', input: texts });
     const served = await builtin768.embed(texts); // what the server sent; re-normalising may move the last bit
     assert.equal(vectors.length, served.length);
-    vectors.forEach((vector, i) => assert.ok(vector.every((x, j) => Math.abs(x - (served[i]?.[j] ?? NaN)) < 1e-12), `vector ${i} differs`));
+    vectors.forEach((vector, i) =>
+      assert.ok(
+        vector.every((x, j) => Math.abs(x - (served[i]?.[j] ?? NaN)) < 1e-12),
+        `vector ${i} differs`,
+      ),
+    );
     for (const vector of vectors) assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-9);
     const [query = []] = await embedder.embed(['where is the honey made']);
     const scores = vectors.map((v) => v.reduce((sum, x, i) => sum + x * (query[i] ?? 0), 0));
@@ -163,7 +162,10 @@ describe('the Ollama embedder', () => {
     const embedder = await start();
     const before = embedRequests(server).length;
     await server.setBehaviour({ failNext: { count: 1, status: 500, body: ollamaErrorBodies.internal, path: '/api/embed' } });
-    await assert.rejects(embedder.embed(['hello']), (err: unknown) => err instanceof OllamaResponseError && err.status === 500 && /llama runner/.test(err.message));
+    await assert.rejects(
+      embedder.embed(['hello']),
+      (err: unknown) => err instanceof OllamaResponseError && err.status === 500 && /llama runner/.test(err.message),
+    );
     assert.equal(embedRequests(server).length, before + 1);
   });
 

@@ -52,7 +52,10 @@ describe('VectorIndex quality at default settings', () => {
     if (!isSqlite) return t.skip('sets the SQLite sequence');
     const saved = await upsertPendingDocument(fx.db, { id: 'huge-id', text: 'a chunk with a huge id', requestId: 'test' });
     const chunkFive = (await fx.db('chunks').select('embedding').where({ id: 5 }).first()) as { embedding: Buffer };
-    await fx.db('sqlite_sequence').where({ name: 'chunks' }).update({ seq: MAX_CHUNK_ID + 5 });
+    await fx
+      .db('sqlite_sequence')
+      .where({ name: 'chunks' })
+      .update({ seq: MAX_CHUNK_ID + 5 });
     const [vector] = await fx.embedder.embed(['a chunk with a huge id']);
     await assert.rejects(
       replaceDocumentChunks(fx.db, { documentId: 'huge-id', revision: saved.revision, contentHash: 'x', chunks: [{ text: 'x', embedding: vector ?? [] }] }),

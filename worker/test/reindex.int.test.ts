@@ -24,7 +24,13 @@ describe('npm run reindex', () => {
   it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space', async () => {
     const invalidations: IndexInvalidatedError[] = [];
     const meta = await claimIndexMeta(fx.db, fx.embedder.id, fx.embedder.dimension);
-    const old = await VectorIndex.load(fx.config, fx.db, { embedder: fx.embedder.id, dimension: fx.embedder.dimension, instanceId: meta.instanceId }, fx.logger, (err) => invalidations.push(err));
+    const old = await VectorIndex.load(
+      fx.config,
+      fx.db,
+      { embedder: fx.embedder.id, dimension: fx.embedder.dimension, instanceId: meta.instanceId },
+      fx.logger,
+      (err) => invalidations.push(err),
+    );
     const { stdout, stderr } = await run(process.execPath, [reindexCli], {
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', DATA_DIR: fx.dataDir, EMBEDDER: 'builtin', BUILTIN_EMBED_DIM: '256' },
     });

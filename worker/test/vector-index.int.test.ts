@@ -145,7 +145,11 @@ describe('VectorIndex start-up with damaged checkpoints', () => {
     const index = await fx.openIndex({ DATA_DIR: dir() });
     await index.checkpoint();
     const name = (await readFile(path.join(dir(), 'index', 'CURRENT'), 'utf8')).trim();
-    return { bin: path.join(dir(), 'index', `${name}.bin`), manifest: path.join(dir(), 'index', `${name}.json`), current: path.join(dir(), 'index', 'CURRENT') };
+    return {
+      bin: path.join(dir(), 'index', `${name}.bin`),
+      manifest: path.join(dir(), 'index', `${name}.json`),
+      current: path.join(dir(), 'index', 'CURRENT'),
+    };
   }
 
   async function assertRebuiltAndComplete(reason: RegExp): Promise<void> {
@@ -212,10 +216,11 @@ describe('VectorIndex start-up with damaged checkpoints', () => {
       const mode = Math.floor(random() * 3);
       let damaged: Buffer = target;
       if (mode === 0) damaged = target.subarray(0, Math.floor(random() * target.length));
-      else for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) {
-        const at = Math.floor(random() * target.length);
-        target[at] = (target[at] ?? 0) ^ (1 + Math.floor(random() * 255));
-      }
+      else
+        for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) {
+          const at = Math.floor(random() * target.length);
+          target[at] = (target[at] ?? 0) ^ (1 + Math.floor(random() * 255));
+        }
       await writeFile(files.bin, target === bin ? damaged : bin);
       await writeFile(files.manifest, target === manifest ? damaged : manifest);
       const index = await fx.openIndex({ DATA_DIR: dir() });

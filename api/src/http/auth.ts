@@ -70,7 +70,10 @@ export function requireApiKey(config: Pick<Config, 'API_KEYS'>): RequestHandler 
     const presented = presentedKey(req);
     if (presented.kind !== 'key') {
       const isDashboard = DASHBOARD_PATHS.some((pattern) => pattern.test(req.path));
-      res.setHeader('WWW-Authenticate', isDashboard ? `Basic realm="${REALM}", charset="UTF-8"` : `Bearer realm="${REALM}"${presented.kind === 'malformed' ? ', error="invalid_request"' : ''}`);
+      res.setHeader(
+        'WWW-Authenticate',
+        isDashboard ? `Basic realm="${REALM}", charset="UTF-8"` : `Bearer realm="${REALM}"${presented.kind === 'malformed' ? ', error="invalid_request"' : ''}`,
+      );
       next(unauthorized(presented.message, presented.rule));
       return;
     }

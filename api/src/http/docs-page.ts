@@ -15,12 +15,21 @@ export function renderDocsPage(document: OpenApiDocument): string {
     Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
   );
   const byTag = tags.map((tag) => ({ tag, operations: operations.filter(({ operation }) => (operation['tags'] as string[] | undefined)?.[0] === tag) }));
-  const nav = byTag.map(({ tag, operations: list }) =>
-    `<li><a href="#tag-${attr(tag)}">${esc(tag)}</a><ul>${list.map(({ method, path, operation }) => `<li><a href="#${attr(String(operation['operationId']))}"><span class="m ${attr(method)}">${esc(method.toUpperCase())}</span> ${esc(path)}</a></li>`).join('')}</ul></li>`).join('');
-  const sections = byTag.map(({ tag, operations: list }) =>
-    `<section id="tag-${attr(tag)}"><h2>${esc(tag)}</h2>${list.map(({ method, path, operation }) => renderOperation(method, path, operation)).join('')}</section>`).join('');
-  const schemas = Object.entries(document.components.schemas).map(([name, schema]) =>
-    `<section class="schema" id="schema-${attr(name)}"><h3>${esc(name)}</h3>${pre(schema)}</section>`).join('');
+  const nav = byTag
+    .map(
+      ({ tag, operations: list }) =>
+        `<li><a href="#tag-${attr(tag)}">${esc(tag)}</a><ul>${list.map(({ method, path, operation }) => `<li><a href="#${attr(String(operation['operationId']))}"><span class="m ${attr(method)}">${esc(method.toUpperCase())}</span> ${esc(path)}</a></li>`).join('')}</ul></li>`,
+    )
+    .join('');
+  const sections = byTag
+    .map(
+      ({ tag, operations: list }) =>
+        `<section id="tag-${attr(tag)}"><h2>${esc(tag)}</h2>${list.map(({ method, path, operation }) => renderOperation(method, path, operation)).join('')}</section>`,
+    )
+    .join('');
+  const schemas = Object.entries(document.components.schemas)
+    .map(([name, schema]) => `<section class="schema" id="schema-${attr(name)}"><h3>${esc(name)}</h3>${pre(schema)}</section>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>colmeia API reference</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
@@ -36,19 +45,29 @@ function renderOperation(method: string, path: string, operation: Json): string 
   const security = operation['security'] as unknown[] | undefined;
   const auth = security !== undefined && security.length === 0 ? '<span class="badge public">public</span>' : '<span class="badge">API key</span>';
   const parameters = (operation['parameters'] ?? []) as Json[];
-  const parameterRows = parameters.map((p) =>
-    `<tr><td><code>${esc(String(p['name']))}</code></td><td>${esc(String(p['in']))}</td><td>${p['required'] ? 'yes' : 'no'}</td><td>${esc(asText(p['description']))} <code class="schema-inline">${esc(JSON.stringify(p['schema'] ?? {}))}</code></td></tr>`).join('');
+  const parameterRows = parameters
+    .map(
+      (p) =>
+        `<tr><td><code>${esc(String(p['name']))}</code></td><td>${esc(String(p['in']))}</td><td>${p['required'] ? 'yes' : 'no'}</td><td>${esc(asText(p['description']))} <code class="schema-inline">${esc(JSON.stringify(p['schema'] ?? {}))}</code></td></tr>`,
+    )
+    .join('');
   const body = operation['requestBody'] as Json | undefined;
-  const bodies = Object.entries((body?.['content'] ?? {}) as Record<string, Json>).map(([type, media]) =>
-    `<h4>Request body <code>${esc(type)}</code></h4>${media['example'] !== undefined ? pre(media['example']) : ''}<details><summary>schema</summary>${pre(media['schema'])}</details>`).join('');
-  const responses = Object.entries((operation['responses'] ?? {}) as Record<string, Json>).map(([status, response]) => {
-    const [type, media] = Object.entries((response['content'] ?? {}) as Record<string, Json>)[0] ?? ['', {}];
-    const schema = media['schema'] as Json | undefined;
-    const ref = typeof schema?.['$ref'] === 'string' ? schema['$ref'].replace('#/components/schemas/', '') : undefined;
-    const shape = ref !== undefined ? `<a href="#schema-${attr(ref)}">${esc(ref)}</a>` : `<code>${esc(type)}</code>`;
-    const example = media['example'] !== undefined ? `<details><summary>example</summary>${pre(media['example'])}</details>` : '';
-    return `<tr><td class="status s${esc(status.charAt(0))}">${esc(status)}</td><td>${esc(asText(response['description']))}</td><td>${shape}${example}</td></tr>`;
-  }).join('');
+  const bodies = Object.entries((body?.['content'] ?? {}) as Record<string, Json>)
+    .map(
+      ([type, media]) =>
+        `<h4>Request body <code>${esc(type)}</code></h4>${media['example'] !== undefined ? pre(media['example']) : ''}<details><summary>schema</summary>${pre(media['schema'])}</details>`,
+    )
+    .join('');
+  const responses = Object.entries((operation['responses'] ?? {}) as Record<string, Json>)
+    .map(([status, response]) => {
+      const [type, media] = Object.entries((response['content'] ?? {}) as Record<string, Json>)[0] ?? ['', {}];
+      const schema = media['schema'] as Json | undefined;
+      const ref = typeof schema?.['$ref'] === 'string' ? schema['$ref'].replace('#/components/schemas/', '') : undefined;
+      const shape = ref !== undefined ? `<a href="#schema-${attr(ref)}">${esc(ref)}</a>` : `<code>${esc(type)}</code>`;
+      const example = media['example'] !== undefined ? `<details><summary>example</summary>${pre(media['example'])}</details>` : '';
+      return `<tr><td class="status s${esc(status.charAt(0))}">${esc(status)}</td><td>${esc(asText(response['description']))}</td><td>${shape}${example}</td></tr>`;
+    })
+    .join('');
   return `<article id="${attr(String(operation['operationId']))}"><h3><span class="m ${attr(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code> ${auth}</h3>
 <p class="summary">${esc(asText(operation['summary']))}</p>${operation['description'] ? `<p>${esc(asText(operation['description']))}</p>` : ''}
 ${parameterRows ? `<h4>Parameters</h4><table><thead><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr></thead><tbody>${parameterRows}</tbody></table>` : ''}

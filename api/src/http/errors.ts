@@ -24,11 +24,15 @@ export function clientErrorHandler(): (err: NodeJS.ErrnoException, socket: Duple
       return;
     }
     const [status, reason, message] =
-      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request headers are larger than the server accepts']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request was not received in time']
-      : [400, 'Bad Request', 'malformed HTTP request'];
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request headers are larger than the server accepts']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'the request was not received in time']
+          : [400, 'Bad Request', 'malformed HTTP request'];
     const body = JSON.stringify({ error: { code: 'validation_failed', message, details: [{ path: '', rule: 'http', message }] } });
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   };
 }
 
@@ -59,13 +63,16 @@ function toAppError(err: unknown): AppError | undefined {
   const { type, status } = err as { type?: unknown; status?: unknown };
   if (type === 'entity.too.large') return payloadTooLarge((err as { limit?: number }).limit);
   if (type === 'entity.parse.failed') {
-    return new ValidationError('request body is not valid JSON (strict: an object or array)', [{ path: '', rule: 'json', message: 'malformed JSON, or a top-level value that is not an object' }]);
+    return new ValidationError('request body is not valid JSON (strict: an object or array)', [
+      { path: '', rule: 'json', message: 'malformed JSON, or a top-level value that is not an object' },
+    ]);
   }
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
     const message = 'request bodies must be UTF-8 JSON (Content-Type charset, Content-Encoding gzip/deflate/br/identity)';
     return new UnsupportedMediaTypeError(message, [{ path: 'content-type', rule: 'encoding', message }]);
   }
   if (type === 'request.aborted') return new ValidationError('request aborted by the client');
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ValidationError('bad request', [{ path: '', rule: 'request', message: 'the request could not be read' }]);
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new ValidationError('bad request', [{ path: '', rule: 'request', message: 'the request could not be read' }]);
   return undefined;
 }

@@ -11,7 +11,12 @@ import { InvalidPDFException, FormatError, PasswordException, PDFParse, Verbosit
 import { z } from 'zod';
 import type { ExtractReply, ExtractRequest } from './extract-text.js';
 
-const ExtractRequestData = z.object({ type: z.enum(['html', 'pdf']), data: z.instanceof(Uint8Array), maxPages: z.number().int().positive(), maxChars: z.number().int().positive() });
+const ExtractRequestData = z.object({
+  type: z.enum(['html', 'pdf']),
+  data: z.instanceof(Uint8Array),
+  maxPages: z.number().int().positive(),
+  maxChars: z.number().int().positive(),
+});
 
 parentPort?.postMessage(await extract(ExtractRequestData.parse(workerData)));
 

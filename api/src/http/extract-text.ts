@@ -43,10 +43,20 @@ export const CONTENT_TYPES: Readonly<Record<UploadFileType, string>> = {
 };
 
 const EXTENSIONS: Readonly<Record<string, UploadFileType>> = {
-  '.txt': 'txt', '.text': 'txt', '.md': 'md', '.markdown': 'md', '.html': 'html', '.htm': 'html', '.pdf': 'pdf',
+  '.txt': 'txt',
+  '.text': 'txt',
+  '.md': 'md',
+  '.markdown': 'md',
+  '.html': 'html',
+  '.htm': 'html',
+  '.pdf': 'pdf',
 };
 const MEDIA_TYPES: Readonly<Record<string, UploadFileType>> = {
-  'text/plain': 'txt', 'text/markdown': 'md', 'text/x-markdown': 'md', 'text/html': 'html', 'application/pdf': 'pdf',
+  'text/plain': 'txt',
+  'text/markdown': 'md',
+  'text/x-markdown': 'md',
+  'text/html': 'html',
+  'application/pdf': 'pdf',
 };
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
 const PDF_MAGIC_WITHIN_BYTES = 1024; // readers accept the header anywhere in the first KiB
@@ -73,7 +83,10 @@ export function detectFileType(file: UploadedFile): UploadFileType {
   if (isPdf) return 'pdf';
   if (declared === 'pdf') throw unreadable(file, 'it is not a PDF: it does not start with %PDF-');
   if (declared === undefined) {
-    throw unsupported(file, `unsupported file type (name ${JSON.stringify(file.fileName)}, Content-Type ${JSON.stringify(file.contentType)}); send .txt, .md, .html or .pdf`);
+    throw unsupported(
+      file,
+      `unsupported file type (name ${JSON.stringify(file.fileName)}, Content-Type ${JSON.stringify(file.contentType)}); send .txt, .md, .html or .pdf`,
+    );
   }
   return declared;
 }
@@ -129,16 +142,20 @@ function extractInThread(file: UploadedFile, type: 'html' | 'pdf', limits: Extra
     const timer = setTimeout(() => {
       settle(() => reject(unreadable(file, `text extraction took longer than ${limits.UPLOAD_EXTRACT_TIMEOUT_MS} ms (UPLOAD_EXTRACT_TIMEOUT_MS)`)));
     }, limits.UPLOAD_EXTRACT_TIMEOUT_MS);
-    worker.once('message', (message: unknown) => settle(() => {
-      const reply = ExtractReply.safeParse(message);
-      if (!reply.success) reject(new Error('the extraction thread sent a malformed reply', { cause: reply.error }));
-      else if (reply.data.ok) resolve({ text: reply.data.text, ...(reply.data.pages !== undefined ? { pages: reply.data.pages } : {}) });
-      else reject(refusal(file, reply.data, limits));
-    }));
-    worker.once('error', (err: Error & { code?: string }) => settle(() => {
-      const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `extracting its text needs more than ${EXTRACT_MEMORY_MB} MB` : 'its text could not be extracted';
-      reject(unreadable(file, why, err));
-    }));
+    worker.once('message', (message: unknown) =>
+      settle(() => {
+        const reply = ExtractReply.safeParse(message);
+        if (!reply.success) reject(new Error('the extraction thread sent a malformed reply', { cause: reply.error }));
+        else if (reply.data.ok) resolve({ text: reply.data.text, ...(reply.data.pages !== undefined ? { pages: reply.data.pages } : {}) });
+        else reject(refusal(file, reply.data, limits));
+      }),
+    );
+    worker.once('error', (err: Error & { code?: string }) =>
+      settle(() => {
+        const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `extracting its text needs more than ${EXTRACT_MEMORY_MB} MB` : 'its text could not be extracted';
+        reject(unreadable(file, why, err));
+      }),
+    );
     worker.once('exit', (code) => settle(() => reject(new Error(`the extraction thread exited (code ${code}) without a reply`))));
   });
 }
@@ -152,7 +169,12 @@ function refusal(file: UploadedFile, reply: Extract<ExtractReply, { ok: false }>
     const message = `${describe(file)}: ${reply.message} (MAX_TEXT_CHARS)`;
     return new ValidationError(message, [{ path: 'text', rule: 'too_big', message }]);
   }
-  const why = reply.reason === 'encrypted' ? 'the PDF is encrypted (password-protected)' : reply.reason === 'damaged' ? `the file is damaged: ${reply.message}` : reply.message;
+  const why =
+    reply.reason === 'encrypted'
+      ? 'the PDF is encrypted (password-protected)'
+      : reply.reason === 'damaged'
+        ? `the file is damaged: ${reply.message}`
+        : reply.message;
   return unreadable(file, why);
 }
 

@@ -57,8 +57,18 @@ export function createMetrics(s: MetricsServices): AppMetrics {
     latestSeq: new Gauge({ name: 'colmeia_vector_log_seq', help: 'Latest committed vector_log sequence number', registers }),
     workers: new Gauge({ name: 'colmeia_workers', help: 'Workers with a fresh heartbeat', registers }),
     indexSize: new Gauge({ name: 'colmeia_worker_index_size', help: 'Live vectors in the worker index', labelNames: ['worker'] as const, registers }),
-    appliedSeq: new Gauge({ name: 'colmeia_worker_applied_seq', help: 'vector_log seq the worker index has applied', labelNames: ['worker'] as const, registers }),
-    lastSync: new Gauge({ name: 'colmeia_worker_last_sync_seconds', help: 'Duration of the worker index last sync', labelNames: ['worker'] as const, registers }),
+    appliedSeq: new Gauge({
+      name: 'colmeia_worker_applied_seq',
+      help: 'vector_log seq the worker index has applied',
+      labelNames: ['worker'] as const,
+      registers,
+    }),
+    lastSync: new Gauge({
+      name: 'colmeia_worker_last_sync_seconds',
+      help: 'Duration of the worker index last sync',
+      labelNames: ['worker'] as const,
+      registers,
+    }),
   };
   const workerJobs = new Counter({
     name: 'colmeia_worker_jobs_total',

@@ -13,7 +13,10 @@ export const OPENAPI_VERSION = '3.1.0';
 export const API_VERSION = '1'; // the contract's version: bump it when a route changes incompatibly
 
 type JsonSchema = Record<string, unknown>;
-export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, JsonSchema>>; components: { schemas: Record<string, JsonSchema>; securitySchemes: JsonSchema } };
+export type OpenApiDocument = Record<string, unknown> & {
+  paths: Record<string, Record<string, JsonSchema>>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: JsonSchema };
+};
 
 const FIELD_NOTES: Record<string, string> = {
   where: 'metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}',
@@ -28,7 +31,12 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
     named.add(schema, { id: name });
     names.set(schema, name);
   }
-  const components = z.toJSONSchema(named, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }).schemas;
+  const components = z.toJSONSchema(named, {
+    io: 'output',
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }).schemas;
   const schemas: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(components)) schemas[name] = withoutDialect(schema);
 
@@ -45,7 +53,8 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
     info: {
       title: 'colmeia',
       version: API_VERSION,
-      description: 'A knowledge-base service: documents in, search by meaning, questions answered by background workers and pushed over Server-Sent Events. Errors are {"error": {"code", "message", "details?"}}.',
+      description:
+        'A knowledge-base service: documents in, search by meaning, questions answered by background workers and pushed over Server-Sent Events. Errors are {"error": {"code", "message", "details?"}}.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -55,19 +64,31 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
       schemas,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'one of API_KEYS (when API_KEYS is unset, no key is needed)' },
-        accessToken: { type: 'apiKey', in: 'query', name: 'access_token', description: 'the API key in the URL: event streams only (EventSource sends no headers)' },
+        accessToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'access_token',
+          description: 'the API key in the URL: event streams only (EventSource sends no headers)',
+        },
       },
     },
   };
 }
 
 function operation(route: RouteSpec, responseSchema: (schema: z.ZodType) => JsonSchema): JsonSchema {
-  const parameters = [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query'), ...Object.entries(route.headers ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } }))];
+  const parameters = [
+    ...parametersOf(route.params, 'path'),
+    ...parametersOf(route.query, 'query'),
+    ...Object.entries(route.headers ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
+  ];
   const content: Record<string, JsonSchema> = {};
   if (route.body) content['application/json'] = { schema: jsonSchema(route.body.schema, 'input'), example: route.body.example };
   if (route.upload) {
     const fields = jsonSchema(route.upload.fields, 'input');
-    const properties = { [route.upload.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: 'the file' }, ...(fields['properties'] as JsonSchema | undefined) };
+    const properties = {
+      [route.upload.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: 'the file' },
+      ...(fields['properties'] as JsonSchema | undefined),
+    };
     content['multipart/form-data'] = { schema: { ...fields, properties, required: [route.upload.fileField], description: route.upload.description } };
   }
   const security = route.isPublic ? [] : route.path.endsWith('/events') ? [{ bearer: [] }, { accessToken: [] }] : undefined;

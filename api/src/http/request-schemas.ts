@@ -9,8 +9,16 @@ import { createWhereSchema } from '../../../shared/src/db/where.js';
 
 export type RequestLimitsConfig = Pick<
   Config,
-  | 'MAX_TEXT_CHARS' | 'MAX_TITLE_CHARS' | 'MAX_METADATA_BYTES' | 'MAX_METADATA_DEPTH' | 'MAX_QUERY_CHARS' | 'MAX_K'
-  | 'MAX_FILTER_DEPTH' | 'MAX_FILTER_CONDITIONS' | 'MAX_IN_LIST' | 'MAX_PAGE_SIZE'
+  | 'MAX_TEXT_CHARS'
+  | 'MAX_TITLE_CHARS'
+  | 'MAX_METADATA_BYTES'
+  | 'MAX_METADATA_DEPTH'
+  | 'MAX_QUERY_CHARS'
+  | 'MAX_K'
+  | 'MAX_FILTER_DEPTH'
+  | 'MAX_FILTER_CONDITIONS'
+  | 'MAX_IN_LIST'
+  | 'MAX_PAGE_SIZE'
 >;
 
 export const DEFAULT_K = 5;

@@ -14,7 +14,11 @@ const freeForm = z.record(z.string(), z.unknown());
 
 export const ErrorBody = z.strictObject({
   error: z.strictObject({
-    code: z.string().describe('stable snake_case code: validation_failed, not_found, unauthorized, payload_too_large, unsupported_media_type, rate_limited, conflict, upstream_unavailable, search_timeout, internal_error'),
+    code: z
+      .string()
+      .describe(
+        'stable snake_case code: validation_failed, not_found, unauthorized, payload_too_large, unsupported_media_type, rate_limited, conflict, upstream_unavailable, search_timeout, internal_error',
+      ),
     message: z.string(),
     details: z.unknown().optional().describe('for validation_failed: [{path, rule, message}] per problem'),
   }),
@@ -30,7 +34,17 @@ export const Readiness = z.strictObject({
 });
 export const ServiceStatus = z.strictObject({
   workers: z.array(Heartbeat.extend({ lastSeen: isoTime })),
-  queues: z.array(z.strictObject({ name: z.enum(QUEUE_NAMES), waiting: count, active: count, succeeded: count, failed: count, delayed: count, newestJob: count.describe('the highest job id Bee-Queue has generated; 0 when none') })),
+  queues: z.array(
+    z.strictObject({
+      name: z.enum(QUEUE_NAMES),
+      waiting: count,
+      active: count,
+      succeeded: count,
+      failed: count,
+      delayed: count,
+      newestJob: count.describe('the highest job id Bee-Queue has generated; 0 when none'),
+    }),
+  ),
   documents: z.strictObject({ pending: count, indexing: count, ready: count, failed: count }),
   latestSeq: count,
 });
@@ -53,12 +67,24 @@ export const DocumentView = z.strictObject({
   createdAt: isoTime,
   updatedAt: isoTime,
 });
-export const DocumentPage = z.strictObject({ documents: z.array(DocumentView), nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last') });
+export const DocumentPage = z.strictObject({
+  documents: z.array(DocumentView),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+});
 export const JobAccepted = z.strictObject({ job: JobRefBody });
 export const JobRetried = z.strictObject({ job: JobRefBody, status: z.literal('waiting') });
 
 export const SearchResponse = z.strictObject({
-  results: z.array(z.strictObject({ documentId: z.string(), chunkId: z.number().int(), text: z.string(), score: z.number(), title: z.string().nullable(), metadata: freeForm })),
+  results: z.array(
+    z.strictObject({
+      documentId: z.string(),
+      chunkId: z.number().int(),
+      text: z.string(),
+      score: z.number(),
+      title: z.string().nullable(),
+      metadata: freeForm,
+    }),
+  ),
   seq: count.describe('the vector_log seq the answering index had applied'),
 });
 

@@ -61,7 +61,8 @@ export function streamSession(d: StreamSessionDeps, stream: SseStream, sessionId
       void catchUp();
     } else if (signal.type === 'message') {
       if (signal.message.id <= lastSentId) return; // already replayed
-      if (isCatchingUp || signal.prevId > lastSentId) void catchUp(); // something may be missing: read it in order
+      if (isCatchingUp || signal.prevId > lastSentId)
+        void catchUp(); // something may be missing: read it in order
       else sendMessage(signal.message);
     } else {
       const { type, ...data } = signal;

@@ -92,9 +92,10 @@ function uploadError(err: unknown, config: UploadConfig): Error {
       const message = `the form field ${JSON.stringify(err.field ?? '')} is larger than ${config.BODY_LIMIT_BYTES} bytes (BODY_LIMIT_BYTES)`;
       return new PayloadTooLargeError(message, [{ path: err.field ?? '', rule: 'max_bytes', message }]);
     }
-    const message = err.code === 'LIMIT_UNEXPECTED_FILE' || err.code === 'LIMIT_FILE_COUNT'
-      ? `send exactly one file, in the field "${UPLOAD_FILE_FIELD}" (got one in ${JSON.stringify(err.field ?? '')})`
-      : `${err.message}: the form takes one file "${UPLOAD_FILE_FIELD}" and the fields id, title, metadata`;
+    const message =
+      err.code === 'LIMIT_UNEXPECTED_FILE' || err.code === 'LIMIT_FILE_COUNT'
+        ? `send exactly one file, in the field "${UPLOAD_FILE_FIELD}" (got one in ${JSON.stringify(err.field ?? '')})`
+        : `${err.message}: the form takes one file "${UPLOAD_FILE_FIELD}" and the fields id, title, metadata`;
     return new ValidationError(`invalid upload form: ${message}`, [{ path: err.field ?? '', rule: err.code.toLowerCase(), message }], { cause: err });
   }
   const message = `the multipart body could not be read (${err instanceof Error ? err.message : 'malformed'})`;

@@ -22,7 +22,10 @@ import { streamSession } from '../http/stream-session.js';
 import type { ApiServices } from '../services.js';
 
 export const SessionId = Id.max(64, 'must be at most 64 characters');
-const MessageCursor = z.string().regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)').transform(Number);
+const MessageCursor = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)')
+  .transform(Number);
 
 /** The chat routes' request schemas; the route registry (http/route-registry.ts) describes these same ones. */
 export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas['k']) {
@@ -34,7 +37,12 @@ export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas
   });
   const MessagesQuery = z.strictObject({
     after: MessageCursor.default(0),
-    limit: z.string().regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer').transform(Number).pipe(z.number().max(config.MAX_PAGE_SIZE)).optional(),
+    limit: z
+      .string()
+      .regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer')
+      .transform(Number)
+      .pipe(z.number().max(config.MAX_PAGE_SIZE))
+      .optional(),
   });
   const EventsQuery = z.strictObject({ after: MessageCursor.optional(), access_token: z.string().optional() });
   return { SessionInput, QuestionInput, MessagesQuery, EventsQuery };

@@ -109,9 +109,16 @@ async function cancelAnswer(
   const queued = await s.queues.answer.getJob(jobId);
   if (queued && (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, 'answer', 'active'), jobId)) !== null) return { status: 'cancelling' };
   if (queued) await s.queues.answer.removeJob(jobId);
-  const stored = await storeErrorReply({ db: s.db, events: s.events, logger }, {
-    sessionId: question.sessionId, replyTo: question.id, jobId, code: CANCELLED_CODE, message: 'cancelled by the client',
-  });
+  const stored = await storeErrorReply(
+    { db: s.db, events: s.events, logger },
+    {
+      sessionId: question.sessionId,
+      replyTo: question.id,
+      jobId,
+      code: CANCELLED_CODE,
+      message: 'cancelled by the client',
+    },
+  );
   if (!isCancelledReply(stored.message)) throw finished(); // the answer was stored first
   await saveJobOutcome(s.db, { queue: 'answer', jobId, status: 'cancelled', requestId }); // the attempts counted so far stand
   return { status: 'cancelled', message: stored.message };
@@ -139,7 +146,8 @@ async function readLiveJob(s: ApiServices, ref: JobRef): Promise<LiveJob> {
     unavailable,
   );
   if (!job) return { job: undefined, status: undefined, progress: undefined, error: undefined };
-  const status: JobStatus = position !== null ? 'active' : job.status === 'failed' || job.status === 'retrying' || job.status === 'succeeded' ? job.status : 'waiting';
+  const status: JobStatus =
+    position !== null ? 'active' : job.status === 'failed' || job.status === 'retrying' || job.status === 'succeeded' ? job.status : 'waiting';
   const stacktraces: unknown = Reflect.get(job.options ?? {}, 'stacktraces');
   const last = Array.isArray(stacktraces) && typeof stacktraces[0] === 'string' ? stacktraces[0].split('\n')[0] : undefined;
   return { job, status, progress, error: last === undefined ? undefined : { code: 'job_failed', message: last } };

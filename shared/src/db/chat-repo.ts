@@ -58,8 +58,7 @@ export async function createChatSession(db: Knex, input: { id: string; title: st
 
 export async function findChatSession(db: Knex, id: string): Promise<ChatSession | undefined> {
   const row = (await db('chat_sessions').select('id', 'title', 'created_at').where({ id }).first()) as
-    | { id: string; title: string | null; created_at: number | string }
-    | undefined;
+    { id: string; title: string | null; created_at: number | string } | undefined;
   return row ? toSession(row) : undefined;
 }
 

@@ -26,8 +26,7 @@ export async function replaceDocumentChunks(
 ): Promise<ReplaceOutcome> {
   return logWriteTransaction(db, async (trx) => {
     const doc = (await trx('documents').select('revision', 'metadata').where({ id: input.documentId }).first()) as
-      | { revision: number; metadata: unknown }
-      | undefined;
+      { revision: number; metadata: unknown } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId]));
     const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
@@ -47,7 +46,11 @@ export async function replaceDocumentChunks(
     if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
     await appendLog(trx, 'add', ids);
     await trx('documents').where({ id: input.documentId }).update({
-      status: 'ready', error: null, chunk_count: ids.length, indexed_hash: input.contentHash, updated_at: nowMs(),
+      status: 'ready',
+      error: null,
+      chunk_count: ids.length,
+      indexed_hash: input.contentHash,
+      updated_at: nowMs(),
     });
     return { status: 'replaced', chunks: ids.length, removed };
   });
@@ -57,10 +60,11 @@ export async function replaceDocumentChunks(
 export async function refreshDocumentChunks(db: Knex, input: { documentId: string; revision: number }): Promise<ReplaceOutcome> {
   return db.transaction(async (trx) => {
     const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ id: input.documentId }).first()) as
-      | { revision: number; metadata: unknown; chunk_count: number }
-      | undefined;
+      { revision: number; metadata: unknown; chunk_count: number } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-    await trx('chunks').where({ document_id: input.documentId }).update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
+    await trx('chunks')
+      .where({ document_id: input.documentId })
+      .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
     await trx('documents').where({ id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
     return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
   });
@@ -69,18 +73,16 @@ export async function refreshDocumentChunks(db: Knex, input: { documentId: strin
 export type RemoveTarget = { documentId: string } | { where: Where };
 
 /** Deletes documents with their chunks and logs the deletes; counts only when dryRun. */
-export async function removeDocumentsWithLog(
-  db: Knex,
-  target: RemoveTarget,
-  dryRun = false,
-): Promise<{ documents: number; chunks: number }> {
+export async function removeDocumentsWithLog(db: Knex, target: RemoveTarget, dryRun = false): Promise<{ documents: number; chunks: number }> {
   const work = async (trx: Knex) => {
     const documentIds = await documentIdsOf(trx, target);
     const chunkIds = await chunkIdsOf(trx, documentIds);
     if (dryRun) return { documents: documentIds.length, chunks: chunkIds.length };
     await deleteChunksWithLog(trx, chunkIds);
     for (let start = 0; start < documentIds.length; start += BATCH) {
-      await trx('documents').whereIn('id', documentIds.slice(start, start + BATCH)).delete();
+      await trx('documents')
+        .whereIn('id', documentIds.slice(start, start + BATCH))
+        .delete();
     }
     return { documents: documentIds.length, chunks: chunkIds.length };
   };
@@ -137,7 +139,9 @@ export async function readChunkEmbeddings(db: Knex, afterId: number, limit: numb
 export async function readEmbeddings(db: Knex, ids: readonly number[]): Promise<Array<{ id: number; embedding: number[] }>> {
   const found: Array<{ id: number; embedding: number[] }> = [];
   for (let start = 0; start < ids.length; start += BATCH) {
-    const rows = (await db('chunks').select('id', 'embedding').whereIn('id', ids.slice(start, start + BATCH))) as Array<{ id: number; embedding: Uint8Array }>;
+    const rows = (await db('chunks')
+      .select('id', 'embedding')
+      .whereIn('id', ids.slice(start, start + BATCH))) as Array<{ id: number; embedding: Uint8Array }>;
     for (const row of rows) found.push({ id: row.id, embedding: decodeEmbedding(row.embedding) });
   }
   return found;
@@ -199,7 +203,9 @@ async function documentIdsOf(trx: Knex, target: RemoveTarget): Promise<string[]>
 async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
   const ids: number[] = [];
   for (let start = 0; start < documentIds.length; start += BATCH) {
-    const rows = (await trx('chunks').select('id').whereIn('document_id', documentIds.slice(start, start + BATCH))) as Array<{ id: number }>;
+    const rows = (await trx('chunks')
+      .select('id')
+      .whereIn('document_id', documentIds.slice(start, start + BATCH))) as Array<{ id: number }>;
     ids.push(...rows.map((row) => row.id));
   }
   return ids;
@@ -208,7 +214,9 @@ async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
 async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
   await appendLog(trx, 'delete', chunkIds);
   for (let start = 0; start < chunkIds.length; start += BATCH) {
-    await trx('chunks').whereIn('id', chunkIds.slice(start, start + BATCH)).delete();
+    await trx('chunks')
+      .whereIn('id', chunkIds.slice(start, start + BATCH))
+      .delete();
   }
   return chunkIds.length;
 }

@@ -65,8 +65,10 @@ function openPostgres(config: DatabaseConfig, url: string): Db {
       connectionString: url,
       ...(ssl ? { ssl: { rejectUnauthorized: false } } : {}),
       // int8 (seq, timestamps in ms) as JS numbers: every value we store stays below 2^53
-      types: { getTypeParser: (oid: number, format: string): unknown =>
-        oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text') },
+      types: {
+        getTypeParser: (oid: number, format: string): unknown =>
+          oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text'),
+      },
     },
     pool: { min: 0, max: 10 },
   });
@@ -83,9 +85,9 @@ function parseInt8(value: string): number {
 function immediateTransactionClient(): typeof Knex.Client {
   const require = createRequire(import.meta.url);
   const BetterSqliteClient = require('knex/lib/dialects/better-sqlite3/index.js') as new (...args: unknown[]) => object;
-  const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as new (
-    ...args: unknown[]
-  ) => { query(conn: unknown, sql: string): Promise<unknown> };
+  const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as new (...args: unknown[]) => {
+    query(conn: unknown, sql: string): Promise<unknown>;
+  };
 
   class ImmediateTransaction extends SqliteTransaction {
     begin(conn: unknown): Promise<unknown> {

@@ -38,8 +38,18 @@ interface DocumentRow {
 }
 
 const COLUMNS = [
-  'id', 'title', 'metadata', 'status', 'error', 'chunk_count', 'revision',
-  'content_hash', 'indexed_hash', 'request_id', 'created_at', 'updated_at',
+  'id',
+  'title',
+  'metadata',
+  'status',
+  'error',
+  'chunk_count',
+  'revision',
+  'content_hash',
+  'indexed_hash',
+  'request_id',
+  'created_at',
+  'updated_at',
 ] as const;
 
 export interface NewDocument {
@@ -101,7 +111,10 @@ export async function listDocuments(
   db: Knex,
   options: { where?: Where | undefined; status?: DocumentStatus | undefined; limit: number; cursor?: string | undefined },
 ): Promise<DocumentPage> {
-  let query = db('documents').select(COLUMNS).orderBy('id').limit(options.limit + 1);
+  let query = db('documents')
+    .select(COLUMNS)
+    .orderBy('id')
+    .limit(options.limit + 1);
   if (options.cursor !== undefined) query = query.where('id', '>', options.cursor);
   if (options.status !== undefined) query = query.where('status', options.status);
   if (options.where !== undefined) query = applyWhere(query, options.where, 'documents.metadata', dialectOf(db));

@@ -16,19 +16,30 @@ export interface IdempotencyRecord {
  * Takes `key` for this transaction (expired keys are dropped first). Returns undefined when the key
  * is now ours (call completeIdempotencyKey before committing), or the record stored earlier.
  */
-export async function claimIdempotencyKey(trx: Knex.Transaction, input: { key: string; requestHash: string; ttlMs: number }): Promise<IdempotencyRecord | undefined> {
+export async function claimIdempotencyKey(
+  trx: Knex.Transaction,
+  input: { key: string; requestHash: string; ttlMs: number },
+): Promise<IdempotencyRecord | undefined> {
   const now = nowMs();
   await trx('idempotency_keys').where('expires_at', '<', now).delete();
-  const placeholder = { key: input.key, request_hash: input.requestHash, status_code: 0, response: toJsonColumn(null), created_at: now, expires_at: now + input.ttlMs };
+  const placeholder = {
+    key: input.key,
+    request_hash: input.requestHash,
+    status_code: 0,
+    response: toJsonColumn(null),
+    created_at: now,
+    expires_at: now + input.ttlMs,
+  };
   const claimed: Array<{ key: string }> = await trx('idempotency_keys').insert(placeholder).onConflict('key').ignore().returning(['key']);
   if (claimed.length > 0) return undefined;
   const row = (await trx('idempotency_keys').select('request_hash', 'status_code', 'response').where({ key: input.key }).first()) as
-    | { request_hash: string; status_code: number; response: unknown }
-    | undefined;
+    { request_hash: string; status_code: number; response: unknown } | undefined;
   if (!row) throw new Error('idempotency key was neither claimed nor found');
   return { requestHash: row.request_hash, statusCode: row.status_code, response: fromJsonColumn(row.response) };
 }
 
 export async function completeIdempotencyKey(trx: Knex.Transaction, key: string, statusCode: number, response: unknown): Promise<void> {
-  await trx('idempotency_keys').where({ key }).update({ status_code: statusCode, response: toJsonColumn(response) });
+  await trx('idempotency_keys')
+    .where({ key })
+    .update({ status_code: statusCode, response: toJsonColumn(response) });
 }

@@ -43,7 +43,10 @@ export async function switchEmbeddings(
   return logWriteTransaction(db, async (trx) => {
     for (let missing = await readUnstagedChunks(trx, 0, 256); missing.length > 0; missing = await readUnstagedChunks(trx, 0, 256)) {
       const vectors = await embedMissing(missing);
-      await stageEmbeddings(trx, missing.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i] ?? [] })));
+      await stageEmbeddings(
+        trx,
+        missing.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i] ?? [] })),
+      );
     }
     await trx('reindex_embeddings').whereNotIn('chunk_id', trx('chunks').select('id')).delete();
     await trx('chunks').update({ embedding: trx('reindex_embeddings').select('embedding').where('reindex_embeddings.chunk_id', trx.ref('chunks.id')) });

@@ -41,7 +41,9 @@ const SILENT_PINGS_BEFORE_KICK = 2;
 const KICK_COOLDOWN_INTERVALS = 3;
 
 export function startQueueWatchdog(options: QueueWatchdogOptions): { close(): void } {
-  const states = new Map<Queue<unknown>, QueueState>(options.queues.map((queue) => [queue, { downSince: 0, silentPings: 0, lastKickAt: 0, idleWithWorkSince: 0 }]));
+  const states = new Map<Queue<unknown>, QueueState>(
+    options.queues.map((queue) => [queue, { downSince: 0, silentPings: 0, lastKickAt: 0, idleWithWorkSince: 0 }]),
+  );
   const redisStates = new Map((options.redis ?? []).map((client) => [client, { silentPings: 0, lastKickAt: 0 }]));
   let isChecking = false;
   const tick = async () => {
@@ -118,7 +120,14 @@ async function checkRedis(options: QueueWatchdogOptions, client: Redis, state: {
 }
 
 /** Waiting jobs, a free slot here and no job started for a whole interval: our BRPOPLPUSH is not being served. */
-function checkTaker(options: QueueWatchdogOptions, queue: Queue<unknown>, state: QueueState, now: number, waiting: number, bclient: NodeRedisClient | undefined): void {
+function checkTaker(
+  options: QueueWatchdogOptions,
+  queue: Queue<unknown>,
+  state: QueueState,
+  now: number,
+  waiting: number,
+  bclient: NodeRedisClient | undefined,
+): void {
   const taker = options.taker?.(queue);
   if (taker === undefined || waiting === 0 || !taker.hasFreeSlot || bclient === undefined) {
     state.idleWithWorkSince = 0;

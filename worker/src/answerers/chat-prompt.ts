@@ -33,7 +33,9 @@ export function buildChatPrompt(question: string, passages: readonly Passage[], 
   const blocks = passages.map((passage, index) => {
     const n = index + 1;
     const title = passage.title === null ? '(untitled)' : defuse(passage.title.replace(/\s+/g, ' ').trim().slice(0, MAX_TITLE_CHARS));
-    return [`<<<SOURCE ${n} ${boundary}>>>`, `Title: ${title}`, defuse(passage.text.slice(0, MAX_PASSAGE_CHARS)), `<<<END SOURCE ${n} ${boundary}>>>`].join('\n');
+    return [`<<<SOURCE ${n} ${boundary}>>>`, `Title: ${title}`, defuse(passage.text.slice(0, MAX_PASSAGE_CHARS)), `<<<END SOURCE ${n} ${boundary}>>>`].join(
+      '\n',
+    );
   });
   return { system: [...rules, '', blocks.join('\n\n')].join('\n'), user: question, boundary };
 }

@@ -82,7 +82,12 @@ function clip(sentence: string): string {
 
 /** Accent-folded, lower-cased words without stop words; a plural "s" is dropped so "indexes" meets "index". */
 function contentWords(text: string): string[] {
-  const words = text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize('NFD')
+      .replace(/\p{M}+/gu, '')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   return words
     .filter((word) => word.length > 1 && !STOP_WORDS.has(word))
     .map((word) => (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word));

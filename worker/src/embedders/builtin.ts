@@ -88,9 +88,7 @@ function hashText(text: string, dimension: number): number[] {
 
 /** NFKD then lower case (compatibility forms such as "Ⅻ" decompose to capitals), then drop the combining marks. */
 function tokenize(text: string): string[] {
-  const folded = NON_ASCII.test(text)
-    ? text.normalize('NFKD').toLowerCase().replace(COMBINING_MARKS, '')
-    : text.toLowerCase();
+  const folded = NON_ASCII.test(text) ? text.normalize('NFKD').toLowerCase().replace(COMBINING_MARKS, '') : text.toLowerCase();
   return folded.match(TOKEN) ?? [];
 }
 

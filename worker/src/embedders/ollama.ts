@@ -45,11 +45,7 @@ interface ModelIdentity {
 const PROBE_TEXT = 'colmeia dimension probe';
 const STARTUP_BACKOFF: RetryPolicy = { attempts: 0, baseDelayMs: 1_000, maxDelayMs: 10_000 }; // between start-up probe rounds
 
-export async function createOllamaEmbedder(
-  config: OllamaEmbedderConfig,
-  logger: Logger,
-  options: OllamaEmbedderOptions = {},
-): Promise<OllamaEmbedder> {
+export async function createOllamaEmbedder(config: OllamaEmbedderConfig, logger: Logger, options: OllamaEmbedderOptions = {}): Promise<OllamaEmbedder> {
   const model = config.EMBED_MODEL;
   const caller = createOllamaCallerFromConfig(config, model, logger, options);
   const expected = options.expectedId ? parseOllamaEmbedderId(options.expectedId) : null;

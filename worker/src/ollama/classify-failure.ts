@@ -18,8 +18,13 @@ const networkErrorCodes = new Set([
 ]);
 
 /** The typed error of a failed attempt, and whether a retry can cure it. */
-export function classifyOllamaFailure(err: unknown, what: string, attempts: number, target: { model: string; host: string }): { error: unknown; isRetryable: boolean } {
-const { model, host } = target;
+export function classifyOllamaFailure(
+  err: unknown,
+  what: string,
+  attempts: number,
+  target: { model: string; host: string },
+): { error: unknown; isRetryable: boolean } {
+  const { model, host } = target;
   const gaveUp = `; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   if (err instanceof OllamaResponseError || err instanceof OllamaModelMissingError) return { error: err, isRetryable: false }; // already typed by the task
   if (isResponseError(err)) {
@@ -37,7 +42,10 @@ const { model, host } = target;
     return { error: new OllamaUnavailableError(`ollama at ${host} is unreachable for ${what} (${code})${gaveUp}`, { cause: err }), isRetryable: true };
   }
   if (err instanceof SyntaxError) {
-    return { error: new OllamaResponseError(`ollama ${what} answered with a body that is not the expected JSON (${err.message})`, undefined, { cause: err }), isRetryable: false };
+    return {
+      error: new OllamaResponseError(`ollama ${what} answered with a body that is not the expected JSON (${err.message})`, undefined, { cause: err }),
+      isRetryable: false,
+    };
   }
   return { error: err, isRetryable: false };
 }

@@ -145,13 +145,13 @@ function bindFetch(base: typeof fetch, signal: AbortSignal): typeof fetch {
 
 /** One attempt: a client bound to its own signal, aborted after OLLAMA_TIMEOUT_MS of silence. */
 async function runAttempt<T>(
-options: Pick<OllamaCallerOptions, 'host' | 'timeoutMs'> & { baseFetch: typeof fetch },
-what: string,
-task: (context: OllamaCallContext) => Promise<T>,
-outer: AbortSignal,
-state: { isCommitted: boolean },
+  options: Pick<OllamaCallerOptions, 'host' | 'timeoutMs'> & { baseFetch: typeof fetch },
+  what: string,
+  task: (context: OllamaCallContext) => Promise<T>,
+  outer: AbortSignal,
+  state: { isCommitted: boolean },
 ): Promise<T> {
-const { host, timeoutMs, baseFetch } = options;
+  const { host, timeoutMs, baseFetch } = options;
   const silence = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const touch = (): void => {

@@ -15,7 +15,10 @@ export class OllamaUnavailableError extends Error {
 
 /** One call got no reply (or, streaming, no token) within OLLAMA_TIMEOUT_MS. */
 export class OllamaTimeoutError extends Error {
-  constructor(readonly timeoutMs: number, what: string) {
+  constructor(
+    readonly timeoutMs: number,
+    what: string,
+  ) {
     super(`ollama ${what} got no reply within ${timeoutMs} ms (OLLAMA_TIMEOUT_MS)`);
     this.name = 'OllamaTimeoutError';
   }
@@ -23,7 +26,11 @@ export class OllamaTimeoutError extends Error {
 
 /** The model is not on the Ollama server: an operator must pull it. */
 export class OllamaModelMissingError extends Error {
-  constructor(readonly model: string, host: string, options?: ErrorOptions) {
+  constructor(
+    readonly model: string,
+    host: string,
+    options?: ErrorOptions,
+  ) {
     super(`ollama model "${model}" is not available at ${host}; run \`ollama pull ${model}\` on that host`, options);
     this.name = 'OllamaModelMissingError';
   }
@@ -31,7 +38,11 @@ export class OllamaModelMissingError extends Error {
 
 /** Ollama answered something we cannot use: an error status, a body that is not the JSON we expect, a cut stream. */
 export class OllamaResponseError extends Error {
-  constructor(message: string, readonly status?: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'OllamaResponseError';
   }
@@ -43,7 +54,10 @@ export class OllamaResponseError extends Error {
  * be incomparable with the index. Not curable by retrying; the worker should exit and be reindexed.
  */
 export class OllamaEmbedderChangedError extends Error {
-  constructor(readonly expectedId: string, readonly actualId: string) {
+  constructor(
+    readonly expectedId: string,
+    readonly actualId: string,
+  ) {
     super(
       `the index was built with embedder ${expectedId} but Ollama now serves ${actualId}; ` +
         'restore the model or reindex every document with the new embedder',

@@ -57,25 +57,49 @@ export async function processAnswer(s: AnswerServices, job: AnswerJob, { logger,
       return false;
     });
   const cancelled = async (): Promise<AnswerResult> => {
-    const stored = await storeErrorReply(d, { sessionId: question.sessionId, replyTo: question.id, jobId, code: CANCELLED_CODE, message: 'cancelled by the client' });
+    const stored = await storeErrorReply(d, {
+      sessionId: question.sessionId,
+      replyTo: question.id,
+      jobId,
+      code: CANCELLED_CODE,
+      message: 'cancelled by the client',
+    });
     logger.info('answer cancelled', { replyTo: question.id, stored: stored.isNew });
     return { status: isCancelledReply(stored.message) ? 'cancelled' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
   };
   try {
     if (await isCancelRequested()) return await cancelled();
     const reply = await generateReply(s, {
-      question, job, jobId, attempt, logger, reportProgress, signal: controller.signal, isCancelRequested, cancel,
+      question,
+      job,
+      jobId,
+      attempt,
+      logger,
+      reportProgress,
+      signal: controller.signal,
+      isCancelRequested,
+      cancel,
     });
     if (isCancelled()) return await cancelled(); // cancelled between the last token and here
     const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content: reply.content, metadata: { ...reply.metadata } });
-    logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', { replyTo: question.id, messageId: stored.message.id, ...reply.metadata.timings });
+    logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', {
+      replyTo: question.id,
+      messageId: stored.message.id,
+      ...reply.metadata.timings,
+    });
     return { status: stored.isNew ? 'answered' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
   } catch (err) {
     if (isCancelled()) return await cancelled();
     if (err instanceof AppError) throw err; // no retry can fix it: the job gives up, and its handler says so
     const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
     publishQuietly(s, logger, question.sessionId, {
-      type: 'error', replyTo: question.id, jobId, attempt, code: 'answer_attempt_failed', message: messageOf(reason), willRetry: attempt < s.config.JOB_ATTEMPTS,
+      type: 'error',
+      replyTo: question.id,
+      jobId,
+      attempt,
+      code: 'answer_attempt_failed',
+      message: messageOf(reason),
+      willRetry: attempt < s.config.JOB_ATTEMPTS,
     });
     throw reason;
   } finally {

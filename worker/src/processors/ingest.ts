@@ -33,7 +33,10 @@ export async function processIngest(s: IngestServices, job: IngestJob, { logger,
 
   const texts = chunkText(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
   if (texts.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
-    throw new UnrecoverableJobError('too_many_chunks', `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`);
+    throw new UnrecoverableJobError(
+      'too_many_chunks',
+      `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`,
+    );
   }
   reportProgress({ done: 0, total: texts.length });
   const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));

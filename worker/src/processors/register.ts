@@ -46,7 +46,9 @@ function bind(services: Services, queue: Queue<Payload>, definition: AnyDefiniti
   queue.process(policy.concurrency(services.config), measured(services, name, handler));
   // process() checks for stalled jobs once; only a periodic check re-queues the job of a worker that died
   // later. Several workers may all check: a Redis key lets one check per interval through.
-  queue.checkStalledJobs(services.config.STALL_INTERVAL_MS).catch((err: unknown) => services.logger.warn('stall check failed', { queue: name, err: serializeError(err) }));
+  queue
+    .checkStalledJobs(services.config.STALL_INTERVAL_MS)
+    .catch((err: unknown) => services.logger.warn('stall check failed', { queue: name, err: serializeError(err) }));
 }
 
 /** One attempt of one job, under its queue's policy. */
@@ -68,7 +70,14 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
     const reportProgress = progressReporter(services, name, job.id, logger);
     const value = await processor(services, data, { job: job as Queue.Job<unknown>, logger, attempt, reportProgress });
     if (policy.isOutcomeStored) {
-      await saveJobOutcome(services.db, { queue: name, jobId: job.id, status: definition.outcomeStatus(value), attempts: attempt, result: value, requestId: data.requestId });
+      await saveJobOutcome(services.db, {
+        queue: name,
+        jobId: job.id,
+        status: definition.outcomeStatus(value),
+        attempts: attempt,
+        result: value,
+        requestId: data.requestId,
+      });
     }
     logger.log(policy.outcomeLogLevel, 'job succeeded', { durationMs: durationMs() });
     return { ok: true, value };
@@ -101,7 +110,11 @@ async function giveUp(services: Services, definition: AnyDefinition, jobId: stri
 }
 
 /** Counts the job in services.jobStats (metrics, watchdog) whichever way it ends. */
-function measured<T, R>(services: Services, queue: string, handler: (job: Queue.Job<T>) => Promise<JobResult<R>>): (job: Queue.Job<T>) => Promise<JobResult<R>> {
+function measured<T, R>(
+  services: Services,
+  queue: string,
+  handler: (job: Queue.Job<T>) => Promise<JobResult<R>>,
+): (job: Queue.Job<T>) => Promise<JobResult<R>> {
   return async (job) => {
     const started = performance.now();
     services.jobStats.started(queue);

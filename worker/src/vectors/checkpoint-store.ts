@@ -153,7 +153,10 @@ export class CheckpointStore {
   }
 
   private async currentName(): Promise<string | undefined> {
-    const name = await readFile(path.join(this.dir, 'CURRENT'), 'utf8').then((text) => text.trim(), () => undefined);
+    const name = await readFile(path.join(this.dir, 'CURRENT'), 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
     return name !== undefined && NAME.test(name) ? name : undefined;
   }
 }

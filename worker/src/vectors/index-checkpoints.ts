@@ -15,7 +15,10 @@ import { CheckpointStore, type Manifest, type ManifestFields } from './checkpoin
 import type { IndexConfig, IndexIdentity } from './index-types.js';
 import { SPACE, VectorGraph, type Hnsw } from './vector-graph.js';
 
-export type CheckpointConfig = Pick<IndexConfig, 'DATA_DIR' | 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH' | 'CHECKPOINT_EVERY_OPS' | 'CHECKPOINT_INTERVAL_MS'>;
+export type CheckpointConfig = Pick<
+  IndexConfig,
+  'DATA_DIR' | 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH' | 'CHECKPOINT_EVERY_OPS' | 'CHECKPOINT_INTERVAL_MS'
+>;
 
 export type LoadedCheckpoint = { ok: true; name: string; seq: number; graph: VectorGraph } | { ok: false; reason: string };
 
@@ -71,7 +74,13 @@ export class IndexCheckpoints {
     this.opsSince = 0;
     this.lastAt = Date.now();
     this.notBefore = 0;
-    this.logger.info('checkpoint written', { checkpoint: name, seq, size: manifest.count, bytes: manifest.size, durationMs: Math.round(performance.now() - started) });
+    this.logger.info('checkpoint written', {
+      checkpoint: name,
+      seq,
+      size: manifest.count,
+      bytes: manifest.size,
+      durationMs: Math.round(performance.now() - started),
+    });
     await this.store.prune(name).catch((err: unknown) => this.logger.warn('old checkpoints not pruned', { err: serializeError(err) }));
   }
 

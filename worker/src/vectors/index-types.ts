@@ -7,7 +7,14 @@ import type { Config } from '../../../shared/src/config.js';
 
 export type IndexConfig = Pick<
   Config,
-  'DATA_DIR' | 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH' | 'HNSW_INITIAL_CAPACITY' | 'CHECKPOINT_EVERY_OPS' | 'CHECKPOINT_INTERVAL_MS' | 'FILTER_EXACT_MAX_IDS'
+  | 'DATA_DIR'
+  | 'HNSW_M'
+  | 'HNSW_EF_CONSTRUCTION'
+  | 'HNSW_EF_SEARCH'
+  | 'HNSW_INITIAL_CAPACITY'
+  | 'CHECKPOINT_EVERY_OPS'
+  | 'CHECKPOINT_INTERVAL_MS'
+  | 'FILTER_EXACT_MAX_IDS'
 >;
 
 export interface IndexIdentity {

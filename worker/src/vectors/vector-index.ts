@@ -63,7 +63,15 @@ export class VectorIndex {
     this.scan = parts.scan;
     this.checkpoints = parts.checkpoints;
     const { db, logger, seq, onInvalidated } = parts;
-    this.replay = new LogReplay({ db, lock: this.lock, target: this.replayTarget(), logger, seq, onInvalidated, onApplied: (ops) => this.checkpoints.noteApplied(ops) });
+    this.replay = new LogReplay({
+      db,
+      lock: this.lock,
+      target: this.replayTarget(),
+      logger,
+      seq,
+      onInvalidated,
+      onApplied: (ops) => this.checkpoints.noteApplied(ops),
+    });
   }
 
   /** Loads the newest verified checkpoint, or rebuilds from the chunks table; then replays the log tail. */
@@ -92,7 +100,9 @@ export class VectorIndex {
     };
     logger.info('index ready', { ...index.startupReport, size: index.size, seq: index.seq });
     if (loaded.ok) {
-      scan.copyFromDatabase((label) => start.graph.has(label)).catch((err: unknown) => logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
+      scan
+        .copyFromDatabase((label) => start.graph.has(label))
+        .catch((err: unknown) => logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
     }
     return index;
   }
@@ -163,10 +173,13 @@ export class VectorIndex {
   }
 
   private startCheckpointTimer(): void {
-    this.timer = setInterval(() => {
-      if (!this.checkpoints.isDue(this.replay.seq)) return;
-      this.checkpoint().catch((err: unknown) => this.parts.logger.error('checkpoint timer failed', { err: serializeError(err) })); // a write failure is a warn inside; this is a bug
-    }, Math.min(this.parts.config.CHECKPOINT_INTERVAL_MS, CHECKPOINT_TICK_MS));
+    this.timer = setInterval(
+      () => {
+        if (!this.checkpoints.isDue(this.replay.seq)) return;
+        this.checkpoint().catch((err: unknown) => this.parts.logger.error('checkpoint timer failed', { err: serializeError(err) })); // a write failure is a warn inside; this is a bug
+      },
+      Math.min(this.parts.config.CHECKPOINT_INTERVAL_MS, CHECKPOINT_TICK_MS),
+    );
     this.timer.unref();
   }
 
