@@ -20,6 +20,8 @@ describe('migrations', () => {
       await db('knex_migrations_lock').insert({ is_locked: 0 }); // the race's second row
       for (const table of [
         'jobs',
+        'removal_targets',
+        'document_revisions',
         'job_outcomes',
         'chat_messages',
         'chat_sessions',

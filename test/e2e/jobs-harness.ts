@@ -26,7 +26,6 @@ export interface DocumentView {
   status: 'pending' | 'indexing' | 'ready' | 'failed';
   error: string | null;
   chunkCount: number;
-  attempts: number;
   revision: number;
 }
 

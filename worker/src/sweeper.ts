@@ -1,11 +1,13 @@
 /**
- * Re-enqueues documents left pending or indexing with no live ingest job, at start-up and then
- * periodically, so a Redis that lost its data (FLUSHALL, no persistence, eviction) loses no
- * document. The job id is deterministic, so sweeps by several workers never duplicate a job.
+ * Enqueues again every acknowledged job that has not ended and that Redis no longer has (FLUSHALL,
+ * no persistence, eviction, failover), at start-up and then periodically: ingests, removals and
+ * answers alike, from the payload recorded in SQL when the job was acknowledged. Jobs keep their
+ * ids, so sweeps by several workers never duplicate a job.
  */
-import { listUnfinishedDocuments } from '../../shared/src/db/documents-repo.js';
+import type Queue from 'bee-queue';
+import { listUnfinishedJobs, touchJob } from '../../shared/src/db/jobs-repo.js';
+import { isQueueName } from '../../shared/src/jobs/queue-table.js';
 import { enqueue } from '../../shared/src/queue/enqueue.js';
-import { ingestJobId } from '../../shared/src/jobs/ingest.js';
 import { serializeError } from '../../shared/src/logger.js';
 import type { Knex } from 'knex';
 import type { Config } from '../../shared/src/config.js';
@@ -42,20 +44,27 @@ export function startSweeper(s: SweeperParts): { close(): void } {
 
 export async function sweepOnce(s: SweeperParts): Promise<number> {
   const started = performance.now();
-  const documents = await listUnfinishedDocuments(s.db, Date.now() - s.config.SWEEP_MIN_AGE_MS, SWEEP_BATCH);
+  const candidates = await listUnfinishedJobs(s.db, Date.now() - s.config.SWEEP_MIN_AGE_MS, SWEEP_BATCH);
   let requeued = 0;
-  for (const doc of documents) {
-    const jobId = ingestJobId(doc.id, doc.revision);
-    const existing = await s.queues.ingest.getJob(jobId);
-    // A live job (waiting, active, delayed) will finish the document. A failed one left behind (its
-    // document should be failed too, but that write was lost, or a retry was half done) is replaced.
-    if (existing && existing.status !== 'failed') continue;
-    if (existing) await s.queues.ingest.removeJob(jobId);
-    await enqueue(s.queues.ingest, s.config, jobId, { documentId: doc.id, revision: doc.revision, requestId: doc.requestId ?? 'sweep' });
-    requeued++;
+  for (const candidate of candidates) {
+    if (!isQueueName(candidate.queue)) continue;
+    if (await requeueIfLost(s, s.queues[candidate.queue] as Queue<unknown>, candidate)) requeued++;
+    await touchJob(s.db, candidate.queue, candidate.jobId); // seen: the next sweeps look at the others first
   }
-  if (requeued > 0 || documents.length > 0) {
-    s.logger.info('sweep done', { unfinished: documents.length, requeued, durationMs: Math.round(performance.now() - started) });
+  if (candidates.length > 0) {
+    s.logger.info('sweep done', { unfinished: candidates.length, requeued, durationMs: Math.round(performance.now() - started) });
   }
   return requeued;
+}
+
+/**
+ * A live job (waiting, active, delayed) will end by itself. A failed one left behind (its give-up
+ * record was lost) is replaced: its attempt count in SQL makes the new one give up properly.
+ */
+async function requeueIfLost(s: SweeperParts, queue: Queue<unknown>, candidate: { jobId: string; data: unknown }): Promise<boolean> {
+  const existing = await queue.getJob(candidate.jobId);
+  if (existing && existing.status !== 'failed') return false;
+  if (existing) await queue.removeJob(candidate.jobId);
+  await enqueue(queue, s.config, candidate.jobId, candidate.data);
+  return true;
 }

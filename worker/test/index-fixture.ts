@@ -2,6 +2,7 @@
  * Real parts for index tests: a database (a SQLite file in a temp dir, or a private Postgres
  * schema), the builtin embedder, and VectorIndex instances over them, as the worker composes them.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { createLogger, type Logger } from '../../shared/src/logger.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
 import { claimIndexMeta } from '../../shared/src/db/index-meta-repo.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
-import { removeDocumentsWithLog, replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
+import { replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
+import { recordRemovalTargets, removeRecordedTargets } from '../../shared/src/db/removals-repo.js';
 import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
 import { createBuiltinEmbedder } from '../src/embedders/builtin.js';
 import type { Embedder } from '../src/embedders/embedder.js';
@@ -64,7 +66,9 @@ export async function openIndexFixture(backend: Backend, env: Record<string, str
       return outcome.status === 'replaced' ? outcome.chunks : 0;
     },
     async remove(id) {
-      return (await removeDocumentsWithLog(db, { documentId: id })).chunks;
+      const jobId = `remove:${randomUUID()}`;
+      await recordRemovalTargets(db, jobId, { documentId: id });
+      return (await removeRecordedTargets(db, jobId, false)).chunks;
     },
     async close() {
       for (const index of opened) await index.close();

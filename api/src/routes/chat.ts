@@ -9,6 +9,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
 import { enqueue } from '../../../shared/src/queue/enqueue.js';
+import { recordPendingJob } from '../../../shared/src/db/jobs-repo.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
 import { Id, nonBlankText, text } from '../../../shared/src/input.js';
 import { answerJobId } from '../../../shared/src/jobs/answer.js';
@@ -79,19 +80,27 @@ export function chatRouter(s: ApiServices): Router {
     const input = parse(QuestionInput, req.body, 'message');
     const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
     const { requestId } = localsOf(res);
+    const answerJobOf = (messageId: number) => ({
+      sessionId: session.id,
+      messageId,
+      k: input.k,
+      ...(input.where !== undefined ? { where: input.where } : {}),
+      requestId,
+    });
     let stored: StoredMessage | undefined;
     const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
       const metadata = { type: 'question', k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}) };
       stored = await insertUserMessage(db, { sessionId: session.id, content: input.content, metadata });
+      await recordPendingJob(db, { queue: 'answer', jobId: answerJobId(stored.message.id), data: answerJobOf(stored.message.id) });
       return { statusCode: 202, body: { message: stored.message, job: { queue: 'answer', id: answerJobId(stored.message.id) } } };
     });
-    // Committed: now announce it and enqueue. A replay re-enqueues only an unanswered question
-    // (a no-op while its job exists), which also heals a job Redis lost after the first 202.
+    // Committed, with the answer job's pending record (the sweep enqueues it again if Redis loses
+    // it): now announce it and enqueue. A replay re-enqueues only an unanswered question (a no-op
+    // while its job exists).
     const messageId = stored?.message.id ?? replayedMessageId(outcome.body);
     if (stored) await announceMessage({ db: s.db, events: s.events, logger: localsOf(res).logger }, stored);
     if (stored || !(await findReply(s.db, messageId))) {
-      const job = { sessionId: session.id, messageId, k: input.k, ...(input.where !== undefined ? { where: input.where } : {}), requestId };
-      await enqueue(s.queues.answer, s.config, answerJobId(messageId), job);
+      await enqueue(s.queues.answer, s.config, answerJobId(messageId), answerJobOf(messageId));
     }
     if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');
     res.status(outcome.statusCode).json(outcome.body);

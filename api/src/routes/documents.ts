@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { findDocument, listDocuments, upsertPendingDocument } from '../../../shared/src/db/documents-repo.js';
-import { enqueue } from '../../../shared/src/queue/enqueue.js';
+import { acceptJob } from '../../../shared/src/queue/accept-job.js';
+import { recordRemovalTargets, type RemovalTarget } from '../../../shared/src/db/removals-repo.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import { Id } from '../../../shared/src/input.js';
 import { ingestJobId } from '../../../shared/src/jobs/ingest.js';
@@ -23,8 +24,10 @@ export function documentsRouter(s: ApiServices): Router {
     const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
     const input = parse(DocumentInput, body, 'document');
     const { requestId } = localsOf(res);
-    const saved = await upsertPendingDocument(s.db, { ...input, requestId });
-    const job = await enqueue(s.queues.ingest, s.config, ingestJobId(saved.id, saved.revision), { documentId: saved.id, revision: saved.revision, requestId });
+    const { value: saved, job } = await acceptJob(s, s.queues.ingest, async (trx) => {
+      const doc = await upsertPendingDocument(trx, { ...input, requestId });
+      return { value: doc, jobId: ingestJobId(doc.id, doc.revision), data: { documentId: doc.id, revision: doc.revision, requestId } };
+    });
     res.status(202).json({ document: { id: saved.id, status: saved.status, revision: saved.revision }, job });
   });
 
@@ -43,17 +46,24 @@ export function documentsRouter(s: ApiServices): Router {
 
   router.delete('/documents/:id', async (req, res) => {
     const id = parse(Id, req.params['id'], 'document id');
-    if (!(await findDocument(s.db, id))) throw new NotFoundError(`document ${id} not found`);
-    const { requestId } = localsOf(res);
-    const job = await enqueue(s.queues.remove, s.config, `remove:${randomUUID()}`, { documentId: id, dryRun: false, requestId });
+    const { job } = await acceptRemoval(s, localsOf(res).requestId, { documentId: id }, false);
     res.status(202).json({ job });
   });
 
   router.post('/documents/delete', async (req, res) => {
     const input = parse(RemoveRequest, req.body, 'removal');
-    const { requestId } = localsOf(res);
-    const job = await enqueue(s.queues.remove, s.config, `remove:${randomUUID()}`, { where: input.where, dryRun: input.dryRun, requestId });
+    const { job } = await acceptRemoval(s, localsOf(res).requestId, { where: input.where }, input.dryRun);
     res.status(202).json({ job });
   });
   return router;
+}
+
+/** A removal job with its targets recorded as they are now (db/removals-repo.ts); by id, an unknown document is a 404. */
+function acceptRemoval(s: ApiServices, requestId: string, target: RemovalTarget, dryRun: boolean) {
+  const jobId = `remove:${randomUUID()}`;
+  return acceptJob(s, s.queues.remove, async (trx) => {
+    const targets = await recordRemovalTargets(trx, jobId, target);
+    if ('documentId' in target && targets === 0) throw new NotFoundError(`document ${target.documentId} not found`);
+    return { value: targets, jobId, data: { dryRun, requestId } };
+  });
 }

@@ -12,7 +12,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type Queue from 'bee-queue';
-import { deleteJobRecord, findJobRecord, outcomeOf, saveJobOutcome, type JobRecord } from '../../../shared/src/db/jobs-repo.js';
+import { findJobRecord, outcomeOf, resetJobRecord, saveJobOutcome, type JobRecord } from '../../../shared/src/db/jobs-repo.js';
 import { enqueue, ensureQueueConnected } from '../../../shared/src/queue/enqueue.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
@@ -44,10 +44,10 @@ export function jobsRouter(s: ApiServices): Router {
     const record = await findJobRecord(s.db, ref.queue, ref.id);
     const outcome = outcomeOf(record);
     const live = await readLiveJob(s, ref).catch((err: unknown) => {
-      if (outcome) return undefined; // Redis away: the stored outcome answers alone
+      if (record) return undefined; // Redis away: what SQL knows answers alone
       throw err;
     });
-    if (!live?.job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    if (!live?.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
     const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
     res.json({
@@ -66,15 +66,17 @@ export function jobsRouter(s: ApiServices): Router {
     const ref = parse(JobRef, { ...req.params }, 'job');
     const { retry } = QUEUES[ref.queue];
     if (!retry.isAllowed) throw new ConflictError(retry.reason);
-    const outcome = outcomeOf(await findJobRecord(s.db, ref.queue, ref.id));
+    const record = await findJobRecord(s.db, ref.queue, ref.id);
     const live = await readLiveJob(s, ref);
-    if (!live.job && !outcome) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
-    const status = live.job ? live.status : outcome?.status;
+    if (!live.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    const status = live.job ? live.status : outcomeOf(record)?.status;
     if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
-    const data = await retry.payload(s, { jobId: ref.id, data: live.job?.data, requestId: localsOf(res).requestId });
+    const data = QUEUES[ref.queue].payload.safeParse(record?.data);
+    if (!data.success) throw new ConflictError(`job ${ref.queue}/${ref.id} has no recorded payload: send the request again`);
+    await retry.prepare(s, { jobId: ref.id, data: data.data as never }); // parsed by this queue's own schema just above
     await forgetJob(s, ref, live.job !== undefined);
-    const queue = s.queues[ref.queue] as Queue<typeof data>;
-    res.status(202).json({ job: await enqueue(queue, s.config, ref.id, data), status: 'waiting' });
+    const queue = s.queues[ref.queue] as Queue<unknown>;
+    res.status(202).json({ job: await enqueue(queue, s.config, ref.id, data.data), status: 'waiting' });
   });
 
   router.post('/jobs/answer/:id/cancel', async (req, res) => {
@@ -169,10 +171,10 @@ function attemptsOf(s: ApiServices, ref: JobRef, record: JobRecord | undefined, 
   return attempts;
 }
 
-/** Removes the failed Bee-Queue job (else the same id cannot be enqueued again), its SQL record and progress. */
+/** Removes the failed Bee-Queue job (else the same id cannot be enqueued again) and its progress; its SQL record is pending again. */
 async function forgetJob(s: ApiServices, ref: JobRef, isInRedis: boolean): Promise<void> {
   const queue = s.queues[ref.queue] as Queue<unknown>;
   if (isInRedis) await withTimeout(queue.removeJob(ref.id), REDIS_TIMEOUT_MS, `Redis is unavailable: job ${ref.queue}/${ref.id} cannot be retried now`);
-  await deleteJobRecord(s.db, ref.queue, ref.id);
+  await resetJobRecord(s.db, ref.queue, ref.id);
   await removeJobProgress(s.redis, s.config.QUEUE_PREFIX, ref.queue, ref.id).catch(() => undefined); // it expires within a day anyway
 }

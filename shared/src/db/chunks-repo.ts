@@ -70,25 +70,6 @@ export async function refreshDocumentChunks(db: Knex, input: { documentId: strin
   });
 }
 
-export type RemoveTarget = { documentId: string } | { where: Where };
-
-/** Deletes documents with their chunks and logs the deletes; counts only when dryRun. */
-export async function removeDocumentsWithLog(db: Knex, target: RemoveTarget, dryRun = false): Promise<{ documents: number; chunks: number }> {
-  const work = async (trx: Knex) => {
-    const documentIds = await documentIdsOf(trx, target);
-    const chunkIds = await chunkIdsOf(trx, documentIds);
-    if (dryRun) return { documents: documentIds.length, chunks: chunkIds.length };
-    await deleteChunksWithLog(trx, chunkIds);
-    for (let start = 0; start < documentIds.length; start += BATCH) {
-      await trx('documents')
-        .whereIn('id', documentIds.slice(start, start + BATCH))
-        .delete();
-    }
-    return { documents: documentIds.length, chunks: chunkIds.length };
-  };
-  return dryRun ? work(db) : logWriteTransaction(db, work);
-}
-
 export interface LogEntry {
   seq: number;
   op: 'add' | 'delete' | 'reindex'; // reindex: every embedding was replaced by another embedder's
@@ -192,15 +173,7 @@ export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]
   return rows.map((row) => row.id);
 }
 
-async function documentIdsOf(trx: Knex, target: RemoveTarget): Promise<string[]> {
-  const query = trx('documents').select('id');
-  const rows = (await ('documentId' in target
-    ? query.where({ id: target.documentId })
-    : applyWhere(query, target.where, 'documents.metadata', dialectOf(trx)))) as Array<{ id: string }>;
-  return rows.map((row) => row.id);
-}
-
-async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
+export async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
   const ids: number[] = [];
   for (let start = 0; start < documentIds.length; start += BATCH) {
     const rows = (await trx('chunks')
@@ -211,7 +184,8 @@ async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
   return ids;
 }
 
-async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
+/** Deletes the chunks and logs each delete; call it inside logWriteTransaction. */
+export async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
   await appendLog(trx, 'delete', chunkIds);
   for (let start = 0; start < chunkIds.length; start += BATCH) {
     await trx('chunks')

@@ -64,10 +64,15 @@ export function hashContent(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Inserts a document or replaces its content; either way it becomes pending at a new revision. */
-export async function upsertPendingDocument(db: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
+/**
+ * Inserts a document or replaces its content; either way it becomes pending at a new revision. A
+ * document created again after a removal continues from the last revision its id ever had, so an
+ * ingest job id (which names the revision) never names two pieces of work. Call it in a transaction.
+ */
+export async function upsertPendingDocument(trx: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
   const now = nowMs();
   const id = input.id ?? randomUUID();
+  const last = (await trx('document_revisions').select('last_revision').where({ document_id: id }).first()) as { last_revision: number } | undefined;
   const row = {
     id,
     title: input.title ?? null,
@@ -76,18 +81,20 @@ export async function upsertPendingDocument(db: Knex, input: NewDocument): Promi
     content_hash: hashContent(input.text),
     status: 'pending',
     error: null,
-    revision: 1,
+    revision: (last?.last_revision ?? 0) + 1,
     request_id: input.requestId,
     created_at: now,
     updated_at: now,
   };
   const { created_at: _created, id: _id, revision: _revision, ...changes } = row;
-  const [saved]: Array<{ id: string; revision: number; status: DocumentStatus }> = await db('documents')
+  const savedRows: Array<{ id: string; revision: number; status: DocumentStatus }> = await trx('documents')
     .insert(row)
     .onConflict('id')
-    .merge({ ...changes, revision: db.raw('documents.revision + 1') })
+    .merge({ ...changes, revision: trx.raw('documents.revision + 1') })
     .returning(['id', 'revision', 'status']);
+  const [saved] = savedRows;
   if (!saved) throw new Error(`upsert of document ${id} returned no row`);
+  await trx('document_revisions').insert({ document_id: id, last_revision: saved.revision }).onConflict('document_id').merge();
   return saved;
 }
 
@@ -138,21 +145,6 @@ export async function markDocumentFailed(db: Knex, id: string, revision: number,
 
 export async function markDocumentPending(db: Knex, id: string, revision: number): Promise<void> {
   await db('documents').where({ id, revision }).update({ status: 'pending', error: null, updated_at: nowMs() });
-}
-
-/** Documents that wait for an ingest (pending or indexing) and were last touched before `before`. */
-export async function listUnfinishedDocuments(
-  db: Knex,
-  before: number,
-  limit: number,
-): Promise<Array<{ id: string; revision: number; requestId: string | null }>> {
-  const rows = (await db('documents')
-    .select('id', 'revision', 'request_id')
-    .whereIn('status', ['pending', 'indexing'])
-    .where('updated_at', '<', before)
-    .orderBy('updated_at')
-    .limit(limit)) as Array<{ id: string; revision: number; request_id: string | null }>;
-  return rows.map((row) => ({ id: row.id, revision: row.revision, requestId: row.request_id }));
 }
 
 export async function countDocumentsByStatus(db: Knex): Promise<Record<DocumentStatus, number>> {

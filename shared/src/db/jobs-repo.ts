@@ -1,14 +1,17 @@
 /**
- * What SQL knows of every job that is not a search: its attempts and its outcome. Bee-Queue keeps
- * a job's status but not its result, finished jobs leave Redis, and Bee-Queue re-runs a stalled job
- * forever, so the attempt count (bumped before each attempt starts) and every outcome a client may
- * ask for later (ingest and removal counts, errors) live here, read by GET /jobs.
+ * What SQL knows of every job that is not a search, from the moment it is acknowledged: its payload
+ * (written in the same transaction as what the job is about, so the sweep can enqueue again any job
+ * Redis lost), its attempts and its outcome. Bee-Queue keeps a job's status but not its result,
+ * finished jobs leave Redis, and Bee-Queue re-runs a stalled job forever, so the attempt count
+ * (bumped before each attempt starts) and every outcome a client may ask for later (ingest and
+ * removal counts, errors) live here, read by GET /jobs.
  */
 import type { Knex } from 'knex';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'cancelled';
-export type JobRecordStatus = 'active' | OutcomeStatus; // active: attempted at least once, not ended
+export type JobRecordStatus = 'pending' | 'active' | OutcomeStatus; // pending: acknowledged; active: attempted, not ended
+const UNFINISHED: JobRecordStatus[] = ['pending', 'active'];
 
 export interface JobError {
   code: string;
@@ -20,6 +23,7 @@ export interface JobRecord {
   jobId: string;
   status: JobRecordStatus;
   attempts: number;
+  data: unknown; // the payload; null for jobs recorded before payloads were kept
   result: unknown;
   error: JobError | null;
   requestId: string | null;
@@ -41,23 +45,57 @@ interface JobRow {
   job_id: string;
   status: JobRecordStatus;
   attempts: number;
+  data: unknown;
   result: unknown;
   error: unknown;
   request_id: string | null;
   updated_at: number;
 }
 
-/** Counts one more attempt of the job before it starts; returns this attempt's number (1 for the first). */
-export async function claimJobAttempt(db: Knex, ref: { queue: string; jobId: string; requestId: string }): Promise<number> {
-  const now = nowMs();
-  const rows: Array<{ attempts: number }> = await db('jobs')
-    .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
+/**
+ * Records an acknowledged job, pending, with its payload; call it in the transaction that stores
+ * what the job is about. Recording the same job again changes nothing.
+ */
+export async function recordPendingJob(db: Knex, job: { queue: string; jobId: string; data: { requestId: string } }): Promise<void> {
+  await db('jobs')
+    .insert({
+      queue: job.queue,
+      job_id: job.jobId,
+      status: 'pending',
+      attempts: 0,
+      data: toJsonColumn(job.data),
+      request_id: job.data.requestId,
+      updated_at: nowMs(),
+    })
     .onConflict(['queue', 'job_id'])
-    .merge({ attempts: db.raw('jobs.attempts + 1'), updated_at: now })
-    .returning(['attempts']);
-  const [row] = rows;
-  if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
-  return row.attempts;
+    .ignore();
+}
+
+/**
+ * Counts one more attempt of the job before it starts. Returns this attempt's number (1 for the
+ * first) and the job's status before it: an ended job (a duplicate delivery) is not run again.
+ */
+export async function claimJobAttempt(
+  db: Knex,
+  ref: { queue: string; jobId: string; requestId: string },
+): Promise<{ attempt: number; endedAs: OutcomeStatus | undefined }> {
+  const now = nowMs();
+  return db.transaction(async (trx) => {
+    const before = (await trx('jobs').select('status').where({ queue: ref.queue, job_id: ref.jobId }).first()) as { status: JobRecordStatus } | undefined;
+    const rows: Array<{ attempts: number }> = await trx('jobs')
+      .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
+      .onConflict(['queue', 'job_id'])
+      .merge({
+        attempts: trx.raw('jobs.attempts + 1'),
+        status: trx.raw("case when jobs.status = 'pending' then 'active' else jobs.status end"),
+        updated_at: now,
+      })
+      .returning(['attempts']);
+    const [row] = rows;
+    if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
+    const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
+    return { attempt: row.attempts, endedAs };
+  });
 }
 
 export async function saveJobOutcome(db: Knex, outcome: JobOutcome): Promise<void> {
@@ -83,6 +121,7 @@ export async function findJobRecord(db: Knex, queue: string, jobId: string): Pro
     jobId: row.job_id,
     status: row.status,
     attempts: row.attempts,
+    data: row.data === null ? null : fromJsonColumn(row.data),
     result: row.result === null ? null : fromJsonColumn(row.result),
     error: row.error === null ? null : fromJsonColumn<JobError>(row.error),
     requestId: row.request_id,
@@ -92,10 +131,27 @@ export async function findJobRecord(db: Knex, queue: string, jobId: string): Pro
 
 /** The record's outcome, or undefined while the job has not ended. */
 export function outcomeOf(record: JobRecord | undefined): (JobRecord & { status: OutcomeStatus }) | undefined {
-  return record && record.status !== 'active' ? { ...record, status: record.status } : undefined;
+  return record && !UNFINISHED.includes(record.status) ? { ...record, status: record.status as OutcomeStatus } : undefined;
 }
 
-/** Forgets a job: POST /jobs/:queue/:id/retry runs it again under the same id, from attempt 1. */
-export async function deleteJobRecord(db: Knex, queue: string, jobId: string): Promise<void> {
-  await db('jobs').where({ queue, job_id: jobId }).del();
+/** A failed job pending again from attempt 1: POST /jobs/:queue/:id/retry runs it again under the same id. */
+export async function resetJobRecord(db: Knex, queue: string, jobId: string): Promise<void> {
+  await db('jobs').where({ queue, job_id: jobId }).update({ status: 'pending', attempts: 0, result: null, error: null, updated_at: nowMs() });
+}
+
+/** Unfinished jobs not touched since `before`, oldest first: the sweep's candidates for a job Redis lost. */
+export async function listUnfinishedJobs(db: Knex, before: number, limit: number): Promise<Array<{ queue: string; jobId: string; data: unknown }>> {
+  const rows = (await db('jobs')
+    .select('queue', 'job_id', 'data')
+    .whereIn('status', UNFINISHED)
+    .where('updated_at', '<', before)
+    .whereNotNull('data')
+    .orderBy('updated_at')
+    .limit(limit)) as Array<{ queue: string; job_id: string; data: unknown }>;
+  return rows.map((row) => ({ queue: row.queue, jobId: row.job_id, data: fromJsonColumn(row.data) }));
+}
+
+/** Marks a job seen by the sweep, so the next sweep does not look at it again before its time. */
+export async function touchJob(db: Knex, queue: string, jobId: string): Promise<void> {
+  await db('jobs').where({ queue, job_id: jobId }).update({ updated_at: nowMs() });
 }

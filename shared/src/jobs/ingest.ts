@@ -34,7 +34,7 @@ export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
     isOutcomeStored: true,
     outcomeLogLevel: 'info',
   },
-  retry: { isAllowed: true, payload: (s, failed) => resetFailedIngest(s.db, failed.jobId, failed.requestId) },
+  retry: { isAllowed: true, prepare: (s, failed) => resetFailedIngest(s.db, failed.data) },
   outcomeStatus: succeeded,
   // The document ends failed with the reason, so no client waits for it forever.
   onGaveUp: async (s, job, err) => {
@@ -48,19 +48,8 @@ export function ingestJobId(documentId: string, revision: number): string {
   return `ingest:${documentId}:${revision}`;
 }
 
-/** The document revision an ingest job id names (ingestJobId), or undefined for anything else. */
-export function parseIngestJobId(id: string): { documentId: string; revision: number } | undefined {
-  const match = /^ingest:(.+):([1-9][0-9]{0,15})$/.exec(id);
-  if (!match?.[1] || !match[2]) return undefined;
-  const candidate = { documentId: match[1], revision: Number(match[2]) };
-  const isValid = IngestJob.safeParse({ ...candidate, requestId: 'check' }).success && ingestJobId(candidate.documentId, candidate.revision) === id;
-  return isValid ? candidate : undefined;
-}
-
-/** The failed ingest's document, back to pending (should the enqueue fail, the sweep picks it up); the job's data. */
-async function resetFailedIngest(db: Knex, jobId: string, requestId: string): Promise<IngestJob> {
-  const ref = parseIngestJobId(jobId);
-  if (!ref) throw new ConflictError(`job ingest/${jobId} is not an ingest of a document revision`);
+/** The failed ingest's document back to pending (should the enqueue fail, the sweep picks it up). */
+async function resetFailedIngest(db: Knex, ref: IngestJob): Promise<void> {
   const doc = await findDocument(db, ref.documentId);
   if (!doc) throw new NotFoundError(`document ${ref.documentId} not found: it was removed`);
   if (doc.revision !== ref.revision) {
@@ -68,5 +57,4 @@ async function resetFailedIngest(db: Knex, jobId: string, requestId: string): Pr
   }
   if (doc.status !== 'failed') throw new ConflictError(`document ${doc.id} is ${doc.status}, not failed`);
   await markDocumentPending(db, doc.id, doc.revision);
-  return { documentId: doc.id, revision: doc.revision, requestId };
 }

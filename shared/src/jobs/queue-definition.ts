@@ -29,12 +29,11 @@ export interface QueuePolicy {
 }
 
 /**
- * POST /jobs/:queue/:id/retry: refused with a reason, or allowed, with the payload the failed job
- * runs again with (rebuilt from SQL, or the failed job's own data as Redis still holds it).
+ * POST /jobs/:queue/:id/retry: refused with a reason, or allowed; the failed job then runs again
+ * with its recorded payload, after `prepare` put back what it works on (an ingest's document).
  */
 export type RetryRule<Payload> =
-  | { isAllowed: false; reason: string }
-  | { isAllowed: true; payload(s: Pick<GaveUpServices, 'db'>, failed: { jobId: string; data: unknown; requestId: string }): Promise<Payload> };
+  { isAllowed: false; reason: string } | { isAllowed: true; prepare(s: Pick<GaveUpServices, 'db'>, failed: { jobId: string; data: Payload }): Promise<void> };
 
 /** What a give-up handler may use: shared parts only, so the API and the worker agree on it. */
 export interface GaveUpServices {

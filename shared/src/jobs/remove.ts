@@ -1,14 +1,9 @@
-/** The remove queue: delete documents by id or by metadata filter, logging every chunk delete. */
+/** The remove queue: delete the documents a removal recorded, logging every chunk delete. */
 import { z } from 'zod';
-import { ConflictError } from '../errors.js';
-import { Id } from '../input.js';
 import { defineQueue, succeeded } from './queue-definition.js';
-import { WherePayload } from './where-payload.js';
 
-export const RemoveJob = z.union([
-  z.strictObject({ documentId: Id, dryRun: z.boolean(), requestId: z.string().max(128) }),
-  z.strictObject({ where: WherePayload, dryRun: z.boolean(), requestId: z.string().max(128) }),
-]);
+/** What to remove was recorded with the job (db/removals-repo.ts): the documents at their revision when it was acknowledged. */
+export const RemoveJob = z.strictObject({ dryRun: z.boolean(), requestId: z.string().max(128) });
 export type RemoveJob = z.infer<typeof RemoveJob>;
 
 export interface RemoveResult {
@@ -30,13 +25,6 @@ export const removeQueue = defineQueue<'remove', RemoveJob, RemoveResult>({
     isOutcomeStored: true,
     outcomeLogLevel: 'info',
   },
-  retry: {
-    isAllowed: true,
-    payload: async (_s, failed) => {
-      const data = RemoveJob.safeParse(failed.data);
-      if (!data.success) throw new ConflictError(`job remove/${failed.jobId} no longer has its data: send the removal again`);
-      return { ...data.data, requestId: failed.requestId };
-    },
-  },
+  retry: { isAllowed: true, prepare: async () => undefined }, // its targets are still recorded
   outcomeStatus: succeeded,
 });

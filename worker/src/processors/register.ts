@@ -24,6 +24,8 @@ type Payload = { requestId: string };
 type AnyDefinition = QueueDefinition<string, Payload, unknown>;
 type AnyProcessor = (services: Services, job: Payload, context: JobContext) => Promise<unknown>;
 
+const FIRST_ATTEMPT = { attempt: 1, endedAs: undefined };
+
 export function registerProcessors(services: Services): void {
   for (const name of QUEUE_NAMES) {
     bind(services, services.queues[name] as unknown as Queue<Payload>, QUEUES[name], PROCESSORS[name] as unknown as AnyProcessor);
@@ -64,7 +66,13 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
   const data = parsed.data;
   const logger = services.logger.child({ queue: name, jobId: job.id, requestId: data.requestId });
   const maxAttempts = policy.attempts(services.config);
-  const attempt = policy.isAttemptCapped ? await claimJobAttempt(services.db, { queue: name, jobId: job.id, requestId: data.requestId }) : 1;
+  const { attempt, endedAs } = policy.isAttemptCapped
+    ? await claimJobAttempt(services.db, { queue: name, jobId: job.id, requestId: data.requestId })
+    : FIRST_ATTEMPT;
+  if (endedAs !== undefined) {
+    logger.info('job already ended; a duplicate delivery is not run again', { endedAs });
+    return { ok: true, value: null };
+  }
   try {
     if (attempt > maxAttempts) throw new UnrecoverableJobError('gave_up', `gave up after ${attempt - 1} attempts (the worker crashed or stalled each time)`);
     const reportProgress = progressReporter(services, name, job.id, logger);

@@ -1,15 +1,18 @@
-/** Removes documents by id or by metadata filter: sync, delete rows and log the deletes in one transaction, sync. */
+/**
+ * Removes what a removal recorded when it was acknowledged (db/removals-repo.ts): sync, delete the
+ * documents still at their recorded revision with their chunks, logging every delete in one
+ * transaction, sync. A document posted again since its removal was acknowledged is kept.
+ */
 import type { RemoveJob, RemoveResult } from '../../../shared/src/jobs/remove.js';
-import { removeDocumentsWithLog } from '../../../shared/src/db/chunks-repo.js';
+import { removeRecordedTargets } from '../../../shared/src/db/removals-repo.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
 type RemoveServices = Pick<Services, 'db' | 'index'>;
 
-export async function processRemove(s: RemoveServices, job: RemoveJob, { logger }: JobContext): Promise<RemoveResult> {
-  const target = 'documentId' in job ? { documentId: job.documentId } : { where: job.where };
+export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger }: JobContext): Promise<RemoveResult> {
   await s.index.sync(); // see every earlier commit first
-  const removed = await removeDocumentsWithLog(s.db, target, job.dryRun);
+  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun);
   if (!job.dryRun) await s.index.sync(); // apply our own deletes
   logger.info(job.dryRun ? 'removal counted' : 'documents removed', { ...removed });
   return { ...removed, dryRun: job.dryRun };

@@ -1,0 +1,59 @@
+/**
+ * A removal removes what existed when it was acknowledged, and no later write: the API records its
+ * targets (each document at its revision then) in the transaction that records the job, and the
+ * worker deletes only documents still at that revision. A document posted again since keeps its
+ * new revision; a filter is never evaluated again against metadata that changed since.
+ */
+import type { Knex } from 'knex';
+import { chunkIdsOf, deleteChunksWithLog } from './chunks-repo.js';
+import { compileWhere, dialectOf, type Where } from './where.js';
+import { logWriteTransaction } from './write-transaction.js';
+
+const BATCH = 500;
+
+export type RemovalTarget = { documentId: string } | { where: Where };
+
+/** Records the documents the removal `jobId` takes, as they are now; returns how many. */
+export async function recordRemovalTargets(trx: Knex, jobId: string, target: RemovalTarget): Promise<number> {
+  const { sql, bindings } =
+    'documentId' in target ? { sql: 'id = ?', bindings: [target.documentId] } : compileWhere(target.where, 'documents.metadata', dialectOf(trx));
+  const inserted: unknown = await trx.raw(`insert into removal_targets (job_id, document_id, revision) select ?, id, revision from documents where ${sql}`, [
+    jobId,
+    ...bindings,
+  ]);
+  return insertedCount(inserted);
+}
+
+/** Deletes the recorded targets still at their recorded revision, with their chunks, logging every delete; counts only when dryRun. */
+export async function removeRecordedTargets(db: Knex, jobId: string, dryRun: boolean): Promise<{ documents: number; chunks: number }> {
+  const work = async (trx: Knex) => {
+    const rows = (await trx('removal_targets as t')
+      .join('documents as d', function matchRevision() {
+        this.on('d.id', '=', 't.document_id').andOn('d.revision', '=', 't.revision');
+      })
+      .select('d.id')
+      .where('t.job_id', jobId)) as Array<{ id: string }>;
+    const documentIds = rows.map((row) => row.id);
+    const chunkIds = await chunkIdsOf(trx, documentIds);
+    if (!dryRun) {
+      await deleteChunksWithLog(trx, chunkIds);
+      for (let start = 0; start < documentIds.length; start += BATCH) {
+        await trx('documents')
+          .whereIn('id', documentIds.slice(start, start + BATCH))
+          .delete();
+      }
+    }
+    await trx('removal_targets').where({ job_id: jobId }).delete();
+    return { documents: documentIds.length, chunks: chunkIds.length };
+  };
+  return dryRun ? db.transaction(work) : logWriteTransaction(db, work);
+}
+
+/** Rows an INSERT … SELECT wrote: better-sqlite3 reports `changes`, pg `rowCount`. */
+function insertedCount(result: unknown): number {
+  if (typeof result === 'object' && result !== null) {
+    if ('changes' in result && typeof result.changes === 'number') return result.changes;
+    if ('rowCount' in result && typeof result.rowCount === 'number') return result.rowCount;
+  }
+  throw new Error('the database did not say how many removal targets it recorded');
+}
