@@ -26,6 +26,14 @@ interface Scores {
   countryHits: number;
 }
 
+interface Tally {
+  system: Scores; // POST /search
+  ceiling: Scores; // exact search over the same vectors
+  systemRecall: number[];
+  rawRecall: number[];
+  latencies: number[];
+}
+
 export async function measureRetrievalQuality(
   ctx: BenchContext,
   client: HttpClient,
@@ -34,6 +42,13 @@ export async function measureRetrievalQuality(
   raw: Hnsw,
   ef: number,
 ): Promise<void> {
+  const tally = await runQueries(client, corpus, embedded, raw, ef);
+  addTaskFigures(ctx, corpus, embedded, tally);
+  addRecallFigure(ctx, corpus.queries.length, ef, tally);
+}
+
+/** Every held-out query through POST /search, scored next to exact search; raw hnswlib recall beside it. */
+async function runQueries(client: HttpClient, corpus: Corpus, embedded: EmbeddedCorpus, raw: Hnsw, ef: number): Promise<Tally> {
   const dimension = embedded.vectors[0]?.length ?? 0;
   const exact = new ExactIndex(
     embedded.vectors,
@@ -47,11 +62,14 @@ export async function measureRetrievalQuality(
     dimension,
   );
   raw.setEf(ef);
-  const system: Scores = { hits: 0, reciprocalRanks: 0, countryHits: 0 };
-  const ceiling: Scores = { hits: 0, reciprocalRanks: 0, countryHits: 0 };
-  const systemRecall: number[] = [];
-  const rawRecall: number[] = [];
-  const latencies: number[] = [];
+  const tally: Tally = {
+    system: { hits: 0, reciprocalRanks: 0, countryHits: 0 },
+    ceiling: { hits: 0, reciprocalRanks: 0, countryHits: 0 },
+    systemRecall: [],
+    rawRecall: [],
+    latencies: [],
+  };
+  const { system, ceiling, systemRecall, rawRecall, latencies } = tally;
   for (const [i, query] of queries.entries()) {
     const vector = vectors[i] ?? [];
     const reply = await client.expect(200, 'POST', '/search', { query: query.text, k: K });
@@ -78,7 +96,11 @@ export async function measureRetrievalQuality(
     );
     rawRecall.push(recallAt(searchLabels(raw, vector, K), truth, scoreOf));
   }
-  const n = queries.length;
+  return tally;
+}
+
+function addTaskFigures(ctx: BenchContext, corpus: Corpus, embedded: EmbeddedCorpus, { system, ceiling }: Tally): void {
+  const n = corpus.queries.length;
   const task = `${n} held-out Background sentences of ${corpus.name} ${corpus.version} (${corpus.variant}), ${embedded.chunks.length} chunks`;
   const exactName = 'exact search, same vectors';
   const add = (id: string, name: string, value: number, rawValue: number) =>
@@ -86,6 +108,9 @@ export async function measureRetrievalQuality(
   add('quality.task.hit10', 'retrieval task hit@10 via POST /search (source passage in top 10)', system.hits / n, ceiling.hits / n);
   add('quality.task.mrr10', 'retrieval task MRR@10 via POST /search', system.reciprocalRanks / n, ceiling.reciprocalRanks / n);
   add('quality.task.country10', 'retrieval task country@10 (any section of the same profile)', system.countryHits / n, ceiling.countryHits / n);
+}
+
+function addRecallFigure(ctx: BenchContext, n: number, ef: number, { systemRecall, rawRecall, latencies }: Tally): void {
   const recall = mean(systemRecall);
   ctx.book.add({
     id: 'quality.recall.text',

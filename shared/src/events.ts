@@ -67,111 +67,156 @@ export interface Events {
 export type EventsConfig = Pick<Config, 'REDIS_URL' | 'REDIS_TLS_REJECT_UNAUTHORIZED' | 'QUEUE_PREFIX'>;
 
 export function createEvents(config: EventsConfig, role: Role, logger: Logger): Events {
-  const prefix = config.QUEUE_PREFIX;
-  const sessionChannelPrefix = `${prefix}:chat:`;
-  const cancelChannel = `${prefix}:answer-cancel`;
-  const cancelFlag = (jobId: string) => `${prefix}:answer-cancel:${jobId}`;
-  const pub = createRedisClient(config, `colmeia-${role}-events-pub-${process.pid}`);
-  const sub = createRedisClient(config, `colmeia-${role}-events-sub-${process.pid}`);
-  const sessionListeners = new Map<string, Set<SessionListener>>();
-  const cancelListeners = new Set<(jobId: string) => void>();
-  let isSubscribed = false;
-  let hasSubscribedBefore = false;
-  let isClosing = false;
-  let waiters: Array<() => void> = [];
+  const st = openEventsState(config, role, logger);
+  const { pub, channels } = st;
+  watchConnections(st);
+  return {
+    publish: (sessionId, event) => publishRaw(pub, `${channels.sessionPrefix}${sessionId}`, event),
+    subscribe: (sessionId, listener) => subscribeSession(st, sessionId, listener),
+    ready: () => (st.isSubscribed ? Promise.resolve() : new Promise<void>((resolve) => st.waiters.push(resolve))),
+    async requestCancel(jobId) {
+      await withTimeout(pub.set(channels.cancelFlag(jobId), '1', 'PX', CANCEL_FLAG_TTL_MS), PUBLISH_TIMEOUT_MS, 'redis did not take the cancel');
+      await publishRaw(pub, channels.cancel, { jobId });
+    },
+    async isCancelRequested(jobId) {
+      return (await withTimeout(pub.exists(channels.cancelFlag(jobId)), PUBLISH_TIMEOUT_MS, 'redis did not answer')) === 1;
+    },
+    onCancel(listener) {
+      st.cancelListeners.add(listener);
+      return () => st.cancelListeners.delete(listener);
+    },
+    close: () => closeEvents(st),
+  };
+}
 
+interface Channels {
+  /** A session's channel is this prefix and its id. */
+  sessionPrefix: string;
+  cancel: string;
+  cancelFlag(jobId: string): string;
+}
+
+/** What one process's events share: its two connections, its local listeners and the subscription's state. */
+interface EventsState {
+  readonly role: Role;
+  readonly logger: Logger;
+  readonly channels: Channels;
+  readonly pub: Redis;
+  readonly sub: Redis;
+  readonly sessionListeners: Map<string, Set<SessionListener>>;
+  readonly cancelListeners: Set<(jobId: string) => void>;
+  isSubscribed: boolean;
+  hasSubscribedBefore: boolean;
+  isClosing: boolean;
+  waiters: Array<() => void>;
+}
+
+function openEventsState(config: EventsConfig, role: Role, logger: Logger): EventsState {
+  const prefix = config.QUEUE_PREFIX;
+  const channels: Channels = {
+    sessionPrefix: `${prefix}:chat:`,
+    cancel: `${prefix}:answer-cancel`,
+    cancelFlag: (jobId) => `${prefix}:answer-cancel:${jobId}`,
+  };
+  return {
+    role,
+    logger,
+    channels,
+    pub: createRedisClient(config, `colmeia-${role}-events-pub-${process.pid}`),
+    sub: createRedisClient(config, `colmeia-${role}-events-sub-${process.pid}`),
+    sessionListeners: new Map(),
+    cancelListeners: new Set(),
+    isSubscribed: false,
+    hasSubscribedBefore: false,
+    isClosing: false,
+    waiters: [],
+  };
+}
+
+function watchConnections(st: EventsState): void {
+  const { pub, sub, logger, channels } = st;
   pub.on('error', (err) => logger.warn('redis events publisher error', { err: serializeError(err) }));
   sub.on('error', (err) => logger.warn('redis events subscriber error', { err: serializeError(err) }));
   sub.on('close', () => {
-    isSubscribed = false;
+    st.isSubscribed = false;
   });
   // ioredis re-subscribes by itself after a reconnect but tells nobody when Redis confirmed it; we
   // subscribe again (idempotent in Redis) and announce the resync once our own confirmation arrives.
-  sub.on('ready', () => {
-    const confirm = role === 'api' ? sub.psubscribe(`${sessionChannelPrefix}*`) : sub.subscribe(cancelChannel);
-    confirm.then(
-      () => {
-        isSubscribed = true;
-        for (const wake of waiters.splice(0)) wake();
-        if (hasSubscribedBefore) {
-          logger.info('redis events subscription restored: streams resync');
-          for (const listeners of sessionListeners.values()) for (const listener of listeners) deliver(listener, { type: 'resync' });
-        }
-        hasSubscribedBefore = true;
-      },
-      (err: unknown) => logger.warn('redis events subscribe failed; retried on reconnect', { err: serializeError(err) }),
-    );
-  });
+  sub.on('ready', () => resubscribe(st));
   sub.on('pmessage', (_pattern: string, channel: string, raw: string) => {
-    const listeners = sessionListeners.get(channel.slice(sessionChannelPrefix.length));
+    const listeners = st.sessionListeners.get(channel.slice(channels.sessionPrefix.length));
     if (!listeners || listeners.size === 0) return;
-    const event = decode(ChatEvent, raw, channel);
-    if (event) for (const listener of [...listeners]) deliver(listener, event);
+    const event = decode(logger, ChatEvent, raw, channel);
+    if (event) for (const listener of [...listeners]) deliver(logger, listener, event);
   });
   sub.on('message', (channel: string, raw: string) => {
-    if (channel !== cancelChannel) return;
-    const event = decode(CancelEvent, raw, channel);
-    if (event) for (const listener of [...cancelListeners]) listener(event.jobId);
+    if (channel !== channels.cancel) return;
+    const event = decode(logger, CancelEvent, raw, channel);
+    if (event) for (const listener of [...st.cancelListeners]) listener(event.jobId);
   });
+}
 
-  function decode<S extends z.ZodType>(schema: S, raw: string, channel: string): z.infer<S> | undefined {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      json = undefined;
-    }
-    const parsed = schema.safeParse(json);
-    if (parsed.success) return parsed.data;
-    logger.warn('malformed event dropped', { channel, bytes: raw.length });
-    return undefined;
+function resubscribe(st: EventsState): void {
+  const { sub, logger, channels } = st;
+  const confirm = st.role === 'api' ? sub.psubscribe(`${channels.sessionPrefix}*`) : sub.subscribe(channels.cancel);
+  confirm.then(
+    () => {
+      st.isSubscribed = true;
+      for (const wake of st.waiters.splice(0)) wake();
+      if (st.hasSubscribedBefore) {
+        logger.info('redis events subscription restored: streams resync');
+        for (const listeners of st.sessionListeners.values()) for (const listener of listeners) deliver(logger, listener, { type: 'resync' });
+      }
+      st.hasSubscribedBefore = true;
+    },
+    (err: unknown) => logger.warn('redis events subscribe failed; retried on reconnect', { err: serializeError(err) }),
+  );
+}
+
+function decode<S extends z.ZodType>(logger: Logger, schema: S, raw: string, channel: string): z.infer<S> | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
   }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  logger.warn('malformed event dropped', { channel, bytes: raw.length });
+  return undefined;
+}
 
-  function deliver(listener: SessionListener, signal: SessionSignal): void {
-    try {
-      listener(signal);
-    } catch (err) {
-      logger.error('event listener failed', { err: serializeError(err) });
-    }
+function deliver(logger: Logger, listener: SessionListener, signal: SessionSignal): void {
+  try {
+    listener(signal);
+  } catch (err) {
+    logger.error('event listener failed', { err: serializeError(err) });
   }
+}
 
-  async function publishRaw(channel: string, payload: unknown): Promise<void> {
-    await withTimeout(pub.publish(channel, JSON.stringify(payload)), PUBLISH_TIMEOUT_MS, 'redis did not take the event');
-  }
+async function publishRaw(pub: Redis, channel: string, payload: unknown): Promise<void> {
+  await withTimeout(pub.publish(channel, JSON.stringify(payload)), PUBLISH_TIMEOUT_MS, 'redis did not take the event');
+}
 
-  return {
-    publish: (sessionId, event) => publishRaw(`${sessionChannelPrefix}${sessionId}`, event),
-    subscribe(sessionId, listener) {
-      if (role !== 'api') throw new Error('only web processes subscribe to sessions');
-      const listeners = sessionListeners.get(sessionId) ?? new Set<SessionListener>();
-      listeners.add(listener);
-      sessionListeners.set(sessionId, listeners);
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size === 0 && sessionListeners.get(sessionId) === listeners) sessionListeners.delete(sessionId);
-      };
-    },
-    ready: () => (isSubscribed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
-    async requestCancel(jobId) {
-      await withTimeout(pub.set(cancelFlag(jobId), '1', 'PX', CANCEL_FLAG_TTL_MS), PUBLISH_TIMEOUT_MS, 'redis did not take the cancel');
-      await publishRaw(cancelChannel, { jobId });
-    },
-    async isCancelRequested(jobId) {
-      return (await withTimeout(pub.exists(cancelFlag(jobId)), PUBLISH_TIMEOUT_MS, 'redis did not answer')) === 1;
-    },
-    onCancel(listener) {
-      cancelListeners.add(listener);
-      return () => cancelListeners.delete(listener);
-    },
-    async close() {
-      if (isClosing) return;
-      isClosing = true;
-      sessionListeners.clear();
-      cancelListeners.clear();
-      waiters = [];
-      await Promise.allSettled([quit(sub), quit(pub)]);
-    },
+function subscribeSession(st: EventsState, sessionId: string, listener: SessionListener): () => void {
+  if (st.role !== 'api') throw new Error('only web processes subscribe to sessions');
+  const { sessionListeners } = st;
+  const listeners = sessionListeners.get(sessionId) ?? new Set<SessionListener>();
+  listeners.add(listener);
+  sessionListeners.set(sessionId, listeners);
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0 && sessionListeners.get(sessionId) === listeners) sessionListeners.delete(sessionId);
   };
+}
+
+async function closeEvents(st: EventsState): Promise<void> {
+  if (st.isClosing) return;
+  st.isClosing = true;
+  st.sessionListeners.clear();
+  st.cancelListeners.clear();
+  st.waiters = [];
+  await Promise.allSettled([quit(st.sub), quit(st.pub)]);
 }
 
 /** QUIT lets queued publishes go out first; a Redis that is away gets a plain disconnect. */

@@ -42,7 +42,22 @@ const JOB_OUTCOMES = ['succeeded', 'failed', 'errored', 'stalled'] as const;
 export function createMetrics(s: MetricsServices): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const metrics = createMetricSet([registry]);
+  return {
+    contentType: registry.contentType,
+    middleware: timeRequests(metrics.httpDuration),
+    async render() {
+      const live = await refresh(s, metrics);
+      const text = await registry.metrics();
+      return `${text}${text.endsWith('\n') ? '' : '\n'}${renderJobDurations(live)}`;
+    },
+  };
+}
+
+type MetricSet = ReturnType<typeof createMetricSet>;
+type SourceGauges = MetricSet['gauges'];
+
+function createMetricSet(registers: Registry[]) {
   const httpDuration = new Histogram({
     name: 'colmeia_http_request_duration_seconds',
     help: 'HTTP requests by method, matched route pattern and status',
@@ -76,56 +91,56 @@ export function createMetrics(s: MetricsServices): AppMetrics {
     labelNames: ['worker', 'queue', 'outcome'] as const,
     registers,
   });
+  return { httpDuration, gauges, workerJobs };
+}
 
-  const refresh = async (): Promise<Heartbeat[]> => {
-    const [queues, documents, seq, beats] = await Promise.allSettled([
-      bounded(Promise.all(queueList(s.queues).map(async (queue) => ({ name: queue.name, counts: await queue.checkHealth() })))),
-      bounded(countDocumentsByStatus(s.db)),
-      bounded(latestSeq(s.db)),
-      bounded(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3)),
-    ]);
-    for (const [source, result] of Object.entries({ queues, documents, seq, heartbeats: beats })) {
-      gauges.sourceUp.set({ source }, result.status === 'fulfilled' ? 1 : 0);
-      if (result.status === 'rejected') s.logger.debug('metrics source failed', { source, err: serializeError(result.reason) });
-    }
-    gauges.queueJobs.reset();
-    if (queues.status === 'fulfilled') {
-      for (const { name, counts } of queues.value) for (const state of QUEUE_STATES) gauges.queueJobs.set({ queue: name, state }, counts[state]);
-    }
-    if (documents.status === 'fulfilled') for (const [status, n] of Object.entries(documents.value)) gauges.documents.set({ status }, n);
-    if (seq.status === 'fulfilled') gauges.latestSeq.set(seq.value);
-    const live = beats.status === 'fulfilled' ? beats.value : [];
-    for (const gauge of [gauges.indexSize, gauges.appliedSeq, gauges.lastSync]) gauge.reset();
-    workerJobs.reset();
-    gauges.workers.set(live.length);
-    for (const beat of live) {
-      const worker = beat.id;
-      gauges.indexSize.set({ worker }, beat.indexSize);
-      gauges.appliedSeq.set({ worker }, beat.appliedSeq);
-      if (beat.lastSyncMs !== undefined) gauges.lastSync.set({ worker }, beat.lastSyncMs / 1000);
-      for (const [queue, stats] of Object.entries(beat.jobs ?? {})) {
-        for (const outcome of JOB_OUTCOMES) workerJobs.inc({ worker, queue, outcome }, stats[outcome]);
-      }
-    }
-    return live;
+function timeRequests(httpDuration: MetricSet['httpDuration']): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      httpDuration.observe({ method: req.method, route: routeOf(req), status: String(res.statusCode) }, seconds);
+    });
+    next();
   };
+}
 
-  return {
-    contentType: registry.contentType,
-    middleware: (req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        httpDuration.observe({ method: req.method, route: routeOf(req), status: String(res.statusCode) }, seconds);
-      });
-      next();
-    },
-    async render() {
-      const live = await refresh();
-      const text = await registry.metrics();
-      return `${text}${text.endsWith('\n') ? '' : '\n'}${renderJobDurations(live)}`;
-    },
-  };
+/** Reads every scrape-time source and sets the gauges from it; returns the live workers' heartbeats. */
+async function refresh(s: MetricsServices, { gauges, workerJobs }: MetricSet): Promise<Heartbeat[]> {
+  const [queues, documents, seq, beats] = await Promise.allSettled([
+    bounded(Promise.all(queueList(s.queues).map(async (queue) => ({ name: queue.name, counts: await queue.checkHealth() })))),
+    bounded(countDocumentsByStatus(s.db)),
+    bounded(latestSeq(s.db)),
+    bounded(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3)),
+  ]);
+  for (const [source, result] of Object.entries({ queues, documents, seq, heartbeats: beats })) {
+    gauges.sourceUp.set({ source }, result.status === 'fulfilled' ? 1 : 0);
+    if (result.status === 'rejected') s.logger.debug('metrics source failed', { source, err: serializeError(result.reason) });
+  }
+  gauges.queueJobs.reset();
+  if (queues.status === 'fulfilled') {
+    for (const { name, counts } of queues.value) for (const state of QUEUE_STATES) gauges.queueJobs.set({ queue: name, state }, counts[state]);
+  }
+  if (documents.status === 'fulfilled') for (const [status, n] of Object.entries(documents.value)) gauges.documents.set({ status }, n);
+  if (seq.status === 'fulfilled') gauges.latestSeq.set(seq.value);
+  const live = beats.status === 'fulfilled' ? beats.value : [];
+  recordHeartbeats(gauges, workerJobs, live);
+  return live;
+}
+
+function recordHeartbeats(gauges: SourceGauges, workerJobs: MetricSet['workerJobs'], live: Heartbeat[]): void {
+  for (const gauge of [gauges.indexSize, gauges.appliedSeq, gauges.lastSync]) gauge.reset();
+  workerJobs.reset();
+  gauges.workers.set(live.length);
+  for (const beat of live) {
+    const worker = beat.id;
+    gauges.indexSize.set({ worker }, beat.indexSize);
+    gauges.appliedSeq.set({ worker }, beat.appliedSeq);
+    if (beat.lastSyncMs !== undefined) gauges.lastSync.set({ worker }, beat.lastSyncMs / 1000);
+    for (const [queue, stats] of Object.entries(beat.jobs ?? {})) {
+      for (const outcome of JOB_OUTCOMES) workerJobs.inc({ worker, queue, outcome }, stats[outcome]);
+    }
+  }
 }
 
 function bounded<T>(promise: Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@
  * client's retry return the first response without a second message or job.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
 import { enqueue } from '../../../shared/src/queue/enqueue.js';
@@ -53,13 +53,6 @@ export function chatRouter(s: ApiServices): Router {
   const router = Router();
   const { SessionInput, QuestionInput, MessagesQuery, EventsQuery } = createChatSchemas(s.config, s.schemas.k);
 
-  const sessionOf = async (req: Request) => {
-    const id = parse(SessionId, req.params['id'], 'session id');
-    const session = await findChatSession(s.db, id);
-    if (!session) throw new NotFoundError(`chat session ${id} not found`);
-    return session;
-  };
-
   router.post('/chat/sessions', async (req, res) => {
     const input = parse(SessionInput, req.body ?? {}, 'chat session');
     const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
@@ -72,42 +65,13 @@ export function chatRouter(s: ApiServices): Router {
   });
 
   router.get('/chat/sessions/:id', async (req, res) => {
-    res.json(await sessionOf(req));
+    res.json(await sessionOf(s, req));
   });
 
-  router.post('/chat/sessions/:id/messages', async (req, res) => {
-    const session = await sessionOf(req);
-    const input = parse(QuestionInput, req.body, 'message');
-    const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
-    const { requestId } = localsOf(res);
-    const answerJobOf = (messageId: number) => ({
-      sessionId: session.id,
-      messageId,
-      k: input.k,
-      ...(input.where !== undefined ? { where: input.where } : {}),
-      requestId,
-    });
-    let stored: StoredMessage | undefined;
-    const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
-      const metadata = { type: 'question', k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}) };
-      stored = await insertUserMessage(db, { sessionId: session.id, content: input.content, metadata });
-      await recordPendingJob(db, { queue: 'answer', jobId: answerJobId(stored.message.id), data: answerJobOf(stored.message.id) });
-      return { statusCode: 202, body: { message: stored.message, job: { queue: 'answer', id: answerJobId(stored.message.id) } } };
-    });
-    // Committed, with the answer job's pending record (the sweep enqueues it again if Redis loses
-    // it): now announce it and enqueue. A replay re-enqueues only an unanswered question (a no-op
-    // while its job exists).
-    const messageId = stored?.message.id ?? replayedMessageId(outcome.body);
-    if (stored) await announceMessage({ db: s.db, events: s.events, logger: localsOf(res).logger }, stored);
-    if (stored || !(await findReply(s.db, messageId))) {
-      await enqueue(s.queues.answer, s.config, answerJobId(messageId), answerJobOf(messageId));
-    }
-    if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(outcome.statusCode).json(outcome.body);
-  });
+  router.post('/chat/sessions/:id/messages', async (req, res) => ask(s, QuestionInput, req, res));
 
   router.get('/chat/sessions/:id/messages', async (req, res) => {
-    const session = await sessionOf(req);
+    const session = await sessionOf(s, req);
     const query = parse(MessagesQuery, { ...req.query }, 'query');
     const limit = query.limit ?? s.config.MAX_PAGE_SIZE;
     const messages = await listMessagesAfter(s.db, session.id, query.after, limit + 1);
@@ -115,7 +79,7 @@ export function chatRouter(s: ApiServices): Router {
   });
 
   router.get('/chat/sessions/:id/events', streamCap({ config: s.config, redis: s.redis }), async (req, res) => {
-    const session = await sessionOf(req);
+    const session = await sessionOf(s, req);
     const query = parse(EventsQuery, { ...req.query }, 'query');
     const lastEventId = req.get('last-event-id');
     const after = lastEventId === undefined || lastEventId === '' ? (query.after ?? 0) : parse(MessageCursor, lastEventId.trim(), 'Last-Event-ID');
@@ -123,6 +87,47 @@ export function chatRouter(s: ApiServices): Router {
     streamSession({ db: s.db, events: s.events, logger: localsOf(res).logger }, stream, session.id, after);
   });
   return router;
+}
+
+type QuestionSchema = ReturnType<typeof createChatSchemas>['QuestionInput'];
+
+async function sessionOf(s: ApiServices, req: Request) {
+  const id = parse(SessionId, req.params['id'], 'session id');
+  const session = await findChatSession(s.db, id);
+  if (!session) throw new NotFoundError(`chat session ${id} not found`);
+  return session;
+}
+
+/** POST /chat/sessions/:id/messages: stores the question, announces it and enqueues its answer. */
+async function ask(s: ApiServices, QuestionInput: QuestionSchema, req: Request, res: Response): Promise<void> {
+  const session = await sessionOf(s, req);
+  const input = parse(QuestionInput, req.body, 'message');
+  const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
+  const { requestId } = localsOf(res);
+  const answerJobOf = (messageId: number) => ({
+    sessionId: session.id,
+    messageId,
+    k: input.k,
+    ...(input.where !== undefined ? { where: input.where } : {}),
+    requestId,
+  });
+  let stored: StoredMessage | undefined;
+  const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
+    const metadata = { type: 'question', k: input.k, ...(rawWhere !== undefined ? { where: rawWhere } : {}) };
+    stored = await insertUserMessage(db, { sessionId: session.id, content: input.content, metadata });
+    await recordPendingJob(db, { queue: 'answer', jobId: answerJobId(stored.message.id), data: answerJobOf(stored.message.id) });
+    return { statusCode: 202, body: { message: stored.message, job: { queue: 'answer', id: answerJobId(stored.message.id) } } };
+  });
+  // Committed, with the answer job's pending record (the sweep enqueues it again if Redis loses
+  // it): now announce it and enqueue. A replay re-enqueues only an unanswered question (a no-op
+  // while its job exists).
+  const messageId = stored?.message.id ?? replayedMessageId(outcome.body);
+  if (stored) await announceMessage({ db: s.db, events: s.events, logger: localsOf(res).logger }, stored);
+  if (stored || !(await findReply(s.db, messageId))) {
+    await enqueue(s.queues.answer, s.config, answerJobId(messageId), answerJobOf(messageId));
+  }
+  if (outcome.isReplay) res.setHeader('Idempotent-Replayed', 'true');
+  res.status(outcome.statusCode).json(outcome.body);
 }
 
 const ReplayedQuestion = z.object({ message: z.object({ id: z.number().int().positive() }) });

@@ -38,74 +38,103 @@ class AnswerTimeoutError extends Error {
 export async function processAnswer(s: AnswerServices, job: AnswerJob, { logger, attempt, reportProgress }: JobContext): Promise<AnswerResult> {
   const jobId = answerJobId(job.messageId);
   const d: ReplyDeps = { db: s.db, events: s.events, logger };
+  const question = await findQuestion(s, job);
+  const earlier = await findReply(s.db, question.id);
+  if (earlier) return { status: 'already_answered', messageId: earlier.id, replyTo: question.id };
+
+  const abort = watchAbort(s, jobId, logger);
+  const a: AnswerAttempt = { s, d, question, jobId, attempt, logger };
+  try {
+    if (await abort.isCancelRequested()) return await storeCancelled(a);
+    const { signal, isCancelRequested, cancel } = abort;
+    const reply = await generateReply(s, { question, job, jobId, attempt, logger, reportProgress, signal, isCancelRequested, cancel });
+    if (abort.isCancelled()) return await storeCancelled(a); // cancelled between the last token and here
+    return await storeAnswer(a, reply);
+  } catch (err) {
+    if (abort.isCancelled()) return await storeCancelled(a);
+    throw failedAttempt(a, abort.signal, err);
+  } finally {
+    abort.stop();
+  }
+}
+
+/** What the steps of one attempt at one question share. */
+interface AnswerAttempt {
+  s: AnswerServices;
+  d: ReplyDeps;
+  question: ChatMessage;
+  jobId: string;
+  attempt: number;
+  logger: Logger;
+}
+
+async function findQuestion(s: AnswerServices, job: AnswerJob): Promise<ChatMessage> {
   const question = await findChatMessage(s.db, job.messageId);
   if (!question || question.role !== 'user' || question.sessionId !== job.sessionId) {
     throw new NotFoundError(`question ${job.messageId} of session ${job.sessionId} not found`);
   }
-  const earlier = await findReply(s.db, question.id);
-  if (earlier) return { status: 'already_answered', messageId: earlier.id, replyTo: question.id };
+  return question;
+}
 
+/** The attempt's abort signal: fired by a cancel of this job or by ANSWER_TIMEOUT_MS; stop() ends both. */
+function watchAbort(s: AnswerServices, jobId: string, logger: Logger) {
   const controller = new AbortController();
   const cancel = () => controller.abort(new AnswerCancelledError());
   const stopListening = s.events.onCancel((cancelledId) => cancelledId === jobId && cancel()); // before the flag check: no gap
   const timer = setTimeout(() => controller.abort(new AnswerTimeoutError(s.config.ANSWER_TIMEOUT_MS)), s.config.ANSWER_TIMEOUT_MS);
-  const isCancelled = () => controller.signal.reason instanceof AnswerCancelledError;
-  // A Redis hiccup reading the flag must not fail the question for good: the ticker reads it again.
-  const isCancelRequested = () =>
-    s.events.isCancelRequested(jobId).catch((err: unknown) => {
-      logger.warn('cancel flag not readable; going on', { err: serializeError(err) });
-      return false;
-    });
-  const cancelled = async (): Promise<AnswerResult> => {
-    const stored = await storeErrorReply(d, {
-      sessionId: question.sessionId,
-      replyTo: question.id,
-      jobId,
-      code: CANCELLED_CODE,
-      message: 'cancelled by the client',
-    });
-    logger.info('answer cancelled', { replyTo: question.id, stored: stored.isNew });
-    return { status: isCancelledReply(stored.message) ? 'cancelled' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
+  return {
+    signal: controller.signal,
+    cancel,
+    isCancelled: () => controller.signal.reason instanceof AnswerCancelledError,
+    // A Redis hiccup reading the flag must not fail the question for good: the ticker reads it again.
+    isCancelRequested: () =>
+      s.events.isCancelRequested(jobId).catch((err: unknown) => {
+        logger.warn('cancel flag not readable; going on', { err: serializeError(err) });
+        return false;
+      }),
+    stop() {
+      clearTimeout(timer);
+      stopListening();
+    },
   };
-  try {
-    if (await isCancelRequested()) return await cancelled();
-    const reply = await generateReply(s, {
-      question,
-      job,
-      jobId,
-      attempt,
-      logger,
-      reportProgress,
-      signal: controller.signal,
-      isCancelRequested,
-      cancel,
-    });
-    if (isCancelled()) return await cancelled(); // cancelled between the last token and here
-    const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content: reply.content, metadata: { ...reply.metadata } });
-    logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', {
-      replyTo: question.id,
-      messageId: stored.message.id,
-      ...reply.metadata.timings,
-    });
-    return { status: stored.isNew ? 'answered' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
-  } catch (err) {
-    if (isCancelled()) return await cancelled();
-    if (err instanceof AppError) throw err; // no retry can fix it: the job gives up, and its handler says so
-    const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
-    publishQuietly(s, logger, question.sessionId, {
-      type: 'error',
-      replyTo: question.id,
-      jobId,
-      attempt,
-      code: 'answer_attempt_failed',
-      message: messageOf(reason),
-      willRetry: attempt < s.config.JOB_ATTEMPTS,
-    });
-    throw reason;
-  } finally {
-    clearTimeout(timer);
-    stopListening();
-  }
+}
+
+async function storeCancelled({ d, question, jobId, logger }: AnswerAttempt): Promise<AnswerResult> {
+  const stored = await storeErrorReply(d, {
+    sessionId: question.sessionId,
+    replyTo: question.id,
+    jobId,
+    code: CANCELLED_CODE,
+    message: 'cancelled by the client',
+  });
+  logger.info('answer cancelled', { replyTo: question.id, stored: stored.isNew });
+  return { status: isCancelledReply(stored.message) ? 'cancelled' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
+}
+
+async function storeAnswer({ d, question, logger }: AnswerAttempt, reply: { content: string; metadata: AnalysisResult }): Promise<AnswerResult> {
+  const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content: reply.content, metadata: { ...reply.metadata } });
+  logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', {
+    replyTo: question.id,
+    messageId: stored.message.id,
+    ...reply.metadata.timings,
+  });
+  return { status: stored.isNew ? 'answered' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
+}
+
+/** The error to throw: an AppError as it is (no retry can fix it: the job gives up, and its handler says so), else the abort's reason or the error, announced first. */
+function failedAttempt({ s, question, jobId, attempt, logger }: AnswerAttempt, signal: AbortSignal, err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const reason = signal.aborted && signal.reason instanceof Error ? signal.reason : err;
+  publishQuietly(s, logger, question.sessionId, {
+    type: 'error',
+    replyTo: question.id,
+    jobId,
+    attempt,
+    code: 'answer_attempt_failed',
+    message: messageOf(reason),
+    willRetry: attempt < s.config.JOB_ATTEMPTS,
+  });
+  return reason;
 }
 
 interface GenerateInput {

@@ -1,0 +1,148 @@
+/** The route registry's entries for jobs and for chat. */
+import { z } from 'zod';
+import type { RequestSchemas } from './request-schemas.js';
+import { createChatSchemas, SessionId } from '../routes/chat.js';
+import { JobRef } from '../routes/jobs.js';
+import { exampleAnswer, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
+import * as R from './response-schemas.js';
+import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
+
+const idempotency = {
+  'Idempotency-Key':
+    'optional, 1-255 visible ASCII characters: a retry with the same key returns the first response (Idempotent-Replayed: true) without doing the work twice',
+};
+
+type ChatSchemas = ReturnType<typeof createChatSchemas>;
+type SessionParams = z.ZodObject<{ id: typeof SessionId }>;
+
+export function jobRoutes(): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/jobs/:queue/:id',
+      operationId: 'getJob',
+      tag: 'jobs',
+      summary: "A job's status, progress, attempts and result",
+      params: JobRef,
+      responses: {
+        200: ok('the job', R.JobView, {
+          id: 'ingest:bees:1',
+          queue: 'ingest',
+          status: 'succeeded',
+          progress: 100,
+          attempts: 1,
+          result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
+        }),
+        ...errors(400, 401, 404, 503),
+      },
+    },
+    {
+      method: 'post',
+      path: '/jobs/:queue/:id/retry',
+      operationId: 'retryJob',
+      tag: 'jobs',
+      summary: 'Run a failed ingest or remove job again',
+      params: JobRef,
+      responses: {
+        202: ok('enqueued again under the same id', R.JobRetried, { job: { queue: 'ingest', id: 'ingest:bees:1' }, status: 'waiting' }),
+        ...errors(400, 401, 404, 409, 503),
+      },
+    },
+    {
+      method: 'post',
+      path: '/jobs/answer/:id/cancel',
+      operationId: 'cancelAnswer',
+      tag: 'jobs',
+      summary: "Cancel a question's answer job",
+      params: z.strictObject({ id: JobRef.shape.id }),
+      responses: {
+        200: ok('cancelled; the stored cancelled message', R.AnswerCancelled, {
+          job: { queue: 'answer', id: 'answer:41' },
+          status: 'cancelled',
+          message: exampleCancelledAnswer,
+        }),
+        202: ok('a worker is aborting it; the cancelled message follows on the stream', R.AnswerCancelled, {
+          job: { queue: 'answer', id: 'answer:41' },
+          status: 'cancelling',
+        }),
+        ...errors(400, 401, 404, 409, 503),
+      },
+    },
+  ];
+}
+
+export function chatRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
+  const chat = createChatSchemas(config, schemas.k);
+  const sessionParams = z.strictObject({ id: SessionId });
+  return [...sessionRoutes(chat, sessionParams), ...messageRoutes(chat, sessionParams)];
+}
+
+function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/chat/sessions',
+      operationId: 'createSession',
+      tag: 'chat',
+      summary: 'Create a chat session',
+      headers: idempotency,
+      body: { schema: chat.SessionInput, example: { id: 's1', title: 'Bees' } },
+      responses: { 201: ok('created', R.ChatSession, { id: 's1', title: 'Bees', createdAt: TIME }), ...errors(400, 401, 409) },
+    },
+    {
+      method: 'get',
+      path: '/chat/sessions/:id',
+      operationId: 'getSession',
+      tag: 'chat',
+      summary: 'One chat session',
+      params: sessionParams,
+      responses: { 200: ok('the session', R.ChatSession, { id: 's1', title: 'Bees', createdAt: TIME }), ...errors(400, 401, 404) },
+    },
+  ];
+}
+
+function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/chat/sessions/:id/messages',
+      operationId: 'ask',
+      tag: 'chat',
+      summary: 'Ask a question; the answer is a job',
+      params: sessionParams,
+      headers: idempotency,
+      description: 'Stores the question and enqueues its answer job; 202 at once. The answer arrives on the event stream or by polling GET …/messages?after=.',
+      body: { schema: chat.QuestionInput, example: { content: 'Where do bees keep nectar?', k: 5, where: { lang: 'en' } } },
+      responses: {
+        202: ok('question stored, answer enqueued', R.QuestionAccepted, { message: exampleQuestion, job: { queue: 'answer', id: 'answer:41' } }),
+        ...errors(400, 401, 404, 409, 503),
+      },
+    },
+    {
+      method: 'get',
+      path: '/chat/sessions/:id/messages',
+      operationId: 'listMessages',
+      tag: 'chat',
+      summary: 'Messages after an id (polling)',
+      params: sessionParams,
+      query: chat.MessagesQuery,
+      responses: { 200: ok('oldest first', R.MessagesPage, { messages: [exampleQuestion, exampleAnswer], hasMore: false }), ...errors(400, 401, 404) },
+    },
+    {
+      method: 'get',
+      path: '/chat/sessions/:id/events',
+      operationId: 'sessionEvents',
+      tag: 'chat',
+      summary: "The session's events (Server-Sent Events)",
+      params: sessionParams,
+      query: chat.EventsQuery,
+      headers: { 'Last-Event-ID': 'resume after this message id (EventSource sends it when it reconnects); wins over ?after=' },
+      description:
+        'Events: `message` (a stored message as in GET …/messages; SSE id = message id), `delta` ({replyTo, jobId, attempt, index, text}: answer tokens), `progress` ({replyTo, jobId, attempt, stage, elapsedMs}), `error` ({replyTo, jobId, attempt, code, message, willRetry}); a comment line at least every SSE_HEARTBEAT_MS. EventSource cannot send headers: pass the key as ?access_token=.',
+      responses: {
+        200: ok('an event stream', R.TextBody, 'retry: 2000\n\nid: 42\nevent: message\ndata: {"id":42,"role":"assistant",…}\n\n', 'text/event-stream'),
+        ...errors(400, 401, 404, 429),
+      },
+    },
+  ];
+}

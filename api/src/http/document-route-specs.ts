@@ -1,0 +1,100 @@
+/** The route registry's entries for documents and for search. */
+import { z } from 'zod';
+import { Id } from '../../../shared/src/input.js';
+import type { RequestSchemas } from './request-schemas.js';
+import { exampleDocument, exampleRemoveJob } from './route-examples.js';
+import * as R from './response-schemas.js';
+import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
+import { UploadFields } from './upload.js';
+
+export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
+  const documentParams = z.strictObject({ id: Id });
+  return [
+    addDocumentRoute(config, schemas),
+    {
+      method: 'get',
+      path: '/documents',
+      operationId: 'listDocuments',
+      tag: 'documents',
+      summary: 'List documents in id order',
+      query: schemas.DocumentListQuery,
+      description: "`where` is a metadata filter as JSON (see POST /search); `cursor` is the previous page's nextCursor.",
+      responses: { 200: ok('one page', R.DocumentPage, { documents: [exampleDocument], nextCursor: null }), ...errors(400, 401) },
+    },
+    {
+      method: 'get',
+      path: '/documents/:id',
+      operationId: 'getDocument',
+      tag: 'documents',
+      summary: 'One document and its status',
+      params: documentParams,
+      responses: { 200: ok('the document (not its text)', R.DocumentView, exampleDocument), ...errors(400, 401, 404) },
+    },
+    {
+      method: 'delete',
+      path: '/documents/:id',
+      operationId: 'removeDocument',
+      tag: 'documents',
+      summary: 'Remove a document (a job)',
+      params: documentParams,
+      responses: {
+        202: ok('removal enqueued; GET /jobs/remove/{id} for its counts', R.JobAccepted, exampleRemoveJob),
+        ...errors(400, 401, 404, 503),
+      },
+    },
+    {
+      method: 'post',
+      path: '/documents/delete',
+      operationId: 'removeDocuments',
+      tag: 'documents',
+      summary: 'Remove every document matching a metadata filter (a job; dryRun only counts)',
+      body: { schema: schemas.RemoveRequest, example: { where: { lang: 'en' }, dryRun: true } },
+      responses: {
+        202: ok('removal enqueued; its result counts documents and chunks', R.JobAccepted, exampleRemoveJob),
+        ...errors(400, 401, 503),
+      },
+    },
+  ];
+}
+
+function addDocumentRoute(config: RegistryConfig, schemas: RequestSchemas): RouteSpec {
+  return {
+    method: 'post',
+    path: '/documents',
+    operationId: 'addDocument',
+    tag: 'documents',
+    summary: 'Add or replace a document (JSON text or an uploaded file)',
+    description: `Stores the document (pending) and enqueues its ingest; 202 at once. An existing id is replaced (a new revision). Instead of JSON, send multipart/form-data with one file (.txt, .md, .html, .pdf; at most ${config.UPLOAD_MAX_BYTES} bytes, PDFs at most ${config.UPLOAD_PDF_MAX_PAGES} pages): its text is extracted and validated like \`text\`; metadata.source records {fileName, contentType, bytes, pages?} and the title defaults to the file name.`,
+    body: { schema: schemas.DocumentInput, example: { id: 'bees', title: 'Bees', text: 'Honey bees store nectar in the comb.', metadata: { lang: 'en' } } },
+    upload: { fields: UploadFields, fileField: 'file', description: 'file: the document; id, title: as in JSON; metadata: a JSON object as a string' },
+    responses: {
+      202: ok('stored; ingest enqueued', R.DocumentAccepted, {
+        document: { id: 'bees', status: 'pending', revision: 1 },
+        job: { queue: 'ingest', id: 'ingest:bees:1' },
+      }),
+      ...errors(400, 401, 413, 415, 429, 503),
+    },
+  };
+}
+
+export function searchRoutes(schemas: RequestSchemas): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/search',
+      operationId: 'search',
+      tag: 'search',
+      summary: 'Search by meaning, optionally filtered by metadata',
+      description:
+        'where: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
+      body: { schema: schemas.SearchRequest, example: { query: 'where is nectar kept', k: 3, where: { lang: 'en' } } },
+      responses: {
+        200: ok('best first', R.SearchResponse, {
+          results: [{ documentId: 'bees', chunkId: 7, text: 'Honey bees store nectar in the comb.', score: 0.61, title: 'Bees', metadata: { lang: 'en' } }],
+          seq: 12,
+        }),
+        ...errors(400, 401, 503, 504),
+      },
+    },
+  ];
+}

@@ -1,0 +1,60 @@
+/** What one route's entry in the route registry (route-registry.ts) holds, and the helpers entries are written with. */
+import type { z } from 'zod';
+import type { Config } from '../../../shared/src/config.js';
+import type { RequestLimitsConfig } from './request-schemas.js';
+import * as R from './response-schemas.js';
+
+export type HttpMethod = 'get' | 'post' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema: z.ZodType;
+  contentType?: string; // default application/json
+  example?: unknown;
+}
+
+export interface RouteSpec {
+  method: HttpMethod;
+  path: string; // Express syntax: /documents/:id
+  operationId: string;
+  tag: 'service' | 'reference' | 'documents' | 'search' | 'jobs' | 'chat';
+  summary: string;
+  description?: string;
+  isPublic?: boolean; // no API key needed
+  isMounted?: boolean; // a mounted sub-application (the queue dashboard), not a route of our routers
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  headers?: Record<string, string>; // request header name → description
+  body?: { schema: z.ZodType; example: unknown };
+  upload?: { fields: z.ZodObject; fileField: string; description: string }; // multipart/form-data alternative
+  responses: Record<number, ResponseSpec>;
+}
+
+export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES'>;
+
+const ERROR_MEANINGS: Record<number, string> = {
+  400: 'invalid input: details lists {path, rule, message} per problem',
+  401: 'no API key, or not a valid one (WWW-Authenticate: Bearer)',
+  404: 'not found',
+  409: 'conflict with the current state',
+  413: 'over a size limit',
+  415: 'unsupported media type',
+  429: 'rate limit or event-stream cap reached (Retry-After)',
+  503: 'Redis or the database is unavailable',
+  504: 'no worker answered in time',
+};
+
+/** Error answers: the one JSON error shape. */
+export function errors(...statuses: number[]): Record<number, ResponseSpec> {
+  return Object.fromEntries(statuses.map((status) => [status, { description: ERROR_MEANINGS[status] ?? 'error', schema: R.ErrorBody }]));
+}
+
+export const ok = (description: string, schema: z.ZodType, example: unknown, contentType?: string): ResponseSpec => ({
+  description,
+  schema,
+  example,
+  ...(contentType ? { contentType } : {}),
+});
+
+/** An HTML page. */
+export const html = (description: string): ResponseSpec => ok(description, R.TextBody, undefined, 'text/html');
