@@ -83,7 +83,7 @@ export const Config = z
       .optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
     SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'), // NORMAL: a commit survives a process crash, not a power loss; FULL: fsync per commit (~4 ms each, blocking the event loop)
-    DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
+    DATA_DIR: z.string().min(1).default('./data'), // the SQLite database (durable data) and the index checkpoints (a cache); with DATABASE_URL only the cache
     DYNO: z.string().optional(), // set by Heroku-like hosts: web and worker do not share a disk, so SQLite is refused
     EMBEDDER: z.enum(['builtin', 'ollama']).default('builtin'), // builtin: feature hashing, no model
     BUILTIN_EMBED_DIM: z.coerce.number().int().min(64).max(4096).default(384), // dimension of the builtin embedder
@@ -125,8 +125,10 @@ export const Config = z
     SEARCH_CONCURRENCY: positiveInt().default(8), // search jobs at once per worker (they overlap Redis and SQL waits)
     ANSWER_CONCURRENCY: positiveInt().default(4), // answer jobs at once per worker (model calls are also capped by OLLAMA_MAX_CONCURRENCY)
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
-    SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
+    SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for acknowledged jobs that Redis lost
     SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
+    LOG_COMPACT_INTERVAL_MS: positiveInt().default(300_000), // how often a worker deletes vector_log rows every live worker's checkpoint has passed
+    LOG_COMPACT_BATCH: positiveInt().default(10_000), // ... at most this many rows each time
     HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis (also carries the worker's metrics)
     WATCHDOG_INTERVAL_MS: positiveInt().default(5_000), // web and worker check their Redis connections this often and reopen stuck ones
     REDIS_KEEPALIVE_MS: positiveInt().default(10_000), // TCP keepalive idle time on queue connections (a vanished peer is noticed ~10 s later)

@@ -22,6 +22,7 @@ describe('migrations', () => {
         'jobs',
         'removal_targets',
         'document_revisions',
+        'log_compaction',
         'job_outcomes',
         'chat_messages',
         'chat_sessions',
