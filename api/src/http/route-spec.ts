@@ -40,7 +40,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   413: 'over a size limit',
   415: 'unsupported media type',
   429: 'rate limit or event-stream cap reached (Retry-After)',
-  503: 'Redis or the database is unavailable',
+  503: 'Redis, the database or a worker is unavailable (Retry-After)',
   504: 'no worker answered in time',
 };
 
