@@ -201,7 +201,7 @@ describe('isDatabaseUnavailable through wrappers', () => {
     assert.equal(isDatabaseUnavailable(new Error('storing the document failed', { cause: new Error('tx', { cause: refused }) })), true);
     assert.equal(isDatabaseUnavailable(new AggregateError([new Error('other'), refused])), true);
     for (const other of [undefined, null, 'ECONNREFUSED', new Error('Connection refused'), new ValidationError('bad input'), { code: 42 }]) {
-      assert.equal(isDatabaseUnavailable(other), false, String(other));
+      assert.equal(isDatabaseUnavailable(other), false, JSON.stringify(other) ?? 'undefined');
     }
     const cycle = new Error('a');
     (cycle as { cause?: unknown }).cause = cycle;
