@@ -11,6 +11,7 @@
 import type Queue from 'bee-queue';
 import { AppError, UnrecoverableJobError, jobFailure } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { publicMessage } from '../../../shared/src/public-message.js';
 import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { claimJobAttempt, saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
@@ -107,10 +108,11 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
  */
 async function giveUp(services: Services, definition: AnyDefinition, jobId: string, data: Payload, err: Error, attempts: number): Promise<void> {
   const { name, policy } = definition;
+  const told = err instanceof AppError ? err : new Error(publicMessage(err), { cause: err }); // what clients may read
   try {
-    await definition.onGaveUp?.(services, data, err);
+    await definition.onGaveUp?.(services, data, told);
     if (!policy.isOutcomeStored) return;
-    const error = { code: err instanceof AppError ? err.code : 'job_failed', message: err.message };
+    const error = { code: err instanceof AppError ? err.code : 'job_failed', message: told.message };
     await saveJobOutcome(services.db, { queue: name, jobId, status: 'failed', attempts, error, requestId: data.requestId });
   } catch (storeErr) {
     services.logger.error('could not record that the job gave up', { queue: name, jobId, err: serializeError(storeErr) });
