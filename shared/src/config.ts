@@ -68,6 +68,10 @@ const originList = () =>
     message: 'must be a comma list of origins such as https://app.example.com (scheme, host, optional port; no path)',
   });
 
+/** A character of a query string takes up to 9 bytes percent-encoded (3 UTF-8 bytes, %XX each). */
+const WHERE_QUERY_BYTES_PER_CHAR = 9;
+const HEADER_ROOM_BYTES = 8_192; // the rest of the request line and the other headers
+
 export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
@@ -154,8 +158,14 @@ export const Config = z
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
     MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
     MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents page size
+    MAX_WHERE_QUERY_CHARS: positiveInt().default(4_096), // characters of a `where` filter in a query string, once decoded
+    HTTP_MAX_HEADER_BYTES: positiveInt().default(65_536), // request line and headers together (431 above); must hold a MAX_WHERE_QUERY_CHARS filter of 9-byte escapes
   })
   .superRefine((config, ctx) => {
+    if (config.MAX_WHERE_QUERY_CHARS * WHERE_QUERY_BYTES_PER_CHAR + HEADER_ROOM_BYTES > config.HTTP_MAX_HEADER_BYTES) {
+      const needed = config.MAX_WHERE_QUERY_CHARS * WHERE_QUERY_BYTES_PER_CHAR + HEADER_ROOM_BYTES;
+      ctx.addIssue({ code: 'custom', path: ['HTTP_MAX_HEADER_BYTES'], message: `must be at least ${needed} to hold a MAX_WHERE_QUERY_CHARS filter` });
+    }
     if (config.CHUNK_OVERLAP >= config.CHUNK_SIZE) {
       ctx.addIssue({ code: 'custom', path: ['CHUNK_OVERLAP'], message: 'must be smaller than CHUNK_SIZE' });
     }

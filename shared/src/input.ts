@@ -17,7 +17,9 @@ export function text(maxChars: number) {
 }
 
 export function nonBlankText(maxChars: number) {
-  return text(maxChars).refine((value) => value.trim().length > 0, { message: 'must not be blank', params: { rule: 'not_blank' } });
+  return text(maxChars)
+    .refine((value) => value.trim().length > 0, { message: 'must not be blank', params: { rule: 'not_blank' } })
+    .meta({ minLength: 1, pattern: '\\S' }); // what the refinement means, for the JSON Schema (OpenAPI)
 }
 
 export type Metadata = Record<string, unknown>;
