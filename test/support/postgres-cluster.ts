@@ -6,7 +6,8 @@
  * (spawn's uid/gid, so the child *is* the postmaster and gets our signals; `runuser` would stand in
  * between and not pass SIGINT on). The binaries come from /usr/lib/postgresql/<newest>/bin.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { trackServerChild, type ServerChild } from './server-child.js';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.js';
-import { killOnExit, removeOnExit } from './service-processes.js';
+import { removeOnExit } from './service-processes.js';
 import { waitFor } from './wait-for.js';
 
 export interface PostgresClusterHandle {
@@ -34,7 +35,6 @@ const POSTGRES_LIB = '/usr/lib/postgresql';
 const START_ATTEMPTS = 5;
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
-const MAX_OUTPUT_CHARS = 16_384;
 
 /** The bin dir of the newest installed Postgres that has initdb and postgres, or undefined (the caller skips). */
 export function findPostgresBin(): string | undefined {
@@ -76,12 +76,7 @@ export async function startPostgresCluster(bin = findPostgresBin()): Promise<Pos
 
 class PortInUseError extends Error {}
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-  exitStatus?: { code: number | null; signal: NodeJS.Signals | null; error?: Error };
-  output: string;
-}
+type Running = ServerChild;
 
 class PostgresCluster implements PostgresClusterHandle {
   private current: Running | undefined;
@@ -169,22 +164,7 @@ class PostgresCluster implements PostgresClusterHandle {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    killOnExit(child);
-    const running: Running = { child, exited: Promise.resolve(), output: '' };
-    const keep = (chunk: string) => (running.output = (running.output + chunk).slice(-MAX_OUTPUT_CHARS));
-    child.stdout?.setEncoding('utf8').on('data', keep);
-    child.stderr?.setEncoding('utf8').on('data', keep);
-    running.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        running.exitStatus = { code, signal };
-        resolve();
-      });
-      child.once('error', (error) => {
-        running.exitStatus = { code: null, signal: null, error };
-        resolve();
-      });
-    });
-    return running;
+    return trackServerChild(child);
   }
 }
 
