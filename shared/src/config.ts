@@ -113,6 +113,10 @@ export const Config = z
     HNSW_EF_SEARCH: z.coerce.number().int().min(10).max(2000).default(200), // search-time candidate list (recall vs speed)
     HNSW_INITIAL_CAPACITY: positiveInt().default(10_000), // slots allocated at start; grows by doubling before it is full
     FILTER_EXACT_MAX_IDS: positiveInt().default(2_000), // filtered search scores at most this many allowed chunks exactly; more go through HNSW
+    HYBRID_CANDIDATES: positiveInt().max(1_000).default(50), // hybrid search takes max(k, this) candidates from each side before fusing them
+    RRF_K: positiveInt().max(1_000).default(60), // reciprocal rank fusion constant: a hit ranked r on one side adds 1/(RRF_K + r)
+    ANSWER_MIN_SCORE: z.coerce.number().min(-1).max(1).default(0.2), // answers quote a passage only if it shares a word with the question or its vector similarity is at least this
+    REWRITE_TIMEOUT_MS: positiveInt().default(10_000), // ANSWERER=ollama: time the chat model gets to make a follow-up standalone before the raw question is used
     CHECKPOINT_EVERY_OPS: positiveInt().default(5_000), // write a checkpoint after this many applied log rows
     CHECKPOINT_INTERVAL_MS: positiveInt().default(60_000), // ... or this often when anything changed
     CHUNK_SIZE: z.coerce.number().int().min(100).max(20_000).default(1_000), // characters per chunk

@@ -1,7 +1,8 @@
 /**
  * The problem colmeia exists to solve: several workers, one truth. Real web and worker processes
  * share one database; after an ingest job succeeds, a search for a word unique to that document
- * finds it whichever worker answers, and a removal through one worker is never undone by another.
+ * finds it whichever worker answers and whichever side searches (vector, lexical, both fused), and a
+ * removal through one worker is never undone by another.
  * On SQLite the workers share a DATA_DIR (one host); on Postgres each has its own (hosts whose
  * disks are not shared).
  */
@@ -14,6 +15,7 @@ import { waitFor } from '../support/wait-for.js';
 import { ApiClient, reportFigure } from './jobs-harness.js';
 
 const KEY = 'index-consistency-key';
+const MODES = ['hybrid', 'lexical', 'vector'] as const; // the lexical side lives in SQL, the vector side in each worker
 
 function marker(i: number): string {
   return `qz${(i * 104729 + 7).toString(36)}k${i}`;
@@ -62,7 +64,7 @@ for (const scenario of scenarios) {
       await schema?.drop();
     });
 
-    it('finds each document by its unique word right after its ingest job succeeds, whichever worker answers', async (t) => {
+    it('finds each document by its unique word right after its ingest job succeeds, in every mode, whichever worker answers', async (t) => {
       const posted = await Promise.all(
         Array.from({ length: scenario.documents }, async (_, i) => {
           const reply = await api.post('/documents', { id: `note-${i}`, text: text(i), metadata: { parity: i % 2 === 0 ? 'even' : 'odd', n: i } });
@@ -74,10 +76,13 @@ for (const scenario of scenarios) {
       const answeredBy = new Set<number>();
       await runLimited(posted, 8, async ({ i, job }) => {
         await waitFor(async () => (await api.job('ingest', job)).status === 'succeeded', { timeoutMs: 60_000, intervalMs: 20, what: `ingest of note-${i}` });
-        const reply = await api.post('/search', { query: marker(i), k: 3 });
-        assert.equal(reply.status, 200, reply.text);
-        const body = reply.body as { results: Array<{ documentId: string }> };
-        if (body.results[0]?.documentId !== `note-${i}`) misses++;
+        for (const mode of MODES) {
+          const reply = await api.post('/search', { query: marker(i), k: 3, mode });
+          assert.equal(reply.status, 200, reply.text);
+          const body = reply.body as { results: Array<{ documentId: string; lexicalRank: number | null }> };
+          if (body.results[0]?.documentId !== `note-${i}`) misses++;
+          if (mode !== 'vector' && body.results[0]?.lexicalRank !== 1) misses++; // the exact rare word is the lexical side's first hit
+        }
       });
       for (const [n, worker] of workers.entries())
         if (worker.lines.some((line) => line.includes('"queue":"search"') && line.includes('job succeeded'))) answeredBy.add(n);
@@ -86,7 +91,7 @@ for (const scenario of scenarios) {
       assert.equal(answeredBy.size, 2, 'both workers answered searches');
     });
 
-    it('never returns documents removed by metadata through one worker, from either worker', async (t) => {
+    it('never returns documents removed by metadata through one worker, from either worker, in any mode', async (t) => {
       const reply = await api.post('/documents/delete', { where: { parity: 'odd' } });
       assert.equal(reply.status, 202, reply.text);
       const jobId = (reply.body as { job: { id: string } }).job.id;
@@ -96,9 +101,11 @@ for (const scenario of scenarios) {
       let resurrected = 0;
       const odd = Array.from({ length: scenario.documents / 2 }, (_, n) => 2 * n + 1);
       await runLimited(odd, 8, async (i) => {
-        const search = await api.post('/search', { query: marker(i), k: 5 });
-        const body = search.body as { results: Array<{ documentId: string }> };
-        resurrected += body.results.filter((hit) => Number(hit.documentId.slice(5)) % 2 === 1).length;
+        for (const mode of MODES) {
+          const search = await api.post('/search', { query: marker(i), k: 5, mode });
+          const body = search.body as { results: Array<{ documentId: string }> };
+          resurrected += body.results.filter((hit) => Number(hit.documentId.slice(5)) % 2 === 1).length;
+        }
       });
       reportFigure(t, 'removed_documents_returned', { resurrected, searches: odd.length });
       assert.equal(resurrected, 0);

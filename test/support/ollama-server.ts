@@ -265,7 +265,7 @@ export async function startOllamaTestServer(options: OllamaTestServerOptions = {
     if (model === undefined) return sendJson(res, 404, { error: `model "${name}" not found, try pulling it first` });
     if (model.kind === 'embedding') return sendJson(res, 400, { error: `"${name}" does not support chat` });
     const request: ChatRequestBody = body;
-    const text = typeof behaviour.reply === 'function' ? behaviour.reply(request) : behaviour.reply;
+    const text = standaloneRewrite(request) ?? (typeof behaviour.reply === 'function' ? behaviour.reply(request) : behaviour.reply);
     const tokens = text.match(/\s*\S+\s*?/g) ?? [];
     const isStreamed = body['stream'] !== false; // Ollama streams unless told not to
     if (!(await pause(behaviour.initialDelayMs, res))) return;
@@ -471,4 +471,26 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * The worker's rewrite prompt (worker/src/answerers/rewrite-prompt.ts) answered as a careful model
+ * would, deterministically: the latest question with its pronouns replaced by the longest word of
+ * the last earlier question ("and when does it bloom?" after "what colour is lavender?" → "When
+ * does lavender bloom?"). Undefined for any other chat request.
+ */
+function standaloneRewrite(request: ChatRequestBody): string | undefined {
+  const messages = Array.isArray(request.messages) ? (request.messages as unknown[]) : [];
+  const text = (role: string) =>
+    messages
+      .filter((m): m is Record<string, unknown> => isRecord(m) && m['role'] === role)
+      .map((m) => (typeof m['content'] === 'string' ? m['content'] : ''))
+      .join('\n');
+  if (!text('system').startsWith('Rewrite the latest question as one standalone question')) return undefined;
+  const user = text('user');
+  const latest = /Latest question: (.*)$/m.exec(user)?.[1]?.trim() ?? '';
+  const earlier = [...user.matchAll(/^\d+\. (.*)$/gm)].map((m) => m[1] ?? '');
+  const topic = (earlier.at(-1)?.match(/[\p{L}\p{N}]+/gu) ?? []).reduce((a, b) => (b.length > a.length ? b : a), '');
+  const rewritten = latest.replace(/^\s*(and|so|but)\s+/i, '').replace(/\b(it|its|they|them|this|that)\b/gi, topic);
+  return rewritten.charAt(0).toUpperCase() + rewritten.slice(1);
 }

@@ -1,11 +1,16 @@
 /**
- * Retrieval, the one code path behind POST /search and the answer job: sync the index, embed the
- * query and resolve the `where` filter to allowed chunk ids at once, search, hydrate rows. Chunks
- * deleted after the index saw them are dropped, so only committed rows are ever returned.
+ * Retrieval, the one code path behind POST /search and the answer job (DESIGN.md §12). Vector side:
+ * sync the index, embed the query, search it (within the `where` filter's chunk ids when given).
+ * Lexical side: the SQL index committed with the chunks, the same filter joined in SQL. Hybrid
+ * takes max(k, HYBRID_CANDIDATES) candidates from each side and fuses them by reciprocal rank.
+ * Rows are hydrated last: chunks deleted after a side saw them are dropped, so only committed rows
+ * are ever returned.
  */
-import type { SearchHit } from '../../shared/src/jobs/search.js';
+import type { SearchHit, SearchMode } from '../../shared/src/jobs/search.js';
 import { chunkIdsMatching, findChunks } from '../../shared/src/db/chunks-repo.js';
+import { searchLexical } from '../../shared/src/db/lexical-repo.js';
 import type { WhereAst } from '../../shared/src/db/where.js';
+import { fuseRanks, singleSide, type FusedHit, type SideHit } from './rank-fusion.js';
 import type { Services } from './services.js';
 
 export type RetrieveServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder'>;
@@ -14,23 +19,63 @@ export interface RetrieveQuery {
   query: string;
   k: number;
   where?: WhereAst | undefined; // parsed and bounded by the API
+  mode?: SearchMode | undefined; // default hybrid
+  minScore?: number | undefined; // drop hits whose `score` is lower
+  context?: string | undefined; // earlier turns of a conversation: searched too, with less weight (see embedQuery)
 }
 
+/** Weight of the conversation's earlier turns in the query vector, the question's being 1. */
+const CONTEXT_WEIGHT = 0.5;
+
 export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal?: AbortSignal): Promise<SearchHit[]> {
+  const mode = input.mode ?? 'hybrid';
+  const depth = mode === 'hybrid' ? Math.max(input.k, s.config.HYBRID_CANDIDATES) : input.k;
+  const lexicalText = input.context === undefined ? input.query : `${input.query}\n${input.context}`;
+  const [vector, lexical] = await Promise.all([
+    mode === 'lexical' ? [] : searchVectors(s, input, depth, signal),
+    mode === 'vector' ? [] : searchLexical(s.db, lexicalText, depth, input.where),
+  ]);
+  const fused = mode === 'hybrid' ? fuseRanks(vector, lexical, s.config.RRF_K) : singleSide(mode === 'vector' ? vector : lexical, mode);
+  const kept = fused.filter((hit) => input.minScore === undefined || hit.score >= input.minScore);
+  return hydrate(s, kept, input.k);
+}
+
+async function searchVectors(s: RetrieveServices, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
   const { where } = input;
-  const [, vectors, allowed] = await Promise.all([
+  const [, vector, allowed] = await Promise.all([
     s.index.sync(),
-    s.embedder.embed([input.query], signal),
+    embedQuery(s, input, signal),
     where === undefined ? undefined : chunkIdsMatching(s.db, where),
   ]);
-  const vector = vectors[0] ?? [];
-  const hits = allowed === undefined ? s.index.search(vector, input.k) : await s.index.searchWithin(vector, input.k, allowed);
+  return allowed === undefined ? s.index.search(vector, depth) : s.index.searchWithin(vector, depth, allowed);
+}
+
+/**
+ * The query vector. With a conversation, a weighted mean of the question's vector and the earlier
+ * turns' (renormalised) rather than one vector of the concatenated text: a follow-up is usually the
+ * shortest text of the conversation, and in a concatenation its weight would shrink with the length
+ * of what came before; the mix keeps the question dominant whatever the lengths.
+ */
+async function embedQuery(s: RetrieveServices, input: RetrieveQuery, signal?: AbortSignal): Promise<number[]> {
+  const texts = input.context === undefined ? [input.query] : [input.query, input.context];
+  const [question = [], context] = await s.embedder.embed(texts, signal);
+  if (context === undefined) return question;
+  const mixed = question.map((value, i) => value + CONTEXT_WEIGHT * (context[i] ?? 0));
+  const norm = Math.hypot(...mixed);
+  return norm > 0 ? mixed.map((value) => value / norm) : question;
+}
+
+/** The first `k` fused hits whose rows still exist, with their text, title and metadata. */
+async function hydrate(s: RetrieveServices, fused: readonly FusedHit[], k: number): Promise<SearchHit[]> {
+  const wanted = fused.slice(0, k);
   const rows = await findChunks(
     s.db,
-    hits.map((hit) => hit.chunkId),
+    wanted.map((hit) => hit.chunkId),
   );
-  return hits.flatMap((hit) => {
+  const hits: SearchHit[] = [];
+  for (const hit of wanted) {
     const row = rows.get(hit.chunkId);
-    return row ? [{ documentId: row.documentId, chunkId: hit.chunkId, text: row.text, score: hit.score, title: row.title, metadata: row.metadata }] : [];
-  });
+    if (row) hits.push({ documentId: row.documentId, text: row.text, title: row.title, metadata: row.metadata, ...hit });
+  }
+  return hits;
 }

@@ -23,6 +23,7 @@ import { createEvents, type ChatEvent, type Events } from '../../shared/src/even
 import { answerJobId, type AnswerJob, type AnswerResult } from '../../shared/src/jobs/answer.js';
 import { startOllamaTestServer, type OllamaTestServer } from '../../test/support/ollama-server.js';
 import { startRedisServer, type RedisServerHandle } from '../../test/support/redis-server.js';
+import { NO_PASSAGES_ANSWER } from '../src/answerers/extractive.js';
 import { chunkText } from '../src/chunk-text.js';
 import { processAnswer } from '../src/processors/answer.js';
 import { registerProcessors } from '../src/processors/register.js';
@@ -30,12 +31,14 @@ import { startServices, type Services } from '../src/services.js';
 
 const HONEY = 'Bees store honey in wax cells. The queen lays the eggs while workers guard the hive.';
 const INDEX = 'The index is rebuilt from the chunks table when the worker starts.';
+const LAVENDER = 'Lavender has purple flowers and a strong scent. It is in bloom from June to August in dry, sunny places.';
+const ROSE = 'Roses are in bloom in late spring, and again after pruning.';
 
 interface Harness {
   services: Services;
   observed: Array<{ sessionId: string; event: ChatEvent }>;
   seed(id: string, text: string, metadata?: Record<string, unknown>, title?: string): Promise<void>;
-  ask(content: string, options?: { k?: number; where?: WhereAst }): Promise<{ question: ChatMessage; job: AnswerJob }>;
+  ask(content: string, options?: { k?: number; where?: WhereAst; sessionId?: string }): Promise<{ question: ChatMessage; job: AnswerJob }>;
   run(job: AnswerJob, attempt?: number): Promise<AnswerResult>;
   waitForEvent(predicate: (event: ChatEvent) => boolean, timeoutMs?: number): Promise<ChatEvent>;
   close(): Promise<void>;
@@ -70,8 +73,8 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
       await replaceDocumentChunks(services.db, { documentId: id, revision: saved.revision, contentHash: hashContent(text), chunks });
     },
     async ask(content, options = {}) {
-      const sessionId = `s-${randomUUID()}`;
-      await createChatSession(services.db, { id: sessionId, title: null });
+      const sessionId = options.sessionId ?? `s-${randomUUID()}`;
+      if (options.sessionId === undefined) await createChatSession(services.db, { id: sessionId, title: null });
       unsubscribes.push(
         observer.subscribe(sessionId, (signal) => {
           if (signal.type === 'resync') return;
@@ -173,8 +176,10 @@ describe('the answer processor', () => {
     assert.equal(metadata['jobId'], answerJobId(question.id));
     assert.equal(metadata['answerer'], 'extractive');
     assert.equal(metadata['model'], null);
+    assert.equal(metadata['grounded'], true);
+    assert.equal(metadata['retrievalQuery'], 'Where do bees store honey?');
     const sources = metadata['sources'] as Array<Record<string, unknown>>;
-    assert.equal(sources.length, 2);
+    assert.equal(sources.length, 1, 'the index passage shares no word with the question and is far from it: not a source');
     assert.deepEqual(Object.keys(sources[0] ?? {}).sort(), ['chunkId', 'documentId', 'score', 'title']);
     assert.equal(sources[0]?.['documentId'], 'hive');
     assert.equal(sources[0]?.['title'], 'Hive notes');
@@ -191,6 +196,56 @@ describe('the answer processor', () => {
     assert.equal(deltas.join(''), reply.content);
     const order = h.observed.map((o) => o.event.type);
     assert.ok(order.lastIndexOf('delta') < order.indexOf('message'), 'deltas come before the stored message');
+  });
+
+  it('says no stored passage answers a question whose words appear in no document, and records grounded: false', async () => {
+    const h = await open();
+    await h.seed('hive', HONEY, {}, 'Hive notes');
+    await h.seed('index', INDEX, {}, 'Index notes');
+    const { question, job } = await h.ask('Quantum chromodynamics: gluon confinement?');
+    await h.run(job);
+    const reply = await findReply(h.services.db, question.id);
+    assert.equal(reply?.content, NO_PASSAGES_ANSWER);
+    assert.equal(reply?.metadata['grounded'], false);
+    assert.deepEqual(reply?.metadata['sources'], []);
+  });
+
+  it('reads a follow-up with the earlier user turns of its session when there is no chat model', async () => {
+    const h = await open();
+    await h.seed('lavender', LAVENDER, {}, 'Lavender');
+    await h.seed('rose', ROSE, {}, 'Roses');
+    await h.seed('hive', HONEY, {}, 'Hive notes');
+    await h.seed('index', INDEX, {}, 'Index notes');
+    const first = await h.ask('What colour is lavender?');
+    await h.run(first.job);
+    const { question, job } = await h.ask('and when does it bloom?', { sessionId: first.job.sessionId });
+    await h.run(job);
+    const reply = await findReply(h.services.db, question.id);
+    assert.equal(reply?.metadata['retrievalQuery'], 'and when does it bloom?\nWhat colour is lavender?');
+    const sources = reply?.metadata['sources'] as Array<{ documentId: string }>;
+    assert.equal(sources[0]?.documentId, 'lavender');
+    assert.match(reply?.content ?? '', /June to August/);
+  });
+
+  it('has the chat model make a follow-up standalone, and falls back to the question when the rewrite times out', async () => {
+    const h = await withOllama({ REWRITE_TIMEOUT_MS: '300' });
+    await h.seed('lavender', LAVENDER, {}, 'Lavender');
+    await h.seed('rose', ROSE, {}, 'Roses');
+    await h.seed('hive', HONEY, {}, 'Hive notes');
+    await h.seed('index', INDEX, {}, 'Index notes');
+    const first = await h.ask('What colour is lavender?');
+    await h.run(first.job);
+    const follow = await h.ask('and when does it bloom?', { sessionId: first.job.sessionId });
+    await h.run(follow.job);
+    const reply = await findReply(h.services.db, follow.question.id);
+    assert.equal(reply?.metadata['retrievalQuery'], 'When does lavender bloom?');
+    assert.equal((reply?.metadata['sources'] as Array<{ documentId: string }>)[0]?.documentId, 'lavender');
+    await ollama.setBehaviour({ initialDelayMs: 600 });
+    const slow = await h.ask('and where does it grow?', { sessionId: first.job.sessionId });
+    await h.run(slow.job);
+    const fallback = await findReply(h.services.db, slow.question.id);
+    assert.equal(fallback?.metadata['retrievalQuery'], 'and where does it grow?');
+    assert.equal(fallback?.metadata['type'], 'analysis_result');
   });
 
   it('retrieves only passages inside the where scope', async () => {

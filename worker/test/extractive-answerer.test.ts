@@ -11,6 +11,7 @@ const passages: Passage[] = [
     documentId: 'doc-hive',
     chunkId: 1,
     score: 0.9,
+    vectorScore: 0.9,
     title: 'Hive notes',
     text: 'A colony has one queen. Worker bees store honey in wax cells. Drones do not work. The hive keeps honey for winter.',
   },
@@ -18,10 +19,11 @@ const passages: Passage[] = [
     documentId: 'doc-index',
     chunkId: 2,
     score: 0.8,
+    vectorScore: 0.8,
     title: null,
     text: 'The index is a cache. Honey production depends on the flowers nearby.',
   },
-  { documentId: 'doc-redis', chunkId: 3, score: 0.7, title: 'Queues', text: 'Redis carries the queues between processes.' },
+  { documentId: 'doc-redis', chunkId: 3, score: 0.7, vectorScore: 0.7, title: 'Queues', text: 'Redis carries the queues between processes.' },
 ];
 
 async function answer(question: string, input: Passage[] = passages): Promise<{ answer: Answer; deltas: string[] }> {
@@ -40,7 +42,7 @@ describe('the extractive answerer', () => {
   it('says clearly that no relevant passages were found when there are none', async () => {
     const { answer: result, deltas } = await answer('Where is honey stored?', []);
     assert.equal(result.content, NO_PASSAGES_ANSWER);
-    assert.match(result.content, /No relevant passages were found/);
+    assert.match(result.content, /^No stored passage answers this question/);
     assert.deepEqual(deltas, [NO_PASSAGES_ANSWER]);
   });
 
@@ -103,7 +105,13 @@ describe('the extractive answerer', () => {
 
   it('is chosen by ANSWERER, with the Ollama answerer as the other choice', () => {
     const logger = winston.createLogger({ silent: true });
-    const config = { OLLAMA_HOST: 'http://127.0.0.1:9', CHAT_MODEL: 'llama3.2', OLLAMA_TIMEOUT_MS: 1_000, OLLAMA_MAX_CONCURRENCY: 1 };
+    const config = {
+      OLLAMA_HOST: 'http://127.0.0.1:9',
+      CHAT_MODEL: 'llama3.2',
+      OLLAMA_TIMEOUT_MS: 1_000,
+      OLLAMA_MAX_CONCURRENCY: 1,
+      REWRITE_TIMEOUT_MS: 1_000,
+    };
     assert.equal(createAnswerer({ ...config, ANSWERER: 'extractive' }, logger).id, 'extractive');
     assert.equal(createAnswerer({ ...config, ANSWERER: 'ollama' }, logger).id, 'ollama');
   });

@@ -84,13 +84,27 @@ export function searchRoutes(schemas: RequestSchemas): RouteSpec[] {
       path: '/search',
       operationId: 'search',
       tag: 'search',
-      summary: 'Search by meaning, optionally filtered by metadata',
+      summary: 'Search by meaning and by words, optionally filtered by metadata',
       description:
-        'where: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
-      body: { schema: schemas.SearchRequest, example: { query: 'where is nectar kept', k: 3, where: { lang: 'en' } } },
+        'mode: hybrid (default) fuses the vector and the lexical side by reciprocal rank; vector ranks by meaning; lexical by the words of the query (any of them; punctuation is never query syntax). ' +
+        'where (applied to both sides): {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
+      body: { schema: schemas.SearchRequest, example: { query: 'where is nectar kept', k: 3, where: { lang: 'en' }, mode: 'hybrid' } },
       responses: {
         200: ok('best first', R.SearchResponse, {
-          results: [{ documentId: 'bees', chunkId: 7, text: 'Honey bees store nectar in the comb.', score: 0.61, title: 'Bees', metadata: { lang: 'en' } }],
+          results: [
+            {
+              documentId: 'bees',
+              chunkId: 7,
+              text: 'Honey bees store nectar in the comb.',
+              score: 1,
+              vectorScore: 0.61,
+              lexicalScore: 2.4,
+              vectorRank: 1,
+              lexicalRank: 1,
+              title: 'Bees',
+              metadata: { lang: 'en' },
+            },
+          ],
           seq: 12,
         }),
         ...errors(400, 401, 503, 504),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../../../shared/src/config.js';
 import { Id, metadataSchema, nonBlankText, text } from '../../../shared/src/input.js';
 import { createWhereSchema } from '../../../shared/src/db/where.js';
+import { SearchMode } from '../../../shared/src/jobs/search.js';
 
 export type RequestLimitsConfig = Pick<
   Config,
@@ -62,6 +63,13 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
     query: nonBlankText(config.MAX_QUERY_CHARS),
     k: k.default(DEFAULT_K),
     where: where.optional(),
+    mode: SearchMode.default('hybrid').describe('hybrid (default): both sides fused by reciprocal rank; vector: by meaning; lexical: by words'),
+    minScore: z
+      .number()
+      .min(-1)
+      .max(1_000_000)
+      .optional()
+      .describe("drop results whose score is lower; the scale is the mode's: hybrid (0, 1], vector cosine [-1, 1], lexical engine relevance ≥ 0"),
   });
   const RemoveRequest = z.strictObject({
     // {} matches every document: as a removal that is one typo away from emptying the knowledge base

@@ -13,7 +13,15 @@ export function searchRouter(s: ApiServices): Router {
     const { requestId } = localsOf(res);
     const deadline = Date.now() + s.config.SEARCH_TIMEOUT_MS;
     const result = await s.searchRunner.run<SearchResult>(
-      { query: input.query, k: input.k, ...(input.where !== undefined ? { where: input.where } : {}), requestId, deadline },
+      {
+        query: input.query,
+        k: input.k,
+        mode: input.mode,
+        ...(input.where !== undefined ? { where: input.where } : {}),
+        ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
+        requestId,
+        deadline,
+      },
       s.config.SEARCH_TIMEOUT_MS,
     );
     if (!result.ok) throw errorFromCode(result.code, result.message);

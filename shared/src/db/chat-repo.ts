@@ -99,6 +99,17 @@ export async function listMessagesAfter(db: Knex, sessionId: string, afterId: nu
   return rows.map(toMessage);
 }
 
+/** A session's last `limit` user messages before `beforeId`, oldest first: the conversation a follow-up is read in. */
+export async function listUserTurnsBefore(db: Knex, sessionId: string, beforeId: number, limit: number): Promise<ChatMessage[]> {
+  const rows = (await db('chat_messages')
+    .select(MESSAGE_COLUMNS)
+    .where({ session_id: sessionId, role: 'user' })
+    .where('id', '<', beforeId)
+    .orderBy('id', 'desc')
+    .limit(limit)) as MessageRow[];
+  return rows.map(toMessage).reverse();
+}
+
 async function insertMessage(
   db: Knex,
   input: { sessionId: string; role: ChatRole; content: string; metadata: Record<string, unknown>; replyTo: number | null },

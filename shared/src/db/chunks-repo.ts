@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { decodeEmbedding, encodeEmbedding, fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
+import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { applyWhere, type Where } from './where.js';
 
@@ -39,8 +40,13 @@ export async function replaceDocumentChunks(
         metadata,
         embedding: encodeEmbedding(chunk.embedding),
       }));
-      const inserted: Array<{ id: number }> = await trx('chunks').insert(rows).returning('id');
+      // RETURNING order is not guaranteed: the ordinal pairs each id with its text
+      const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
       ids.push(...inserted.map((row) => row.id));
+      await writeLexicalEntries(
+        trx,
+        inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
+      );
     }
     const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
     if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
@@ -184,9 +190,10 @@ export async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<numb
   return ids;
 }
 
-/** Deletes the chunks and logs each delete; call it inside logWriteTransaction. */
+/** Deletes the chunks with their lexical entries and logs each delete; call it inside logWriteTransaction. */
 export async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
   await appendLog(trx, 'delete', chunkIds);
+  await deleteLexicalEntries(trx, chunkIds);
   for (let start = 0; start < chunkIds.length; start += BATCH) {
     await trx('chunks')
       .whereIn('id', chunkIds.slice(start, start + BATCH))

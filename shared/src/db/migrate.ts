@@ -14,6 +14,8 @@ import * as createIdempotencyKeys from '../../../migrations/20261122000100_creat
 import * as createReindexEmbeddings from '../../../migrations/20261122000200_create_reindex_embeddings.js';
 import * as createJobs from '../../../migrations/20261201000000_create_jobs.js';
 import * as createLogCompaction from '../../../migrations/20261201000050_create_log_compaction.js';
+import { createChunkTermsMigration } from '../../../migrations/20261210000000_create_chunk_terms.js';
+import { writeLexicalEntries } from './lexical-repo.js';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122000000_create_tables': createTables,
@@ -21,6 +23,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000200_create_reindex_embeddings': createReindexEmbeddings,
   '20261201000000_create_jobs': createJobs,
   '20261201000050_create_log_compaction': createLogCompaction,
+  '20261210000000_create_chunk_terms': createChunkTermsMigration(writeLexicalEntries),
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

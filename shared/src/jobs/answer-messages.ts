@@ -17,6 +17,8 @@ export interface AnalysisResult {
   jobId: string;
   answerer: string; // 'extractive' | 'ollama'
   model: string | null;
+  grounded: boolean; // false: no stored passage was relevant, and the answer says so
+  retrievalQuery: string; // what was searched: the question made standalone, or with its earlier turns
   timings: { retrieveMs: number; generateMs: number; totalMs: number };
 }
 

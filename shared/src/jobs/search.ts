@@ -1,12 +1,18 @@
-/** The search queue: sync, embed the query, search the index, hydrate rows. Results are never stored. */
+/** The search queue: vector, lexical or hybrid retrieval (DESIGN.md §12), rows hydrated. Results are never stored. */
 import { z } from 'zod';
 import { defineQueue, succeeded } from './queue-definition.js';
 import { WherePayload } from './where-payload.js';
+
+export const SEARCH_MODES = ['hybrid', 'vector', 'lexical'] as const;
+export const SearchMode = z.enum(SEARCH_MODES);
+export type SearchMode = z.infer<typeof SearchMode>;
 
 export const SearchJob = z.strictObject({
   query: z.string(),
   k: z.number().int().positive(),
   where: WherePayload.optional(),
+  mode: SearchMode.default('hybrid'),
+  minScore: z.number().finite().optional(), // on `score`, whose scale depends on the mode (see SearchHit)
   requestId: z.string().max(128),
   deadline: z.number().int(), // epoch ms: a job still waiting after this is dropped unexecuted
 });
@@ -16,7 +22,11 @@ export interface SearchHit {
   documentId: string;
   chunkId: number;
   text: string;
-  score: number;
+  score: number; // hybrid: fused RRF score / its maximum, in (0, 1]; vector: vectorScore; lexical: lexicalScore
+  vectorScore: number | null; // cosine similarity, higher is closer; null when the vector side did not return the chunk
+  lexicalScore: number | null; // engine relevance, higher is better (SQLite -bm25, Postgres ts_rank_cd); null when absent
+  vectorRank: number | null; // 1-based rank on the vector side, null when absent
+  lexicalRank: number | null; // 1-based rank on the lexical side, null when absent
   title: string | null;
   metadata: Record<string, unknown>;
 }

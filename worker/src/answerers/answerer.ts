@@ -2,7 +2,8 @@
 export interface Passage {
   documentId: string;
   chunkId: number;
-  score: number; // cosine similarity, higher is closer
+  score: number; // the search score (hybrid: fused, in (0, 1]), higher is better
+  vectorScore: number | null; // cosine similarity, null when only the lexical side found it
   title: string | null;
   text: string;
 }
@@ -19,8 +20,16 @@ export interface Answer {
   model: string | null; // null for the extractive answerer
 }
 
+export interface RewriteInput {
+  question: string;
+  earlierQuestions: string[]; // the session's earlier user turns, oldest first
+  signal: AbortSignal;
+}
+
 export interface Answerer {
   readonly id: string; // 'extractive' or 'ollama'
   answer(input: AnswerInput): Promise<Answer>;
+  /** A follow-up made standalone with its conversation, when the answerer has a model for it; never rejects (falls back to the question). */
+  rewriteQuestion?(input: RewriteInput): Promise<string>;
   close(): Promise<void>;
 }

@@ -6,8 +6,10 @@
  * clients see the same streaming shape whichever answerer runs.
  */
 import type { Answer, Answerer, AnswerInput, Passage } from './answerer.js';
+import { contentWords } from './content-words.js';
 
-export const NO_PASSAGES_ANSWER = 'No relevant passages were found in the knowledge base for this question, so there is nothing to quote.';
+export const NO_PASSAGES_ANSWER =
+  'No stored passage answers this question: nothing in the knowledge base shares its words or comes close enough to its meaning, so there is nothing to quote.';
 
 const TOP_PASSAGES = 3; // passages considered, best first
 const MAX_QUOTES = 4; // sentences quoted in all
@@ -79,27 +81,3 @@ function clip(sentence: string): string {
   const lastSpace = cut.lastIndexOf(' ');
   return `${(lastSpace > MAX_QUOTE_CHARS / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
 }
-
-/** Accent-folded, lower-cased words without stop words; a plural "s" is dropped so "indexes" meets "index". */
-function contentWords(text: string): string[] {
-  const words =
-    text
-      .normalize('NFD')
-      .replace(/\p{M}+/gu, '')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? [];
-  return words
-    .filter((word) => word.length > 1 && !STOP_WORDS.has(word))
-    .map((word) => (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word));
-}
-
-/** Small English and Portuguese lists (accent-folded): words that match every question and say nothing. */
-const STOP_WORDS: ReadonlySet<string> = new Set(
-  (
-    'a an and are as at be been but by can could did do does for from had has have how i if in into is it its me my no not of on or ' +
-    'our should so than that the their them then there these they this those to was we were what when where which who why will with ' +
-    'would you your about any some tell explain describe please ' +
-    'o os as um uma uns umas de do da dos das em no na nos nas por para com sem que qual quais quem como quando onde porque ' +
-    'e ou mas se ao aos pelo pela pelos pelas ser esta este isso isto sao foi tem ha eu voce me sobre'
-  ).split(' '),
-);

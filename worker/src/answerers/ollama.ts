@@ -14,9 +14,11 @@ import { networkErrorCode } from '../ollama/classify-failure.js';
 import { OllamaResponseError } from '../ollama/ollama-errors.js';
 import type { Answerer } from './answerer.js';
 import { buildChatPrompt, type ChatPrompt } from './chat-prompt.js';
+import { buildRewritePrompt, parseRewrite, type RewritePrompt } from './rewrite-prompt.js';
+import { serializeError } from '../../../shared/src/logger.js';
 import { NO_PASSAGES_ANSWER } from './extractive.js';
 
-export type OllamaAnswererConfig = Pick<Config, 'OLLAMA_HOST' | 'CHAT_MODEL' | 'OLLAMA_TIMEOUT_MS' | 'OLLAMA_MAX_CONCURRENCY'>;
+export type OllamaAnswererConfig = Pick<Config, 'OLLAMA_HOST' | 'CHAT_MODEL' | 'OLLAMA_TIMEOUT_MS' | 'OLLAMA_MAX_CONCURRENCY' | 'REWRITE_TIMEOUT_MS'>;
 
 export type OllamaAnswererOptions = OllamaClientOptions;
 
@@ -37,10 +39,35 @@ export function createOllamaAnswerer(config: OllamaAnswererConfig, logger: Logge
       const content = await caller.call('chat', (context) => streamChat(context, model, prompt, onDelta), signal);
       return { content, model };
     },
+    /** Bounded by REWRITE_TIMEOUT_MS; any failure (timeout, model down, an odd reply) falls back to the question as asked. */
+    async rewriteQuestion({ question, earlierQuestions, signal }) {
+      if (earlierQuestions.length === 0) return question;
+      const bounded = AbortSignal.any([signal, AbortSignal.timeout(config.REWRITE_TIMEOUT_MS)]);
+      const prompt = buildRewritePrompt(question, earlierQuestions);
+      try {
+        const reply = await caller.call('chat', (context) => chatOnce(context, model, prompt), bounded);
+        return parseRewrite(reply) ?? question;
+      } catch (err) {
+        logger.warn('question not rewritten; retrieving with the question as asked', { err: serializeError(err) });
+        return question;
+      }
+    },
     async close() {
       caller.close();
     },
   };
+}
+
+async function chatOnce(context: OllamaCallContext, model: string, prompt: RewritePrompt): Promise<string> {
+  const reply = await context.client.chat({
+    model,
+    stream: false,
+    messages: [
+      { role: 'system', content: prompt.system },
+      { role: 'user', content: prompt.user },
+    ],
+  });
+  return deltaOf(reply);
 }
 
 async function streamChat(context: OllamaCallContext, model: string, prompt: ChatPrompt, onDelta: (text: string) => void): Promise<string> {

@@ -15,8 +15,7 @@ import { CANCELLED_CODE, type AnalysisResult } from '../../../shared/src/jobs/an
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { publicMessage } from '../../../shared/src/public-message.js';
 import { isCancelledReply, storeErrorReply, storeReply, type ReplyDeps } from '../../../shared/src/store-reply.js';
-import type { Passage } from '../answerers/answerer.js';
-import { retrieve } from '../retrieve.js';
+import { retrieveForAnswer } from '../answer-retrieval.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
@@ -167,12 +166,10 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{
   }, s.config.ANSWER_PROGRESS_INTERVAL_MS);
   try {
     progress();
-    const hits = await retrieve(s, { query: question.content, k: job.k, where: job.where }, signal);
-    signal.throwIfAborted();
+    const { passages, retrievalQuery, isGrounded } = await retrieveForAnswer(s, question, job, signal);
     const retrieved = performance.now();
     stage = 'generating';
     progress();
-    const passages: Passage[] = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, score: hit.score, title: hit.title, text: hit.text }));
     let index = 0;
     const onDelta = (text: string) => publishQuietly(s, logger, question.sessionId, { type: 'delta', ...ref, index: index++, text });
     const answer = await s.answerer.answer({ question: question.content, passages, signal, onDelta });
@@ -185,6 +182,8 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{
         jobId,
         answerer: s.answerer.id,
         model: answer.model,
+        grounded: isGrounded,
+        retrievalQuery,
         timings: { retrieveMs: tenths(retrieved - started), generateMs: tenths(generated - retrieved), totalMs: tenths(generated - started) },
       },
     };

@@ -1,0 +1,68 @@
+/**
+ * All SQL on the lexical index: SQLite keeps a contentless FTS5 table `chunk_terms` (rowid = chunk
+ * id, bm25 ranking), Postgres a table `chunk_terms (chunk_id, terms tsvector)` with a GIN index
+ * (ts_rank_cd ranking). Entries are written and deleted inside the transactions that write and
+ * delete chunks (chunks-repo.ts), so no process holds lexical state and none can be behind.
+ */
+import type { Knex } from 'knex';
+import { dialectOf } from './connection.js';
+import { ftsDocument, ftsQuery, queryTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
+import { compileWhere, type Where } from './where.js';
+
+const BATCH = 200;
+
+export interface LexicalHit {
+  chunkId: number;
+  score: number; // higher is better: -bm25 on SQLite, ts_rank_cd on Postgres
+}
+
+/** Indexes the text of new chunks; call it in the transaction that inserts them. */
+export async function writeLexicalEntries(trx: Knex, chunks: ReadonlyArray<{ id: number; text: string }>): Promise<void> {
+  const isPostgres = dialectOf(trx) === 'postgres';
+  for (let start = 0; start < chunks.length; start += BATCH) {
+    const batch = chunks.slice(start, start + BATCH);
+    if (isPostgres) {
+      const values = batch.map(() => '(?, ?::tsvector)').join(', ');
+      await trx.raw(
+        `insert into chunk_terms (chunk_id, terms) values ${values}`,
+        batch.flatMap((c) => [c.id, tsvectorLiteral(c.text)]),
+      );
+    } else {
+      const values = batch.map(() => '(?, ?)').join(', ');
+      await trx.raw(
+        `insert into chunk_terms (rowid, body) values ${values}`,
+        batch.flatMap((c) => [c.id, ftsDocument(c.text)]),
+      );
+    }
+  }
+}
+
+/** Removes the entries of deleted chunks; call it in the transaction that deletes them. */
+export async function deleteLexicalEntries(trx: Knex, chunkIds: readonly number[]): Promise<void> {
+  const key = dialectOf(trx) === 'postgres' ? 'chunk_id' : 'rowid';
+  for (let start = 0; start < chunkIds.length; start += BATCH) {
+    await trx('chunk_terms')
+      .whereIn(key, chunkIds.slice(start, start + BATCH))
+      .delete();
+  }
+}
+
+/** The best `limit` chunks for the words of `query` (any of them), restricted to `where` when given. */
+export async function searchLexical(db: Knex, query: string, limit: number, where?: Where): Promise<LexicalHit[]> {
+  const terms = queryTerms(query);
+  if (terms.length === 0 || limit <= 0) return [];
+  const dialect = dialectOf(db);
+  const filter = where === undefined ? undefined : compileWhere(where, 'documents.metadata', dialect);
+  const key = dialect === 'postgres' ? 't.chunk_id' : 'rowid';
+  const within = filter ? `and ${key} in (select c.id from chunks c join documents on documents.id = c.document_id where ${filter.sql})` : '';
+  const sql =
+    dialect === 'postgres'
+      ? `select t.chunk_id as chunk_id, ts_rank_cd(t.terms, q.query, 1) as score from chunk_terms t, (select ?::tsquery as query) q
+         where t.terms @@ q.query ${within} order by score desc, t.chunk_id limit ?`
+      : `select rowid as chunk_id, -bm25(chunk_terms) as score from chunk_terms
+         where chunk_terms match ? ${within} order by bm25(chunk_terms), rowid limit ?`;
+  const match = dialect === 'postgres' ? tsqueryLiteral(terms) : ftsQuery(terms);
+  const result: unknown = await db.raw(sql, [match, ...(filter?.bindings ?? []), limit]);
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ chunk_id: number | string; score: number | string }>;
+  return rows.map((row) => ({ chunkId: Number(row.chunk_id), score: Number(row.score) }));
+}

@@ -1,0 +1,61 @@
+/**
+ * Reciprocal rank fusion of the vector and lexical candidate lists: a chunk ranked r on a side
+ * adds 1 / (rrfK + r), so agreement between the sides counts and neither side's score scale does
+ * (cosine similarity and bm25 are not comparable). The fused score is divided by its maximum,
+ * 2 / (rrfK + 1), so it lies in (0, 1]: 1 means ranked first by both sides.
+ */
+export interface SideHit {
+  chunkId: number;
+  score: number;
+}
+
+export interface FusedHit {
+  chunkId: number;
+  score: number;
+  vectorScore: number | null;
+  lexicalScore: number | null;
+  vectorRank: number | null; // 1-based
+  lexicalRank: number | null;
+}
+
+/** Both lists best first; returns every chunk of either, best fused first (ties: better vector rank, then chunk id). */
+export function fuseRanks(vector: readonly SideHit[], lexical: readonly SideHit[], rrfK: number): FusedHit[] {
+  const fused = new Map<number, FusedHit>();
+  const entry = (chunkId: number): FusedHit => {
+    const found = fused.get(chunkId);
+    if (found) return found;
+    const created: FusedHit = { chunkId, score: 0, vectorScore: null, lexicalScore: null, vectorRank: null, lexicalRank: null };
+    fused.set(chunkId, created);
+    return created;
+  };
+  vector.forEach((hit, i) => {
+    const e = entry(hit.chunkId);
+    if (e.vectorRank !== null) return; // a side lists a chunk once; keep its best rank
+    e.vectorRank = i + 1;
+    e.vectorScore = hit.score;
+  });
+  lexical.forEach((hit, i) => {
+    const e = entry(hit.chunkId);
+    if (e.lexicalRank !== null) return;
+    e.lexicalRank = i + 1;
+    e.lexicalScore = hit.score;
+  });
+  const maximum = 2 / (rrfK + 1);
+  for (const e of fused.values()) {
+    const rrf = (e.vectorRank === null ? 0 : 1 / (rrfK + e.vectorRank)) + (e.lexicalRank === null ? 0 : 1 / (rrfK + e.lexicalRank));
+    e.score = rrf / maximum;
+  }
+  return [...fused.values()].sort((a, b) => b.score - a.score || (a.vectorRank ?? Infinity) - (b.vectorRank ?? Infinity) || a.chunkId - b.chunkId);
+}
+
+/** One side's list as fused hits, its own score kept as `score` (vector-only and lexical-only modes). */
+export function singleSide(hits: readonly SideHit[], side: 'vector' | 'lexical'): FusedHit[] {
+  return hits.map((hit, i) => ({
+    chunkId: hit.chunkId,
+    score: hit.score,
+    vectorScore: side === 'vector' ? hit.score : null,
+    lexicalScore: side === 'lexical' ? hit.score : null,
+    vectorRank: side === 'vector' ? i + 1 : null,
+    lexicalRank: side === 'lexical' ? i + 1 : null,
+  }));
+}
