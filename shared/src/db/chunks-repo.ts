@@ -170,12 +170,13 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
 }
 
 /**
- * Ids of the chunks whose document's metadata matches `where` (the allowed set of a filtered
- * search). The filter scans documents, one row per document, not chunks; chunks follow by index.
+ * Ids of the chunks whose metadata matches `where` (the allowed set of a filtered search). The
+ * filter reads the copy of the document's metadata each chunk was committed with, not the
+ * document's current metadata: while a re-ingest is pending, the old chunks keep matching as the
+ * old document did, so a search sees the old document or the new one, never a mix.
  */
 export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]> {
-  const documents = applyWhere(db('documents').select('id'), where, 'documents.metadata', dialectOf(db));
-  const rows = (await db('chunks').select('id').whereIn('document_id', documents)) as Array<{ id: number }>;
+  const rows: Array<{ id: number }> = await applyWhere(db('chunks').select('id'), where, 'chunks.metadata', dialectOf(db));
   return rows.map((row) => row.id);
 }
 
