@@ -54,7 +54,8 @@ export async function checkHistory(client: ChaosClient, db: Knex, history: Histo
     const last = doc.ingests[doc.ingests.length - 1];
     const view = reply.status === 200 ? (reply.body as DocumentView) : undefined;
     if (last === undefined) continue;
-    if (view === undefined || view.revision !== last.revision || (view.status !== 'ready' && view.status !== 'failed')) {
+    // A later revision is fine: a POST for this id that got a 503 still kept its row (and the sweep indexes it).
+    if (view === undefined || view.revision < last.revision || (view.status !== 'ready' && view.status !== 'failed')) {
       note('lost', `document ${doc.id}@${last.revision} acknowledged, now ${view ? `${view.status}@${view.revision}` : String(reply.status)}`);
     } else if (view.status === 'failed') {
       findings.failedDocuments += 1;
@@ -123,7 +124,7 @@ async function settle(client: ChaosClient, docs: DocumentRecord[], removalJobs: 
       const last = doc.ingests[doc.ingests.length - 1];
       const isDone = doc.isRemovalTarget
         ? reply.status === 404
-        : reply.status === 200 && view?.revision === last?.revision && (view?.status === 'ready' || view?.status === 'failed');
+        : reply.status === 200 && (view?.revision ?? 0) >= (last?.revision ?? 0) && (view?.status === 'ready' || view?.status === 'failed');
       if (!isDone) stillOpen.push(doc);
     }
     const stillRunning: string[] = [];
