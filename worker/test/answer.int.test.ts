@@ -70,7 +70,13 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
       const texts = chunkText(text, { size: config.CHUNK_SIZE, overlap: config.CHUNK_OVERLAP });
       const vectors = await services.embedder.embed(texts);
       const chunks = texts.map((chunk, i) => ({ text: chunk, embedding: vectors[i] ?? [] }));
-      await replaceDocumentChunks(services.db, { documentId: id, revision: saved.revision, contentHash: hashContent(text), chunks });
+      await replaceDocumentChunks(services.db, {
+        documentId: id,
+        revision: saved.revision,
+        contentHash: hashContent(text),
+        embedder: services.embedder.id,
+        chunks,
+      });
     },
     async ask(content, options = {}) {
       const sessionId = options.sessionId ?? `s-${randomUUID()}`;

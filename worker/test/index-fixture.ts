@@ -62,7 +62,13 @@ export async function openIndexFixture(backend: Backend, env: Record<string, str
       const texts = chunkText(text, { size: config.CHUNK_SIZE, overlap: config.CHUNK_OVERLAP });
       const vectors = await embedder.embed(texts);
       const chunks = texts.map((chunk, i) => ({ text: chunk, embedding: vectors[i] ?? [] }));
-      const outcome = await replaceDocumentChunks(db, { documentId: id, revision: saved.revision, contentHash: hashContent(text), chunks });
+      const outcome = await replaceDocumentChunks(db, {
+        documentId: id,
+        revision: saved.revision,
+        contentHash: hashContent(text),
+        embedder: embedder.id,
+        chunks,
+      });
       return outcome.status === 'replaced' ? outcome.chunks : 0;
     },
     async remove(id) {

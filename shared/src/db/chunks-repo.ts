@@ -18,14 +18,29 @@ export interface NewChunk {
   embedding: number[];
 }
 
+/** The vectors of a commit come from another embedder than the one the database now records. */
+export class EmbedderSwitchedError extends Error {
+  constructor(recorded: string, used: string) {
+    super(`the database now uses embedder ${recorded}, not ${used}: a reindex switched it; retry with the new embedder`);
+    this.name = 'EmbedderSwitchedError';
+  }
+}
+
 export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
 
-/** Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted. */
+/**
+ * Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted.
+ * `embedder` made the vectors: if `npm run reindex` switched the database to another one while they
+ * were computed, nothing is written (the switch and this commit take the same write lock) and the
+ * job is retried, by a worker that has the new embedder once this one has seen the switch and stopped.
+ */
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { documentId: string; revision: number; contentHash: string; chunks: NewChunk[] },
+  input: { documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
 ): Promise<ReplaceOutcome> {
   return logWriteTransaction(db, async (trx) => {
+    const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
+    if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
     const doc = (await trx('documents').select('revision', 'metadata').where({ id: input.documentId }).first()) as
       { revision: number; metadata: unknown } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };

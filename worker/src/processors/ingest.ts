@@ -8,7 +8,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
+import { EmbedderSwitchedError, refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { chunkText } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
@@ -40,7 +40,18 @@ export async function processIngest(s: IngestServices, job: IngestJob, { logger,
   }
   reportProgress({ done: 0, total: texts.length });
   const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
-  const outcome = await replaceDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks });
+  const outcome = await replaceDocumentChunks(s.db, {
+    documentId: doc.id,
+    revision: doc.revision,
+    contentHash: doc.contentHash,
+    embedder: s.embedder.id,
+    chunks,
+  }).catch(async (err: unknown) => {
+    // A reindex switched the embedder meanwhile: syncing meets its log row, which stops this worker
+    // (a restart with the new embedder follows); the job is retried, by a worker of the new space.
+    if (err instanceof EmbedderSwitchedError) await s.index.sync();
+    throw err;
+  });
   if (outcome.status === 'superseded') return superseded;
   await s.index.sync();
   logger.info('document ingested', { documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
