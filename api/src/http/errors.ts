@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isDatabaseUnavailable } from '../../../shared/src/db/database-errors.js';
+import { isRedisUnavailable } from '../../../shared/src/queue/redis-errors.js';
 import {
   AppError,
   NotFoundError,
@@ -20,6 +21,7 @@ import { serializeError, type Logger } from '../../../shared/src/logger.js';
 
 export const UNAVAILABLE_RETRY_AFTER_S = 5; // what a 503 asks a client to wait: a pool reconnects, Redis restarts, in seconds
 export const DATABASE_UNAVAILABLE = 'the database is unavailable; try again shortly';
+export const REDIS_UNAVAILABLE = 'Redis is unavailable; try again shortly';
 
 export function notFoundRoute(): RequestHandler {
   return (req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`));
@@ -77,6 +79,7 @@ export function payloadTooLarge(limitBytes: number | undefined): PayloadTooLarge
 /** body-parser and Express raise plain errors with `type`/`status`: map the ones a client causes, and a database that is away. */
 function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (isRedisUnavailable(err)) return new UpstreamUnavailableError(REDIS_UNAVAILABLE, undefined, { cause: err }); // first: both carry socket codes
   if (isDatabaseUnavailable(err)) return new UpstreamUnavailableError(DATABASE_UNAVAILABLE, undefined, { cause: err });
   if (typeof err !== 'object' || err === null) return undefined;
   const { type, status } = err as { type?: unknown; status?: unknown };
