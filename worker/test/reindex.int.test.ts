@@ -23,7 +23,7 @@ describe('npm run reindex', () => {
     await fx.close();
   });
 
-  it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space', async () => {
+  it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space, even one that lags behind', async () => {
     const invalidations: IndexInvalidatedError[] = [];
     const meta = await claimIndexMeta(fx.db, fx.embedder.id, fx.embedder.dimension);
     const old = await VectorIndex.load(
@@ -33,6 +33,9 @@ describe('npm run reindex', () => {
       fx.logger,
       (err) => invalidations.push(err),
     );
+    // Committed after `old` last synced: `old` lags behind the reindex, and these rows' chunks will
+    // hold the new embedder's vectors by the time it replays them.
+    for (const id of ['lag-1', 'lag-2']) await fx.seed(id, `document ${id} written before the switch`);
     const { stdout, stderr } = await run(process.execPath, [reindexCli], {
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', DATA_DIR: fx.dataDir, EMBEDDER: 'builtin', BUILTIN_EMBED_DIM: '256' },
     });
