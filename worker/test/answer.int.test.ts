@@ -100,7 +100,13 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
     },
     run(job, attempt = 1) {
       const queued = services.queues.answer.createJob(job) as Queue.Job<unknown>;
-      return processAnswer(services, job, { job: queued, logger: services.logger, attempt, reportProgress: () => undefined });
+      return processAnswer(services, job, {
+        job: queued,
+        logger: services.logger,
+        attempt,
+        reportProgress: () => undefined,
+        saveOutcome: async () => undefined,
+      });
     },
     waitForEvent(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {

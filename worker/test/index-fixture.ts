@@ -74,7 +74,7 @@ export async function openIndexFixture(backend: Backend, env: Record<string, str
     async remove(id) {
       const jobId = `remove:${randomUUID()}`;
       await recordRemovalTargets(db, jobId, { documentId: id });
-      return (await removeRecordedTargets(db, jobId, false)).chunks;
+      return (await removeRecordedTargets(db, jobId, false, async () => undefined)).chunks;
     },
     async close() {
       for (const index of opened) await index.close();

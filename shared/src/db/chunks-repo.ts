@@ -37,6 +37,7 @@ export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: numb
 export async function replaceDocumentChunks(
   db: Knex,
   input: { documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
+  onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
   return logWriteTransaction(db, async (trx) => {
     const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
@@ -73,6 +74,7 @@ export async function replaceDocumentChunks(
       indexed_hash: input.contentHash,
       updated_at: nowMs(),
     });
+    await onCommit(trx, { chunks: ids.length, removed });
     return { status: 'replaced', chunks: ids.length, removed };
   });
 }
@@ -121,6 +123,13 @@ export async function hasLogAfter(db: Knex, afterSeq: number): Promise<boolean> 
   const result: unknown = await db.raw('select seq from vector_log where seq > ? order by seq limit 1', [afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
+}
+
+/** The first `reindex` row after `afterSeq`, if any: the rows before it may already point at the new embeddings. */
+export async function findReindexAfter(db: Knex, afterSeq: number): Promise<number | undefined> {
+  const row = (await db('vector_log').select('seq').where('seq', '>', afterSeq).where('op', 'reindex').orderBy('seq').first()) as
+    { seq: number | string } | undefined;
+  return row === undefined ? undefined : Number(row.seq);
 }
 
 export async function latestSeq(db: Knex): Promise<number> {
