@@ -43,7 +43,7 @@ function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
   return {
     type: 'object',
     description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or`,
-    propertyNames: { pattern: '^(\\$and|\\$or|[A-Za-z0-9_.-]{1,64})$' },
+    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
     properties: { $and: clauses, $or: clauses },
     additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
   };
