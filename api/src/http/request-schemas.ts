@@ -84,6 +84,7 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
         }
       })
       .pipe(where)
+      .meta({ type: 'string', maxLength: config.MAX_WHERE_QUERY_CHARS, contentMediaType: 'application/json', contentSchema: whereJsonSchema(config) })
       .optional(),
     status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
     limit: z
