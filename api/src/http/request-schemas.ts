@@ -65,10 +65,12 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
   });
   const RemoveRequest = z.strictObject({
     // {} matches every document: as a removal that is one typo away from emptying the knowledge base
-    where: where.refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
-      message: 'must hold at least one condition: an empty filter would remove every document',
-      params: { rule: 'empty_filter' },
-    }),
+    where: where
+      .refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
+        message: 'must hold at least one condition: an empty filter would remove every document',
+        params: { rule: 'empty_filter' },
+      })
+      .meta({ ...whereJsonSchema(config), minProperties: 1 }),
     dryRun: z.boolean().default(false),
   });
   const DocumentListQuery = z.strictObject({
