@@ -25,21 +25,25 @@ export function nonBlankText(maxChars: number) {
 export type Metadata = Record<string, unknown>;
 
 export function metadataSchema(limits: { maxBytes: number; maxDepth: number }) {
-  return z.custom<Metadata>().superRefine((value, ctx) => {
-    if (!isPlainObject(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object', params: { rule: 'object' } });
-      return;
-    }
-    const problem = findMetadataProblem(value, limits.maxDepth, 1, '');
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { rule: problem.rule } });
-      return;
-    }
-    const bytes = Buffer.byteLength(JSON.stringify(value));
-    if (bytes > limits.maxBytes) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxBytes} bytes as JSON (got ${bytes})`, params: { rule: 'max_bytes' } });
-    }
-  });
+  // type: what the refinement requires first, for the JSON Schema (OpenAPI)
+  return z
+    .custom<Metadata>()
+    .meta({ type: 'object' })
+    .superRefine((value, ctx) => {
+      if (!isPlainObject(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object', params: { rule: 'object' } });
+        return;
+      }
+      const problem = findMetadataProblem(value, limits.maxDepth, 1, '');
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { rule: problem.rule } });
+        return;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(value));
+      if (bytes > limits.maxBytes) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxBytes} bytes as JSON (got ${bytes})`, params: { rule: 'max_bytes' } });
+      }
+    });
 }
 
 interface MetadataProblem {

@@ -44,7 +44,7 @@ function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
   return {
     type: 'object',
     description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or`,
-    propertyNames: { pattern: '^(\\$and|\\$or|[A-Za-z0-9_.-]{1,64})$' },
+    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
     properties: { $and: clauses, $or: clauses },
     additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
   };
@@ -73,10 +73,12 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
   });
   const RemoveRequest = z.strictObject({
     // {} matches every document: as a removal that is one typo away from emptying the knowledge base
-    where: where.refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
-      message: 'must hold at least one condition: an empty filter would remove every document',
-      params: { rule: 'empty_filter' },
-    }),
+    where: where
+      .refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
+        message: 'must hold at least one condition: an empty filter would remove every document',
+        params: { rule: 'empty_filter' },
+      })
+      .meta({ ...whereJsonSchema(config), minProperties: 1 }),
     dryRun: z.boolean().default(false),
   });
   const DocumentListQuery = z.strictObject({
@@ -92,6 +94,7 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
         }
       })
       .pipe(where)
+      .meta({ type: 'string', maxLength: config.MAX_WHERE_QUERY_CHARS, contentMediaType: 'application/json', contentSchema: whereJsonSchema(config) })
       .optional(),
     status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
     limit: z
