@@ -23,11 +23,10 @@ export function createChunkTermsMigration(writeEntries: WriteLexicalEntries): Kn
         await knex.raw("create virtual table chunk_terms using fts5(body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')");
       }
       for (let afterId = 0; ;) {
-        const rows: Array<{ id: number; text: string }> = await knex('chunks')
-          .select('id', 'text')
-          .where('id', '>', afterId)
-          .orderBy('id')
-          .limit(BACKFILL_BATCH);
+        const rows = (await knex('chunks').select('id', 'text').where('id', '>', afterId).orderBy('id').limit(BACKFILL_BATCH)) as Array<{
+          id: number;
+          text: string;
+        }>;
         if (rows.length === 0) break;
         await writeEntries(knex, rows);
         afterId = rows[rows.length - 1]?.id ?? afterId;
