@@ -30,6 +30,7 @@ describe('migrations', () => {
         'chunks',
         'idempotency_keys',
         'reindex_embeddings',
+        'chunk_terms',
       ]) {
         await db.schema.dropTableIfExists(table);
       }

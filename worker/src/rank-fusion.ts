@@ -49,7 +49,7 @@ export function fuseRanks(vector: readonly SideHit[], lexical: readonly SideHit[
   const maximum = (vectorWeight + 1) / (rrfK + 1);
   for (const e of fused.values()) {
     const rrf = (e.vectorRank === null ? 0 : vectorWeight / (rrfK + e.vectorRank)) + (e.lexicalRank === null ? 0 : 1 / (rrfK + e.lexicalRank));
-    e.score = rrf / maximum;
+    e.score = Math.min(1, rrf / maximum); // rounding may leave a first place on both sides at 1 + 1e-16
   }
   const rank = (value: number | null) => value ?? Infinity;
   return [...fused.values()].sort(
