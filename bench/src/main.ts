@@ -11,6 +11,7 @@ import { startRedisServer } from '../../test/support/redis-server.js';
 import { parseBenchOptions, USAGE, type BenchPlan } from './bench-options.js';
 import type { BenchContext } from './bench-context.js';
 import { runCorpusPhase } from './corpus-phase.js';
+import { runRetrievalPhase } from './retrieval-phase.js';
 import { loadFactbookCorpus } from './factbook-corpus.js';
 import { FigureBook } from './figure-book.js';
 import { machineInfo } from './machine-info.js';
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
   const ctx: BenchContext = { plan, book, redisUrl: redis.url, redisPid: redis.pid, apiKey: randomBytes(24).toString('hex'), progress };
   try {
     if (plan.phases.includes('corpus')) await runCorpusPhase(ctx, corpus);
+    else if (plan.phases.includes('quality')) await runRetrievalPhase(ctx, corpus);
     if (plan.phases.includes('synthetic'))
       await runSyntheticPhase(
         ctx,

@@ -46,7 +46,7 @@ export async function measureSyntheticHttp(
   await stack.startWeb();
   const client = new HttpClient(stack.url, apiKey);
   try {
-    const bodies: SearchBody[] = queryTexts.map((query) => ({ query, k: K }));
+    const bodies: SearchBody[] = queryTexts.map((query) => ({ query, k: K, mode: 'vector' as const })); // these figures are the vector index's, next to raw hnswlib;
     const pids = { web: stack.webPid, 'worker A': rebuild.process.pid, 'worker B': checkpoint.process.pid, redis: options.redisPid, client: process.pid };
     options.progress(`  ${options.samples} sequential searches`);
     const sequentialCpu = snapshotCpu(pids);

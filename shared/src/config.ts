@@ -114,7 +114,8 @@ export const Config = z
     HNSW_INITIAL_CAPACITY: positiveInt().default(10_000), // slots allocated at start; grows by doubling before it is full
     FILTER_EXACT_MAX_IDS: positiveInt().default(2_000), // filtered search scores at most this many allowed chunks exactly; more go through HNSW
     HYBRID_CANDIDATES: positiveInt().max(1_000).default(50), // hybrid search takes max(k, this) candidates from each side before fusing them
-    RRF_K: positiveInt().max(1_000).default(60), // reciprocal rank fusion constant: a hit ranked r on one side adds 1/(RRF_K + r)
+    RRF_K: positiveInt().max(1_000).default(10), // rank fusion constant: a hit ranked r on a side adds weight/(RRF_K + r) (10 measured best, see README Retrieval modes)
+    HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(10).default(0.2), // weight of the vector side in rank fusion, the lexical side's being 1; 0.2 measured best with the builtin embedder: raise it for a semantic one
     ANSWER_MIN_SCORE: z.coerce.number().min(-1).max(1).default(0.2), // answers quote a passage only if it shares a word with the question or its vector similarity is at least this
     REWRITE_TIMEOUT_MS: positiveInt().default(10_000), // ANSWERER=ollama: time the chat model gets to make a follow-up standalone before the raw question is used
     CHECKPOINT_EVERY_OPS: positiveInt().default(5_000), // write a checkpoint after this many applied log rows

@@ -1,8 +1,9 @@
 /**
- * Reciprocal rank fusion of the vector and lexical candidate lists: a chunk ranked r on a side
- * adds 1 / (rrfK + r), so agreement between the sides counts and neither side's score scale does
- * (cosine similarity and bm25 are not comparable). The fused score is divided by its maximum,
- * 2 / (rrfK + 1), so it lies in (0, 1]: 1 means ranked first by both sides.
+ * Weighted reciprocal rank fusion of the vector and lexical candidate lists: a chunk ranked r adds
+ * w / (rrfK + r), w = vectorWeight on the vector side and 1 on the lexical side, so agreement
+ * between the sides counts and neither side's score scale does (cosine similarity and bm25 are not
+ * comparable). The fused score is divided by its maximum, (vectorWeight + 1) / (rrfK + 1), so it
+ * lies in (0, 1]: 1 means ranked first by both sides.
  */
 export interface SideHit {
   chunkId: number;
@@ -18,8 +19,13 @@ export interface FusedHit {
   lexicalRank: number | null;
 }
 
-/** Both lists best first; returns every chunk of either, best fused first (ties: better vector rank, then chunk id). */
-export function fuseRanks(vector: readonly SideHit[], lexical: readonly SideHit[], rrfK: number): FusedHit[] {
+/** Both lists best first; returns every chunk of either, best fused first (ties: better lexical rank, then vector rank, then chunk id). */
+export interface FusionWeights {
+  rrfK: number;
+  vectorWeight: number; // the lexical side's weight is 1
+}
+
+export function fuseRanks(vector: readonly SideHit[], lexical: readonly SideHit[], { rrfK, vectorWeight }: FusionWeights): FusedHit[] {
   const fused = new Map<number, FusedHit>();
   const entry = (chunkId: number): FusedHit => {
     const found = fused.get(chunkId);
@@ -40,12 +46,15 @@ export function fuseRanks(vector: readonly SideHit[], lexical: readonly SideHit[
     e.lexicalRank = i + 1;
     e.lexicalScore = hit.score;
   });
-  const maximum = 2 / (rrfK + 1);
+  const maximum = (vectorWeight + 1) / (rrfK + 1);
   for (const e of fused.values()) {
-    const rrf = (e.vectorRank === null ? 0 : 1 / (rrfK + e.vectorRank)) + (e.lexicalRank === null ? 0 : 1 / (rrfK + e.lexicalRank));
-    e.score = rrf / maximum;
+    const rrf = (e.vectorRank === null ? 0 : vectorWeight / (rrfK + e.vectorRank)) + (e.lexicalRank === null ? 0 : 1 / (rrfK + e.lexicalRank));
+    e.score = Math.min(1, rrf / maximum); // rounding may leave a first place on both sides at 1 + 1e-16
   }
-  return [...fused.values()].sort((a, b) => b.score - a.score || (a.vectorRank ?? Infinity) - (b.vectorRank ?? Infinity) || a.chunkId - b.chunkId);
+  const rank = (value: number | null) => value ?? Infinity;
+  return [...fused.values()].sort(
+    (a, b) => b.score - a.score || rank(a.lexicalRank) - rank(b.lexicalRank) || rank(a.vectorRank) - rank(b.vectorRank) || a.chunkId - b.chunkId,
+  );
 }
 
 /** One side's list as fused hits, its own score kept as `score` (vector-only and lexical-only modes). */

@@ -2,7 +2,8 @@
  * Retrieval, the one code path behind POST /search and the answer job (DESIGN.md §12). Vector side:
  * sync the index, embed the query, search it (within the `where` filter's chunk ids when given).
  * Lexical side: the SQL index committed with the chunks, the same filter joined in SQL. Hybrid
- * takes max(k, HYBRID_CANDIDATES) candidates from each side and fuses them by reciprocal rank.
+ * takes max(k, HYBRID_CANDIDATES) candidates from each side and fuses them by weighted reciprocal
+ * rank (rank-fusion.ts).
  * Rows are hydrated last: chunks deleted after a side saw them are dropped, so only committed rows
  * are ever returned.
  */
@@ -35,7 +36,10 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
     mode === 'lexical' ? [] : searchVectors(s, input, depth, signal),
     mode === 'vector' ? [] : searchLexical(s.db, lexicalText, depth, input.where),
   ]);
-  const fused = mode === 'hybrid' ? fuseRanks(vector, lexical, s.config.RRF_K) : singleSide(mode === 'vector' ? vector : lexical, mode);
+  const fused =
+    mode === 'hybrid'
+      ? fuseRanks(vector, lexical, { rrfK: s.config.RRF_K, vectorWeight: s.config.HYBRID_VECTOR_WEIGHT })
+      : singleSide(mode === 'vector' ? vector : lexical, mode);
   const kept = fused.filter((hit) => input.minScore === undefined || hit.score >= input.minScore);
   return hydrate(s, kept, input.k);
 }

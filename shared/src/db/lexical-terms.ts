@@ -6,6 +6,7 @@
  * of quoted terms joined by OR, so `"`, `*`, `NEAR`, `:`, `&`, `|`, `!`, `(`, `-`, `^` are at most
  * separators, never operators.
  */
+import { STOP_WORDS } from '../stop-words.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
 const MARKS = /\p{M}+/gu;
@@ -20,9 +21,16 @@ export function lexicalTerms(text: string): string[] {
   return (folded.match(WORD) ?? []).filter((term) => term.length <= MAX_TERM_CHARS);
 }
 
-/** The distinct folded words of a query, first occurrence first, at most MAX_QUERY_TERMS. */
+/**
+ * The distinct folded words of a query, first occurrence first, at most MAX_QUERY_TERMS, stop words
+ * left out unless the query has nothing else ("to be or not to be"). Measured on the benchmark's
+ * held-out sentences: 3-5× faster lexical queries (a stop word matches nearly every chunk, and bm25
+ * scores every match) for 1.5 % less MRR@10.
+ */
 export function queryTerms(text: string): string[] {
-  return [...new Set(lexicalTerms(text))].slice(0, MAX_QUERY_TERMS);
+  const terms = [...new Set(lexicalTerms(text))];
+  const telling = terms.filter((term) => !STOP_WORDS.has(term));
+  return (telling.length > 0 ? telling : terms).slice(0, MAX_QUERY_TERMS);
 }
 
 /** What SQLite's FTS5 table stores for a chunk: its folded words, space-separated. */
