@@ -8,7 +8,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'data/', 'bench-results/', 'test-artifacts/', 'docs/']),
+  globalIgnores(['dist/', 'data/', 'bench-results/', 'chaos-results/', 'test-artifacts/', 'docs/']),
   js.configs.recommended,
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
@@ -49,8 +49,8 @@ export default defineConfig(
     languageOptions: { sourceType: 'module', globals: globals.node },
   },
   {
-    // The benchmark prints its tables to the terminal; the scripts are command-line tools.
-    files: ['bench/**', 'scripts/**'],
+    // The benchmark and the chaos command print their tables to the terminal; the scripts are command-line tools.
+    files: ['bench/**', 'chaos/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
   prettier,

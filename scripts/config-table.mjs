@@ -5,12 +5,25 @@ import { readFileSync } from 'node:fs';
 
 const source = readFileSync(new URL('../shared/src/config.ts', import.meta.url), 'utf8');
 const settings = [];
-for (const line of source.split('\n')) {
+for (const line of entries(source)) {
   const match = /^\s+([A-Z][A-Z0-9_]+): (.*?),\s*(?:\/\/\s*(.*))?$/.exec(line);
   if (!match) continue;
   const [, name, expression, comment = ''] = match;
   const found = /\.default\((.*?)\)(?:,|$|\.)/.exec(`${expression},`);
   settings.push({ name, value: found ? found[1].replaceAll('_', '').replace(/^'(.*)'$/, '$1') : '', comment });
+}
+
+/** One line per setting: a setting the formatter wrapped over several lines is joined back. */
+function* entries(text) {
+  let pending = null;
+  for (const line of text.split('\n')) {
+    if (pending === null && !/^\s+[A-Z][A-Z0-9_]+:/.test(line)) continue;
+    pending = pending === null ? line : `${pending}${line.trim()}`;
+    if (/,\s*(\/\/.*)?$/.test(pending)) {
+      yield pending;
+      pending = null;
+    }
+  }
 }
 
 if (process.argv.includes('--env')) {

@@ -2,6 +2,7 @@
 import express from 'express';
 import type { ApiServices } from './services.js';
 import { requestContext } from './http/request-context.js';
+import { pipelineOrder } from './http/pipeline-order.js';
 import { errorHandler, notFoundRoute } from './http/errors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requireApiKey } from './http/auth.js';
@@ -24,6 +25,7 @@ export function createApp(services: ApiServices): express.Express {
   // Order matters: ids and logs first; headers on every answer (401s too); auth before the limiter,
   // which counts per key; bodies are read only for authorised, admitted requests.
   app.use(requestContext(services.logger));
+  app.use(pipelineOrder()); // a request pipelined after a write on its connection waits for that write
   const metrics = createMetrics(services); // one registry per app; times every request, 401s included
   app.use(metrics.middleware);
   app.use(securityHeaders(services.config));

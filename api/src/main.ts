@@ -3,6 +3,7 @@
  * SSE streams (their clients reconnect elsewhere with Last-Event-ID), finishes in-flight requests,
  * closes the services and exits 0.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfigOrExit } from '../../shared/src/config.js';
 import { createLogger, serializeError } from '../../shared/src/logger.js';
@@ -15,7 +16,7 @@ const logger = createLogger(config, 'web');
 try {
   const services = await startApiServices(config, logger);
   const app = createApp(services);
-  const server = app.listen(config.PORT, () => {
+  const server = createServer({ maxHeaderSize: config.HTTP_MAX_HEADER_BYTES }, app).listen(config.PORT, () => {
     // Keys are never logged: only how many there are (0 = authentication off).
     logger.info('web ready', { port: (server.address() as AddressInfo).port, apiKeys: config.API_KEYS.length, trustProxy: config.TRUST_PROXY });
   });

@@ -123,7 +123,7 @@ describe('POST /documents with a file', () => {
     assert.match(declared.body, /UPLOAD_MAX_BYTES \+ BODY_LIMIT_BYTES/);
   });
 
-  it('refuses forms the route does not take: no file, two files, an unknown field, metadata that is not a JSON object', async () => {
+  it('refuses forms the route does not take: no file, two files, an unknown field, metadata that is not a JSON object, a nameless file', async () => {
     const cases: Array<[string, FormData, string]> = [
       ['no file', form([], { title: 'x' }), 'required'],
       [
@@ -137,6 +137,7 @@ describe('POST /documents with a file', () => {
       ['unknown field', form([['a.txt', 'a']], { status: 'ready' }), 'unrecognized_keys'],
       ['metadata not JSON', form([['a.txt', 'a']], { metadata: '{lang: en}' }), 'json'],
       ['metadata an array', form([['a.txt', 'a']], { metadata: '[1]' }), 'json'],
+      ['a file part with an empty file name', form([['', 'a', 'text/plain']]), 'file_name'],
     ];
     for (const [name, body, rule] of cases) {
       const reply = await post('/documents', body);

@@ -68,6 +68,10 @@ const originList = () =>
     message: 'must be a comma list of origins such as https://app.example.com (scheme, host, optional port; no path)',
   });
 
+/** A character of a query string takes up to 9 bytes percent-encoded (3 UTF-8 bytes, %XX each). */
+const WHERE_QUERY_BYTES_PER_CHAR = 9;
+const HEADER_ROOM_BYTES = 8_192; // the rest of the request line and the other headers
+
 export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'), // production: JSON logs, API keys required
@@ -83,7 +87,7 @@ export const Config = z
       .optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
     SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'), // NORMAL: a commit survives a process crash, not a power loss; FULL: fsync per commit (~4 ms each, blocking the event loop)
-    DATA_DIR: z.string().min(1).default('./data'), // SQLite file and index checkpoints (a cache when DATABASE_URL is set)
+    DATA_DIR: z.string().min(1).default('./data'), // the SQLite database (durable data) and the index checkpoints (a cache); with DATABASE_URL only the cache
     DYNO: z.string().optional(), // set by Heroku-like hosts: web and worker do not share a disk, so SQLite is refused
     EMBEDDER: z.enum(['builtin', 'ollama']).default('builtin'), // builtin: feature hashing, no model
     BUILTIN_EMBED_DIM: z.coerce.number().int().min(64).max(4096).default(384), // dimension of the builtin embedder
@@ -130,8 +134,10 @@ export const Config = z
     SEARCH_CONCURRENCY: positiveInt().default(8), // search jobs at once per worker (they overlap Redis and SQL waits)
     ANSWER_CONCURRENCY: positiveInt().default(4), // answer jobs at once per worker (model calls are also capped by OLLAMA_MAX_CONCURRENCY)
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this
-    SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for documents whose ingest job was lost
+    SWEEP_INTERVAL_MS: positiveInt().default(60_000), // how often a worker looks for acknowledged jobs that Redis lost
     SWEEP_MIN_AGE_MS: nonNegativeInt().default(30_000), // ... untouched for at least this long
+    LOG_COMPACT_INTERVAL_MS: positiveInt().default(300_000), // how often a worker deletes vector_log rows every live worker's checkpoint has passed
+    LOG_COMPACT_BATCH: positiveInt().default(10_000), // ... at most this many rows each time
     HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000), // worker heartbeat to Redis (also carries the worker's metrics)
     WATCHDOG_INTERVAL_MS: positiveInt().default(5_000), // web and worker check their Redis connections this often and reopen stuck ones
     REDIS_KEEPALIVE_MS: positiveInt().default(10_000), // TCP keepalive idle time on queue connections (a vanished peer is noticed ~10 s later)
@@ -157,8 +163,14 @@ export const Config = z
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
     MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
     MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents page size
+    MAX_WHERE_QUERY_CHARS: positiveInt().default(4_096), // characters of a `where` filter in a query string, once decoded
+    HTTP_MAX_HEADER_BYTES: positiveInt().default(65_536), // request line and headers together (431 above); must hold a MAX_WHERE_QUERY_CHARS filter of 9-byte escapes
   })
   .superRefine((config, ctx) => {
+    if (config.MAX_WHERE_QUERY_CHARS * WHERE_QUERY_BYTES_PER_CHAR + HEADER_ROOM_BYTES > config.HTTP_MAX_HEADER_BYTES) {
+      const needed = config.MAX_WHERE_QUERY_CHARS * WHERE_QUERY_BYTES_PER_CHAR + HEADER_ROOM_BYTES;
+      ctx.addIssue({ code: 'custom', path: ['HTTP_MAX_HEADER_BYTES'], message: `must be at least ${needed} to hold a MAX_WHERE_QUERY_CHARS filter` });
+    }
     if (config.CHUNK_OVERLAP >= config.CHUNK_SIZE) {
       ctx.addIssue({ code: 'custom', path: ['CHUNK_OVERLAP'], message: 'must be smaller than CHUNK_SIZE' });
     }

@@ -17,27 +17,33 @@ export function text(maxChars: number) {
 }
 
 export function nonBlankText(maxChars: number) {
-  return text(maxChars).refine((value) => value.trim().length > 0, { message: 'must not be blank', params: { rule: 'not_blank' } });
+  return text(maxChars)
+    .refine((value) => value.trim().length > 0, { message: 'must not be blank', params: { rule: 'not_blank' } })
+    .meta({ minLength: 1, pattern: '\\S' }); // what the refinement means, for the JSON Schema (OpenAPI)
 }
 
 export type Metadata = Record<string, unknown>;
 
 export function metadataSchema(limits: { maxBytes: number; maxDepth: number }) {
-  return z.custom<Metadata>().superRefine((value, ctx) => {
-    if (!isPlainObject(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object', params: { rule: 'object' } });
-      return;
-    }
-    const problem = findMetadataProblem(value, limits.maxDepth, 1, '');
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { rule: problem.rule } });
-      return;
-    }
-    const bytes = Buffer.byteLength(JSON.stringify(value));
-    if (bytes > limits.maxBytes) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxBytes} bytes as JSON (got ${bytes})`, params: { rule: 'max_bytes' } });
-    }
-  });
+  // type: what the refinement requires first, for the JSON Schema (OpenAPI)
+  return z
+    .custom<Metadata>()
+    .meta({ type: 'object' })
+    .superRefine((value, ctx) => {
+      if (!isPlainObject(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object', params: { rule: 'object' } });
+        return;
+      }
+      const problem = findMetadataProblem(value, limits.maxDepth, 1, '');
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { rule: problem.rule } });
+        return;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(value));
+      if (bytes > limits.maxBytes) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxBytes} bytes as JSON (got ${bytes})`, params: { rule: 'max_bytes' } });
+      }
+    });
 }
 
 interface MetadataProblem {

@@ -19,9 +19,11 @@ describe('migrations', () => {
       await db('knex_migrations').delete();
       await db('knex_migrations_lock').insert({ is_locked: 0 }); // the race's second row
       for (const table of [
+        'chunk_terms',
         'jobs',
         'removal_targets',
         'document_revisions',
+        'log_compaction',
         'job_outcomes',
         'chat_messages',
         'chat_sessions',

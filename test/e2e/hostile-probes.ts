@@ -282,6 +282,6 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     get('chat: events unknown parameter', `/chat/sessions/${sessionId}/events?evil=1`),
 
     // Requests Node's parser refuses before Express: still the JSON shape.
-    get('headers: 20 KB header', '/documents', 431, { ...auth, 'x-big': 'a'.repeat(20_000) }),
+    get('headers: 70 KB header (over HTTP_MAX_HEADER_BYTES)', '/documents', 431, { ...auth, 'x-big': 'a'.repeat(70_000) }),
   ];
 }

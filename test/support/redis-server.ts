@@ -5,13 +5,14 @@
  * Readiness is a raw RESP `PING` answered `+PONG` (a server still loading its AOF answers -LOADING)
  * by the process we started (INFO's process_id), not by whatever else may hold the port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { trackServerChild, type ServerChild } from './server-child.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
-import { killOnExit, removeOnExit } from './service-processes.js';
+import { removeOnExit } from './service-processes.js';
 import { waitFor } from './wait-for.js';
 
 export interface RedisServerOptions {
@@ -40,7 +41,6 @@ export interface RedisServerHandle {
 
 const START_ATTEMPTS = 5;
 const STOP_TIMEOUT_MS = 10_000;
-const MAX_OUTPUT_CHARS = 16_384;
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const ownsDir = options.dir === undefined;
@@ -107,12 +107,7 @@ async function isServedBy(port: number, pid: number | undefined): Promise<boolea
 
 class PortInUseError extends Error {}
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-  exitStatus?: { code: number | null; signal: NodeJS.Signals | null; error?: Error };
-  output: string;
-}
+type Running = ServerChild;
 
 class RedisServer implements RedisServerHandle {
   private current: Running | undefined;
@@ -214,22 +209,7 @@ class RedisServer implements RedisServerHandle {
       ...extraArgs,
     ];
     const child = spawn('redis-server', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    killOnExit(child);
-    const running: Running = { child, exited: Promise.resolve(), output: '' };
-    const keep = (chunk: string) => (running.output = (running.output + chunk).slice(-MAX_OUTPUT_CHARS));
-    child.stdout?.setEncoding('utf8').on('data', keep);
-    child.stderr?.setEncoding('utf8').on('data', keep);
-    running.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        running.exitStatus = { code, signal };
-        resolve();
-      });
-      child.once('error', (error) => {
-        running.exitStatus = { code: null, signal: null, error };
-        resolve();
-      });
-    });
-    return running;
+    return trackServerChild(child);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * startServices(config): the one composition root of the worker. It builds every part in
- * dependency order, starts the heartbeat, the sweeper and the connection watchdog, and returns them
+ * dependency order, starts the heartbeat, the sweeper, the log compactor and the connection watchdog, and returns them
  * with one close() that stops everything in reverse. Every processor receives what it needs from
  * here; nothing is configured on first use, and nothing here ends the process: a part that can no
  * longer serve resolves `failure`, and the entry point decides.
@@ -28,6 +28,7 @@ import { VectorIndex, type IndexInvalidatedError } from './vectors/vector-index.
 import { JobStats } from './job-stats.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startSweeper } from './sweeper.js';
+import { startLogCompactor } from './log-compactor.js';
 
 export interface Services {
   config: Config;
@@ -69,6 +70,7 @@ export async function startServices(config: Config): Promise<Services> {
   const jobStats = new JobStats();
   const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, index, jobStats });
   const sweeper = startSweeper({ config, db, queues, logger });
+  const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: () => index.stats().checkpointSeq });
   const watchdog = startQueueWatchdog({
     queues: queueList(queues),
     logger,
@@ -82,6 +84,7 @@ export async function startServices(config: Config): Promise<Services> {
   });
   const close = async () => {
     sweeper.close();
+    compactor.close();
     watchdog.close();
     await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
     await events.close(); // after the jobs: they publish what they store

@@ -70,7 +70,13 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
       const texts = chunkText(text, { size: config.CHUNK_SIZE, overlap: config.CHUNK_OVERLAP });
       const vectors = await services.embedder.embed(texts);
       const chunks = texts.map((chunk, i) => ({ text: chunk, embedding: vectors[i] ?? [] }));
-      await replaceDocumentChunks(services.db, { documentId: id, revision: saved.revision, contentHash: hashContent(text), chunks });
+      await replaceDocumentChunks(services.db, {
+        documentId: id,
+        revision: saved.revision,
+        contentHash: hashContent(text),
+        embedder: services.embedder.id,
+        chunks,
+      });
     },
     async ask(content, options = {}) {
       const sessionId = options.sessionId ?? `s-${randomUUID()}`;
@@ -94,7 +100,13 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
     },
     run(job, attempt = 1) {
       const queued = services.queues.answer.createJob(job) as Queue.Job<unknown>;
-      return processAnswer(services, job, { job: queued, logger: services.logger, attempt, reportProgress: () => undefined });
+      return processAnswer(services, job, {
+        job: queued,
+        logger: services.logger,
+        attempt,
+        reportProgress: () => undefined,
+        saveOutcome: async () => undefined,
+      });
     },
     waitForEvent(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {

@@ -62,13 +62,19 @@ export async function openIndexFixture(backend: Backend, env: Record<string, str
       const texts = chunkText(text, { size: config.CHUNK_SIZE, overlap: config.CHUNK_OVERLAP });
       const vectors = await embedder.embed(texts);
       const chunks = texts.map((chunk, i) => ({ text: chunk, embedding: vectors[i] ?? [] }));
-      const outcome = await replaceDocumentChunks(db, { documentId: id, revision: saved.revision, contentHash: hashContent(text), chunks });
+      const outcome = await replaceDocumentChunks(db, {
+        documentId: id,
+        revision: saved.revision,
+        contentHash: hashContent(text),
+        embedder: embedder.id,
+        chunks,
+      });
       return outcome.status === 'replaced' ? outcome.chunks : 0;
     },
     async remove(id) {
       const jobId = `remove:${randomUUID()}`;
       await recordRemovalTargets(db, jobId, { documentId: id });
-      return (await removeRecordedTargets(db, jobId, false)).chunks;
+      return (await removeRecordedTargets(db, jobId, false, async () => undefined)).chunks;
     },
     async close() {
       for (const index of opened) await index.close();

@@ -32,6 +32,7 @@ describe('VectorIndex quality at default settings', () => {
       documentId: 'synthetic',
       revision: saved.revision,
       contentHash: 'synthetic',
+      embedder: fx.embedder.id,
       chunks: vectors.map((embedding, i) => ({ text: `v${i}`, embedding })),
     });
     const ids = ((await fx.db('chunks').select('id').orderBy('ordinal')) as Array<{ id: number }>).map((r) => r.id);
@@ -58,7 +59,13 @@ describe('VectorIndex quality at default settings', () => {
       .update({ seq: MAX_CHUNK_ID + 5 });
     const [vector] = await fx.embedder.embed(['a chunk with a huge id']);
     await assert.rejects(
-      replaceDocumentChunks(fx.db, { documentId: 'huge-id', revision: saved.revision, contentHash: 'x', chunks: [{ text: 'x', embedding: vector ?? [] }] }),
+      replaceDocumentChunks(fx.db, {
+        documentId: 'huge-id',
+        revision: saved.revision,
+        contentHash: 'x',
+        embedder: fx.embedder.id,
+        chunks: [{ text: 'x', embedding: vector ?? [] }],
+      }),
       /exceeds/,
     );
     const after = (await fx.db('chunks').select('embedding').where({ id: 5 }).first()) as { embedding: Buffer };

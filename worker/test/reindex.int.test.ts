@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { EmbedderSwitchedError, replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
+import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
 import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
 import { createBuiltinEmbedder } from '../src/embedders/builtin.js';
 import { IndexInvalidatedError, VectorIndex } from '../src/vectors/vector-index.js';
@@ -21,7 +23,7 @@ describe('npm run reindex', () => {
     await fx.close();
   });
 
-  it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space', async () => {
+  it('re-embeds every chunk with the new embedder, records it, and stops indexes of the old space, even one that lags behind', async () => {
     const invalidations: IndexInvalidatedError[] = [];
     const meta = await claimIndexMeta(fx.db, fx.embedder.id, fx.embedder.dimension);
     const old = await VectorIndex.load(
@@ -31,6 +33,9 @@ describe('npm run reindex', () => {
       fx.logger,
       (err) => invalidations.push(err),
     );
+    // Committed after `old` last synced: `old` lags behind the reindex, and these rows' chunks will
+    // hold the new embedder's vectors by the time it replays them.
+    for (const id of ['lag-1', 'lag-2']) await fx.seed(id, `document ${id} written before the switch`);
     const { stdout, stderr } = await run(process.execPath, [reindexCli], {
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', DATA_DIR: fx.dataDir, EMBEDDER: 'builtin', BUILTIN_EMBED_DIM: '256' },
     });
@@ -53,5 +58,28 @@ describe('npm run reindex', () => {
     assert.equal(row.document_id, 'r-7');
     await fresh.close();
     await old.close();
+  });
+
+  it('refuses an ingest commit of vectors from the embedder a reindex replaced, so no chunk keeps the old dimension', async () => {
+    const recorded = await readIndexMeta(fx.db);
+    assert.equal(recorded?.embedder, 'builtin-hash-v1:256', 'the previous test switched the database');
+    const text = 'embedded by a worker that had not seen the switch yet';
+    const saved = await upsertPendingDocument(fx.db, { id: 'late-ingest', text, requestId: 'test' });
+    const [vector] = await fx.embedder.embed([text]); // the fixture's embedder: the old 384 dimensions
+    await assert.rejects(
+      replaceDocumentChunks(fx.db, {
+        documentId: 'late-ingest',
+        revision: saved.revision,
+        contentHash: hashContent(text),
+        embedder: fx.embedder.id,
+        chunks: [{ text, embedding: vector ?? [] }],
+      }),
+      (err: unknown) => err instanceof EmbedderSwitchedError && /now uses embedder builtin-hash-v1:256, not builtin-hash-v1:384/.test(err.message),
+    );
+    const wrongDimension: Array<{ id: number }> = await fx
+      .db('chunks')
+      .select('id')
+      .whereRaw('length(embedding) <> ?', [256 * 4]);
+    assert.deepEqual(wrongDimension, []);
   });
 });

@@ -1,15 +1,18 @@
 /** The route registry's entries for jobs and for chat. */
 import { z } from 'zod';
 import type { RequestSchemas } from './request-schemas.js';
-import { createChatSchemas, SessionId } from '../routes/chat.js';
+import { createChatSchemas, MessageCursor, SessionId } from '../routes/chat.js';
+import { IdempotencyKey } from './idempotency.js';
 import { JobRef } from '../routes/jobs.js';
 import { exampleAnswer, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
 
 const idempotency = {
-  'Idempotency-Key':
-    'optional, 1-255 visible ASCII characters: a retry with the same key returns the first response (Idempotent-Replayed: true) without doing the work twice',
+  'Idempotency-Key': {
+    description: 'optional: a retry with the same key returns the first response (Idempotent-Replayed: true) without doing the work twice',
+    schema: IdempotencyKey,
+  },
 };
 
 type ChatSchemas = ReturnType<typeof createChatSchemas>;
@@ -136,7 +139,9 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       summary: "The session's events (Server-Sent Events)",
       params: sessionParams,
       query: chat.EventsQuery,
-      headers: { 'Last-Event-ID': 'resume after this message id (EventSource sends it when it reconnects); wins over ?after=' },
+      headers: {
+        'Last-Event-ID': { description: 'resume after this message id (EventSource sends it when it reconnects); wins over ?after=', schema: MessageCursor },
+      },
       description:
         'Events: `message` (a stored message as in GET …/messages; SSE id = message id), `delta` ({replyTo, jobId, attempt, index, text}: answer tokens), `progress` ({replyTo, jobId, attempt, stage, elapsedMs}), `error` ({replyTo, jobId, attempt, code, message, willRetry}); a comment line at least every SSE_HEARTBEAT_MS. EventSource cannot send headers: pass the key as ?access_token=.',
       responses: {

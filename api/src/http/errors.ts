@@ -1,12 +1,27 @@
 /**
  * The last middleware: every error becomes {error: {code, message, details?}} with its status.
- * body-parser's errors (malformed JSON, too large, wrong charset) are translated; anything that is
- * not an AppError is logged with its stack and answered 500 internal_error without its message.
+ * body-parser's errors (malformed JSON, too large, wrong charset) are translated; a database that is
+ * away becomes 503 upstream_unavailable, logged at warn; anything else that is not an AppError is
+ * logged with its stack and answered 500 internal_error without its message. Every 503 carries
+ * Retry-After, and its message names the dependency, never the driver's text or its address.
  */
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../shared/src/errors.js';
+import { isDatabaseUnavailable } from '../../../shared/src/db/database-errors.js';
+import { isRedisUnavailable } from '../../../shared/src/queue/redis-errors.js';
+import {
+  AppError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  UpstreamUnavailableError,
+  ValidationError,
+} from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
+
+export const UNAVAILABLE_RETRY_AFTER_S = 5; // what a 503 asks a client to wait: a pool reconnects, Redis restarts, in seconds
+export const DATABASE_UNAVAILABLE = 'the database is unavailable; try again shortly';
+export const REDIS_UNAVAILABLE = 'Redis is unavailable; try again shortly';
 
 export function notFoundRoute(): RequestHandler {
   return (req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`));
@@ -46,6 +61,11 @@ export function errorHandler(fallbackLogger: Logger): ErrorRequestHandler {
       res.status(500).json({ error: { code: 'internal_error', message: 'internal error' } });
       return;
     }
+    if (appError.status === 503) {
+      // Handled, and the client is told to retry; the original (the driver's error, a worker's message) stays in the log.
+      if (appError !== err || appError.cause !== undefined) logger.warn('dependency unavailable', { code: appError.code, err: serializeError(err) });
+      res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
+    }
     const details = appError instanceof ValidationError ? appError.issues : appError.details;
     res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(details !== undefined ? { details } : {}) } });
   };
@@ -56,9 +76,11 @@ export function payloadTooLarge(limitBytes: number | undefined): PayloadTooLarge
   return new PayloadTooLargeError(message, [{ path: '', rule: 'max_bytes', message }]);
 }
 
-/** body-parser and Express raise plain errors with `type`/`status`: map the ones a client causes. */
+/** body-parser and Express raise plain errors with `type`/`status`: map the ones a client causes, and a database that is away. */
 function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (isRedisUnavailable(err)) return new UpstreamUnavailableError(REDIS_UNAVAILABLE, undefined, { cause: err }); // first: both carry socket codes
+  if (isDatabaseUnavailable(err)) return new UpstreamUnavailableError(DATABASE_UNAVAILABLE, undefined, { cause: err });
   if (typeof err !== 'object' || err === null) return undefined;
   const { type, status } = err as { type?: unknown; status?: unknown };
   if (type === 'entity.too.large') return payloadTooLarge((err as { limit?: number }).limit);

@@ -8,12 +8,16 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { claimIdempotencyKey, completeIdempotencyKey } from '../../../shared/src/db/idempotency-keys-repo.js';
 import { ConflictError, ValidationError } from '../../../shared/src/errors.js';
 import { apiKeyIdOf } from './auth.js';
 
 const HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/; // visible ASCII, as the draft's sf-string allows
+
+/** The header's value, for the API description. */
+export const IdempotencyKey = z.string().regex(KEY_PATTERN, 'must be 1-255 visible ASCII characters');
 
 export interface IdempotentResult {
   statusCode: number;

@@ -79,7 +79,13 @@ function operation(route: RouteSpec, responseSchema: (schema: z.ZodType) => Json
   const parameters = [
     ...parametersOf(route.params, 'path'),
     ...parametersOf(route.query, 'query'),
-    ...Object.entries(route.headers ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
+    ...Object.entries(route.headers ?? {}).map(([name, header]) => ({
+      name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: jsonSchema(header.schema, 'input'),
+    })),
   ];
   const content: Record<string, JsonSchema> = {};
   if (route.body) content['application/json'] = { schema: jsonSchema(route.body.schema, 'input'), example: route.body.example };
@@ -127,6 +133,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
     override: ({ jsonSchema: json, path }) => {
       const note = FIELD_NOTES[String(path.at(-1))];
       if (note !== undefined && json.description === undefined) json.description = note;
+      if (json.type === 'integer') delete json.pattern; // a query value described as the number it must spell (its meta), not the digits rule
     },
   });
   return withoutDialect(converted);

@@ -20,13 +20,34 @@ export type RequestLimitsConfig = Pick<
   | 'MAX_FILTER_CONDITIONS'
   | 'MAX_IN_LIST'
   | 'MAX_PAGE_SIZE'
+  | 'MAX_WHERE_QUERY_CHARS'
 >;
 
 export const DEFAULT_K = 5;
 
+type FilterLimitsConfig = Pick<Config, 'MAX_FILTER_DEPTH' | 'MAX_FILTER_CONDITIONS' | 'MAX_IN_LIST'>;
+
 /** The `where` filter within this deployment's limits: a client's JSON in, the parsed tree out. */
-export function whereSchema(config: Pick<Config, 'MAX_FILTER_DEPTH' | 'MAX_FILTER_CONDITIONS' | 'MAX_IN_LIST'>) {
-  return createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST });
+export function whereSchema(config: FilterLimitsConfig) {
+  return createWhereSchema({ maxDepth: config.MAX_FILTER_DEPTH, maxConditions: config.MAX_FILTER_CONDITIONS, maxInList: config.MAX_IN_LIST }).meta(
+    whereJsonSchema(config),
+  );
+}
+
+/** The filter language as JSON Schema, for the API description: what the parser (db/where.ts) accepts, one level deep. */
+function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
+  const scalar = { type: ['string', 'number', 'boolean', 'null'] };
+  const ordered = { type: ['string', 'number'] };
+  const list = { type: 'array', items: scalar, maxItems: config.MAX_IN_LIST };
+  const operators = { $eq: scalar, $ne: scalar, $gt: ordered, $gte: ordered, $lt: ordered, $lte: ordered, $in: list, $nin: list };
+  const clauses = { type: 'array', minItems: 1, items: { type: 'object', minProperties: 1 } };
+  return {
+    type: 'object',
+    description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or`,
+    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
+    properties: { $and: clauses, $or: clauses },
+    additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
+  };
 }
 
 export function createRequestSchemas(config: RequestLimitsConfig) {
@@ -52,16 +73,18 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
   });
   const RemoveRequest = z.strictObject({
     // {} matches every document: as a removal that is one typo away from emptying the knowledge base
-    where: where.refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
-      message: 'must hold at least one condition: an empty filter would remove every document',
-      params: { rule: 'empty_filter' },
-    }),
+    where: where
+      .refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
+        message: 'must hold at least one condition: an empty filter would remove every document',
+        params: { rule: 'empty_filter' },
+      })
+      .meta({ ...whereJsonSchema(config), minProperties: 1 }),
     dryRun: z.boolean().default(false),
   });
   const DocumentListQuery = z.strictObject({
     where: z
       .string()
-      .max(16_384)
+      .max(config.MAX_WHERE_QUERY_CHARS)
       .transform((raw, ctx) => {
         try {
           return JSON.parse(raw) as unknown;
@@ -71,6 +94,7 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
         }
       })
       .pipe(where)
+      .meta({ type: 'string', maxLength: config.MAX_WHERE_QUERY_CHARS, contentMediaType: 'application/json', contentSchema: whereJsonSchema(config) })
       .optional(),
     status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
     limit: z
@@ -78,7 +102,8 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
       .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
       .transform(Number)
       .pipe(z.number().int().min(1).max(config.MAX_PAGE_SIZE))
-      .default(50), // digits only: z.coerce would take 0x10, " 5 " and 1e2
+      .default(50) // digits only: z.coerce would take 0x10, " 5 " and 1e2
+      .meta({ type: 'integer', minimum: 1, maximum: config.MAX_PAGE_SIZE }),
     cursor: Id.optional(),
   });
   return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, k };

@@ -9,13 +9,13 @@
 import type { RequestSchemas } from './request-schemas.js';
 import { chatRoutes, jobRoutes } from './chat-route-specs.js';
 import { documentRoutes, searchRoutes } from './document-route-specs.js';
-import type { RegistryConfig, RouteSpec } from './route-spec.js';
+import { errors, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { referenceRoutes, serviceRoutes } from './service-route-specs.js';
 
 export type { HttpMethod, RegistryConfig, ResponseSpec, RouteSpec } from './route-spec.js';
 
 export function createRouteRegistry(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
-  return [
+  const routes = [
     ...serviceRoutes(),
     ...referenceRoutes(),
     ...documentRoutes(config, schemas),
@@ -23,6 +23,16 @@ export function createRouteRegistry(config: RegistryConfig, schemas: RequestSche
     ...jobRoutes(),
     ...chatRoutes(config, schemas),
   ];
+  return routes.map(withCommonAnswers);
+}
+
+/**
+ * Answers any route may give besides its own: 431 from Node's parser for every request; 429 from
+ * the rate limiter on every route behind the API key; 413 and 415 from the JSON body reader.
+ */
+function withCommonAnswers(route: RouteSpec): RouteSpec {
+  const common = [431, ...(route.isPublic ? [] : [429]), ...(route.body ? [413, 415] : [])];
+  return { ...route, responses: { ...errors(...common), ...route.responses } };
 }
 
 /** "/documents/:id" → "/documents/{id}". */

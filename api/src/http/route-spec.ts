@@ -24,7 +24,7 @@ export interface RouteSpec {
   isMounted?: boolean; // a mounted sub-application (the queue dashboard), not a route of our routers
   params?: z.ZodObject;
   query?: z.ZodObject;
-  headers?: Record<string, string>; // request header name → description
+  headers?: Record<string, { description: string; schema: z.ZodType }>; // request header name → what it holds
   body?: { schema: z.ZodType; example: unknown };
   upload?: { fields: z.ZodObject; fileField: string; description: string }; // multipart/form-data alternative
   responses: Record<number, ResponseSpec>;
@@ -40,7 +40,8 @@ const ERROR_MEANINGS: Record<number, string> = {
   413: 'over a size limit',
   415: 'unsupported media type',
   429: 'rate limit or event-stream cap reached (Retry-After)',
-  503: 'Redis or the database is unavailable',
+  431: 'request line and headers larger than HTTP_MAX_HEADER_BYTES',
+  503: 'Redis, the database or a worker is unavailable (Retry-After)',
   504: 'no worker answered in time',
 };
 

@@ -1,7 +1,8 @@
 /**
  * Runs a job and waits for its result (search). Listeners are attached once per queue, and each
  * waiter is registered under its job id *before* save(): a worker that finishes before save()
- * resolves cannot lose the result (a known Bee-Queue race with job-level listeners).
+ * resolves cannot lose the result (a known Bee-Queue race with job-level listeners). A job that
+ * failed (threw in the worker) is a 503 that names the worker, not what the worker said.
  */
 import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
@@ -19,7 +20,10 @@ export class JobRunner<T> {
 
   constructor(private readonly queue: Queue<T>) {
     queue.on('job succeeded', (jobId, result) => this.settle(jobId, (w) => w.resolve(result)));
-    queue.on('job failed', (jobId, err) => this.settle(jobId, (w) => w.reject(new UpstreamUnavailableError(`${queue.name} job failed: ${err.message}`))));
+    // The worker's message may hold a driver's text or an address: it goes to the log (the error handler logs the cause), never to the client.
+    queue.on('job failed', (jobId, err) =>
+      this.settle(jobId, (w) => w.reject(new UpstreamUnavailableError(`the ${queue.name} failed in a worker; try again`, undefined, { cause: err }))),
+    );
   }
 
   /** Resolves with the job's result envelope, or rejects with a 504 after timeoutMs. */

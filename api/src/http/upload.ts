@@ -53,10 +53,16 @@ export function isMultipart(req: Request): boolean {
 
 /** The body a JSON client would have sent for this upload, before DocumentInput validation. */
 export async function uploadedDocumentBody(req: Request, config: UploadConfig): Promise<Record<string, unknown>> {
-  const fields = parse(UploadFields, { ...(req.body as object | undefined) }, 'upload form');
+  const body = { ...(req.body as object | undefined) };
+  if (UPLOAD_FILE_FIELD in body) {
+    // A file part with an empty file name reaches us as a text field (a browser sends one when no file was chosen).
+    const message = `the part "${UPLOAD_FILE_FIELD}" has no file name: choose a file, or send it with its name (curl -F ${UPLOAD_FILE_FIELD}=@path)`;
+    throw new ValidationError(message, [{ path: UPLOAD_FILE_FIELD, rule: 'file_name', message }]);
+  }
+  const fields = parse(UploadFields, body, 'upload form');
   const file = req.file;
   if (!file) {
-    const message = `a multipart upload needs one file in the field "${UPLOAD_FILE_FIELD}"`;
+    const message = `a multipart upload needs one file, with its file name, in the field "${UPLOAD_FILE_FIELD}"`;
     throw new ValidationError(message, [{ path: UPLOAD_FILE_FIELD, rule: 'required', message }]);
   }
   const metadata = fields.metadata === undefined ? {} : parseMetadataField(fields.metadata);

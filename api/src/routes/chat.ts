@@ -23,7 +23,7 @@ import { streamSession } from '../http/stream-session.js';
 import type { ApiServices } from '../services.js';
 
 export const SessionId = Id.max(64, 'must be at most 64 characters');
-const MessageCursor = z
+export const MessageCursor = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)')
   .transform(Number);
@@ -43,6 +43,7 @@ export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas
       .regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer')
       .transform(Number)
       .pipe(z.number().max(config.MAX_PAGE_SIZE))
+      .meta({ type: 'integer', minimum: 1, maximum: config.MAX_PAGE_SIZE })
       .optional(),
   });
   const EventsQuery = z.strictObject({ after: MessageCursor.optional(), access_token: z.string().optional() });

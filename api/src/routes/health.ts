@@ -1,10 +1,16 @@
-/** GET /health (alive), GET /ready (Redis and database answer), GET /status (workers, queues, seq). */
+/**
+ * GET /health (alive), GET /ready (Redis and database answer), GET /status (workers, queues, seq).
+ * /ready names the dependency that failed but not how: a driver's message holds addresses and ports.
+ */
 import { Router } from 'express';
 import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
 import { countDocumentsByStatus } from '../../../shared/src/db/documents-repo.js';
 import { readHeartbeats } from '../../../shared/src/heartbeats.js';
+import { AppError } from '../../../shared/src/errors.js';
+import { serializeError } from '../../../shared/src/logger.js';
 import { queueList } from '../../../shared/src/queue/queues.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
+import { localsOf } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
 const PROBE_TIMEOUT_MS = 1_000;
@@ -22,6 +28,12 @@ export function healthRouter(s: ApiServices): Router {
     ]);
     const checks = { redis: describe(redis), database: describe(database) };
     const isReady = redis.status === 'fulfilled' && database.status === 'fulfilled';
+    for (const [name, result] of [
+      ['redis', redis],
+      ['database', database],
+    ] as const) {
+      if (result.status === 'rejected') localsOf(res).logger.warn('readiness check failed', { dependency: name, err: serializeError(result.reason) });
+    }
     res.status(isReady ? 200 : 503).json({ status: isReady ? 'ready' : 'unavailable', checks });
   });
 
@@ -44,6 +56,7 @@ export function healthRouter(s: ApiServices): Router {
   return router;
 }
 
+/** 'ok', our own timeout message ("database did not answer"), or 'unavailable'; the driver's text goes to the log. */
 function describe(result: PromiseSettledResult<unknown>): string {
-  return result.status === 'fulfilled' ? 'ok' : result.reason instanceof Error ? result.reason.message : 'failed';
+  return result.status === 'fulfilled' ? 'ok' : result.reason instanceof AppError ? result.reason.message : 'unavailable';
 }

@@ -18,14 +18,30 @@ export interface NewChunk {
   embedding: number[];
 }
 
+/** The vectors of a commit come from another embedder than the one the database now records. */
+export class EmbedderSwitchedError extends Error {
+  constructor(recorded: string, used: string) {
+    super(`the database now uses embedder ${recorded}, not ${used}: a reindex switched it; retry with the new embedder`);
+    this.name = 'EmbedderSwitchedError';
+  }
+}
+
 export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
 
-/** Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted. */
+/**
+ * Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted.
+ * `embedder` made the vectors: if `npm run reindex` switched the database to another one while they
+ * were computed, nothing is written (the switch and this commit take the same write lock) and the
+ * job is retried, by a worker that has the new embedder once this one has seen the switch and stopped.
+ */
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { documentId: string; revision: number; contentHash: string; chunks: NewChunk[] },
+  input: { documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
+  onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
   return logWriteTransaction(db, async (trx) => {
+    const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
+    if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
     const doc = (await trx('documents').select('revision', 'metadata').where({ id: input.documentId }).first()) as
       { revision: number; metadata: unknown } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
@@ -58,6 +74,7 @@ export async function replaceDocumentChunks(
       indexed_hash: input.contentHash,
       updated_at: nowMs(),
     });
+    await onCommit(trx, { chunks: ids.length, removed });
     return { status: 'replaced', chunks: ids.length, removed };
   });
 }
@@ -106,6 +123,13 @@ export async function hasLogAfter(db: Knex, afterSeq: number): Promise<boolean> 
   const result: unknown = await db.raw('select seq from vector_log where seq > ? order by seq limit 1', [afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
+}
+
+/** The first `reindex` row after `afterSeq`, if any: the rows before it may already point at the new embeddings. */
+export async function findReindexAfter(db: Knex, afterSeq: number): Promise<number | undefined> {
+  const row = (await db('vector_log').select('seq').where('seq', '>', afterSeq).where('op', 'reindex').orderBy('seq').first()) as
+    { seq: number | string } | undefined;
+  return row === undefined ? undefined : Number(row.seq);
 }
 
 export async function latestSeq(db: Knex): Promise<number> {
@@ -170,12 +194,13 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
 }
 
 /**
- * Ids of the chunks whose document's metadata matches `where` (the allowed set of a filtered
- * search). The filter scans documents, one row per document, not chunks; chunks follow by index.
+ * Ids of the chunks whose metadata matches `where` (the allowed set of a filtered search). The
+ * filter reads the copy of the document's metadata each chunk was committed with, not the
+ * document's current metadata: while a re-ingest is pending, the old chunks keep matching as the
+ * old document did, so a search sees the old document or the new one, never a mix.
  */
 export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]> {
-  const documents = applyWhere(db('documents').select('id'), where, 'documents.metadata', dialectOf(db));
-  const rows = (await db('chunks').select('id').whereIn('document_id', documents)) as Array<{ id: number }>;
+  const rows: Array<{ id: number }> = await applyWhere(db('chunks').select('id'), where, 'chunks.metadata', dialectOf(db));
   return rows.map((row) => row.id);
 }
 

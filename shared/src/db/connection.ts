@@ -43,8 +43,8 @@ function openSqlite(dataDir: string, synchronous: DatabaseConfig['SQLITE_SYNCHRO
       min: 1,
       max: 1,
       afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) => {
+        conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`); // first: switching to WAL waits for a lock another process may hold
         conn.pragma('journal_mode = WAL');
-        conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         conn.pragma('foreign_keys = ON');
         conn.pragma(`synchronous = ${synchronous}`);
         done(null, conn);

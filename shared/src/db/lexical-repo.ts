@@ -5,8 +5,8 @@
  * delete chunks (chunks-repo.ts), so no process holds lexical state and none can be behind.
  */
 import type { Knex } from 'knex';
+import { compileWhere, dialectOf, type Where } from './where.js';
 import { ftsDocument, ftsQuery, queryTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
-import { compileWhere, dialectOf, type Where } from './where.js'; // not connection.js: migrate.ts imports this module
 
 const BATCH = 200;
 
@@ -51,9 +51,9 @@ export async function searchLexical(db: Knex, query: string, limit: number, wher
   const terms = queryTerms(query);
   if (terms.length === 0 || limit <= 0) return [];
   const dialect = dialectOf(db);
-  const filter = where === undefined ? undefined : compileWhere(where, 'documents.metadata', dialect);
+  const filter = where === undefined ? undefined : compileWhere(where, 'c.metadata', dialect); // as chunkIdsMatching: the metadata the chunk was committed with
   const key = dialect === 'postgres' ? 't.chunk_id' : 'rowid';
-  const within = filter ? `and ${key} in (select c.id from chunks c join documents on documents.id = c.document_id where ${filter.sql})` : '';
+  const within = filter ? `and ${key} in (select c.id from chunks c where ${filter.sql})` : '';
   const sql =
     dialect === 'postgres'
       ? `select t.chunk_id as chunk_id, ts_rank_cd(t.terms, q.query, 1) as score from chunk_terms t, (select ?::tsquery as query) q

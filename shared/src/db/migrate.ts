@@ -13,6 +13,7 @@ import * as createTables from '../../../migrations/20261122000000_create_tables.
 import * as createIdempotencyKeys from '../../../migrations/20261122000100_create_idempotency_keys.js';
 import * as createReindexEmbeddings from '../../../migrations/20261122000200_create_reindex_embeddings.js';
 import * as createJobs from '../../../migrations/20261201000000_create_jobs.js';
+import * as createLogCompaction from '../../../migrations/20261201000050_create_log_compaction.js';
 import { createChunkTermsMigration } from '../../../migrations/20261210000000_create_chunk_terms.js';
 import { writeLexicalEntries } from './lexical-repo.js';
 
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000100_create_idempotency_keys': createIdempotencyKeys,
   '20261122000200_create_reindex_embeddings': createReindexEmbeddings,
   '20261201000000_create_jobs': createJobs,
+  '20261201000050_create_log_compaction': createLogCompaction,
   '20261210000000_create_chunk_terms': createChunkTermsMigration(writeLexicalEntries),
 };
 

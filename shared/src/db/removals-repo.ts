@@ -24,8 +24,19 @@ export async function recordRemovalTargets(trx: Knex, jobId: string, target: Rem
   return insertedCount(inserted);
 }
 
-/** Deletes the recorded targets still at their recorded revision, with their chunks, logging every delete; counts only when dryRun. */
-export async function removeRecordedTargets(db: Knex, jobId: string, dryRun: boolean): Promise<{ documents: number; chunks: number }> {
+export type RemovalCounts = { documents: number; chunks: number };
+
+/**
+ * Deletes the recorded targets still at their recorded revision, with their chunks, logging every
+ * delete; counts only when dryRun. `onCommit` runs in the same transaction with the counts (the
+ * job's outcome is stored with the deletes, so a re-run after a crash never reports other counts).
+ */
+export async function removeRecordedTargets(
+  db: Knex,
+  jobId: string,
+  dryRun: boolean,
+  onCommit: (trx: Knex, counts: RemovalCounts) => Promise<void>,
+): Promise<RemovalCounts> {
   const work = async (trx: Knex) => {
     const rows = (await trx('removal_targets as t')
       .join('documents as d', function matchRevision() {
@@ -44,7 +55,9 @@ export async function removeRecordedTargets(db: Knex, jobId: string, dryRun: boo
       }
     }
     await trx('removal_targets').where({ job_id: jobId }).delete();
-    return { documents: documentIds.length, chunks: chunkIds.length };
+    const counts = { documents: documentIds.length, chunks: chunkIds.length };
+    await onCommit(trx, counts);
+    return counts;
   };
   return dryRun ? db.transaction(work) : logWriteTransaction(db, work);
 }

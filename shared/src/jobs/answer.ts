@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { storeErrorReply } from '../store-reply.js';
-import { defineQueue } from './queue-definition.js';
+import { acknowledgedJobPolicy, defineQueue } from './queue-definition.js';
 import { WherePayload } from './where-payload.js';
 
 export const AnswerJob = z.strictObject({
@@ -36,16 +36,10 @@ export interface AnswerResult {
 export const answerQueue = defineQueue<'answer', AnswerJob, AnswerResult>({
   name: 'answer',
   payload: AnswerJob,
-  policy: {
-    timeoutMs: (c) => c.ANSWER_TIMEOUT_MS,
-    concurrency: (c) => c.ANSWER_CONCURRENCY,
-    attempts: (c) => c.JOB_ATTEMPTS,
-    backoffMs: (c) => c.JOB_BACKOFF_MS,
-    isAwaited: false,
-    isAttemptCapped: true,
-    isOutcomeStored: true,
-    outcomeLogLevel: 'info',
-  },
+  policy: acknowledgedJobPolicy(
+    (c) => c.ANSWER_TIMEOUT_MS,
+    (c) => c.ANSWER_CONCURRENCY,
+  ),
   retry: { isAllowed: false, reason: "answer jobs are not retried here: the failure is the chat's stored answer; ask the question again" },
   outcomeStatus: (result) => (result.status === 'cancelled' ? 'cancelled' : result.status === 'failed' ? 'failed' : 'succeeded'),
   // The question gets its error message (once), so no client waits forever.

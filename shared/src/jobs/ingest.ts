@@ -4,7 +4,7 @@ import { Id } from '../input.js';
 import type { Knex } from 'knex';
 import { findDocument, markDocumentFailed, markDocumentPending } from '../db/documents-repo.js';
 import { ConflictError, NotFoundError, UnrecoverableJobError } from '../errors.js';
-import { defineQueue, succeeded } from './queue-definition.js';
+import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
 
 export const IngestJob = z.strictObject({
   documentId: Id,
@@ -24,16 +24,10 @@ export interface IngestResult {
 export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
   name: 'ingest',
   payload: IngestJob,
-  policy: {
-    timeoutMs: (c) => c.INGEST_TIMEOUT_MS,
-    concurrency: (c) => c.INGEST_CONCURRENCY,
-    attempts: (c) => c.JOB_ATTEMPTS,
-    backoffMs: (c) => c.JOB_BACKOFF_MS,
-    isAwaited: false,
-    isAttemptCapped: true,
-    isOutcomeStored: true,
-    outcomeLogLevel: 'info',
-  },
+  policy: acknowledgedJobPolicy(
+    (c) => c.INGEST_TIMEOUT_MS,
+    (c) => c.INGEST_CONCURRENCY,
+  ),
   retry: { isAllowed: true, prepare: (s, failed) => resetFailedIngest(s.db, failed.data) },
   outcomeStatus: succeeded,
   // The document ends failed with the reason, so no client waits for it forever.

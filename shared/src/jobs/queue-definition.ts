@@ -64,3 +64,21 @@ export function defineQueue<Name extends string, Payload extends { requestId: st
 }
 
 export const succeeded = (): OutcomeStatus => 'succeeded';
+
+/**
+ * The policy of a job a client is answered 202 for and may ask about later (ingest, remove,
+ * answer): JOB_ATTEMPTS attempts with jittered back-off from JOB_BACKOFF_MS, counted in SQL, the
+ * outcome stored there; only its timeout and concurrency settings are its own.
+ */
+export function acknowledgedJobPolicy(timeoutMs: (config: Config) => number, concurrency: (config: Config) => number): QueuePolicy {
+  return {
+    timeoutMs,
+    concurrency,
+    attempts: (c) => c.JOB_ATTEMPTS,
+    backoffMs: (c) => c.JOB_BACKOFF_MS,
+    isAwaited: false,
+    isAttemptCapped: true,
+    isOutcomeStored: true,
+    outcomeLogLevel: 'info',
+  };
+}

@@ -1,6 +1,6 @@
 /** The remove queue: delete the documents a removal recorded, logging every chunk delete. */
 import { z } from 'zod';
-import { defineQueue, succeeded } from './queue-definition.js';
+import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
 
 /** What to remove was recorded with the job (db/removals-repo.ts): the documents at their revision when it was acknowledged. */
 export const RemoveJob = z.strictObject({ dryRun: z.boolean(), requestId: z.string().max(128) });
@@ -15,16 +15,10 @@ export interface RemoveResult {
 export const removeQueue = defineQueue<'remove', RemoveJob, RemoveResult>({
   name: 'remove',
   payload: RemoveJob,
-  policy: {
-    timeoutMs: (c) => c.REMOVE_TIMEOUT_MS,
-    concurrency: (c) => c.REMOVE_CONCURRENCY,
-    attempts: (c) => c.JOB_ATTEMPTS,
-    backoffMs: (c) => c.JOB_BACKOFF_MS,
-    isAwaited: false,
-    isAttemptCapped: true,
-    isOutcomeStored: true,
-    outcomeLogLevel: 'info',
-  },
+  policy: acknowledgedJobPolicy(
+    (c) => c.REMOVE_TIMEOUT_MS,
+    (c) => c.REMOVE_CONCURRENCY,
+  ),
   retry: { isAllowed: true, prepare: async () => undefined }, // its targets are still recorded
   outcomeStatus: succeeded,
 });

@@ -26,12 +26,18 @@ export async function enqueue<T>(queue: Queue<T>, config: Config, jobId: string,
 
 /**
  * Saves a job, or fails with a 503 when Redis cannot take it: at once when the connection is known
- * to be down, after SAVE_TIMEOUT_MS when it does not answer. Reloads Bee-Queue's scripts on NOSCRIPT.
+ * to be down, after SAVE_TIMEOUT_MS when it does not answer, or when the connection drops under
+ * the command. Reloads Bee-Queue's scripts on NOSCRIPT.
  */
 export async function saveOrUnavailable<T>(queue: Queue<T>, job: Queue.Job<T>): Promise<void> {
   const unavailable = `queue ${queue.name} did not accept the job: Redis is unavailable`;
   ensureQueueConnected(queue as Queue<unknown>, unavailable);
-  await withTimeout(saveJob(queue as Queue<unknown>, job), SAVE_TIMEOUT_MS, unavailable);
+  // A connection lost with the command in flight (node_redis: AbortError, "It might have been
+  // processed") is Redis being unavailable too; the job id makes the client's retry safe.
+  const saved = saveJob(queue as Queue<unknown>, job).catch((err: unknown) => {
+    throw new UpstreamUnavailableError(unavailable, undefined, { cause: err });
+  });
+  await withTimeout(saved, SAVE_TIMEOUT_MS, unavailable);
 }
 
 /**

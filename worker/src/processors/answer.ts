@@ -13,6 +13,7 @@ import type { ChatEvent } from '../../../shared/src/events.js';
 import { answerJobId, type AnswerJob, type AnswerResult } from '../../../shared/src/jobs/answer.js';
 import { CANCELLED_CODE, type AnalysisResult } from '../../../shared/src/jobs/answer-messages.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { publicMessage } from '../../../shared/src/public-message.js';
 import { isCancelledReply, storeErrorReply, storeReply, type ReplyDeps } from '../../../shared/src/store-reply.js';
 import { retrieveForAnswer } from '../answer-retrieval.js';
 import type { Services } from '../services.js';
@@ -196,8 +197,9 @@ function publishQuietly(s: Pick<Services, 'events'>, logger: Logger, sessionId: 
   s.events.publish(sessionId, event).catch((err: unknown) => logger.debug('event not published', { type: event.type, err: serializeError(err) }));
 }
 
+/** What a client may read of a failed attempt (public-message.ts). */
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return publicMessage(err instanceof Error ? err : new Error(String(err)));
 }
 
 function tenths(ms: number): number {

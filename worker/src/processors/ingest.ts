@@ -8,7 +8,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
+import { EmbedderSwitchedError, refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { chunkText } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
@@ -16,7 +16,11 @@ import type { JobContext } from './job-context.js';
 
 type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'index'>;
 
-export async function processIngest(s: IngestServices, job: IngestJob, { logger, reportProgress }: JobContext): Promise<IngestResult> {
+export async function processIngest(
+  s: IngestServices,
+  job: IngestJob,
+  { logger, reportProgress, saveOutcome }: JobContext<IngestResult>,
+): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
   if (!(await markDocumentIndexing(s.db, job.documentId, job.revision))) return superseded; // removed, re-posted or already done
   const doc = await findDocument(s.db, job.documentId);
@@ -40,11 +44,24 @@ export async function processIngest(s: IngestServices, job: IngestJob, { logger,
   }
   reportProgress({ done: 0, total: texts.length });
   const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
-  const outcome = await replaceDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks });
+  const ready = (replaced: { chunks: number; removed: number }): IngestResult => ({
+    documentId: doc.id,
+    revision: doc.revision,
+    status: 'ready',
+    chunks: replaced.chunks,
+    removedChunks: replaced.removed,
+  });
+  const input = { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, embedder: s.embedder.id, chunks };
+  const outcome = await replaceDocumentChunks(s.db, input, (trx, replaced) => saveOutcome(trx, ready(replaced))).catch(async (err: unknown) => {
+    // A reindex switched the embedder meanwhile: syncing meets its log row, which stops this worker
+    // (a restart with the new embedder follows); the job is retried, by a worker of the new space.
+    if (err instanceof EmbedderSwitchedError) await s.index.sync();
+    throw err;
+  });
   if (outcome.status === 'superseded') return superseded;
   await s.index.sync();
   logger.info('document ingested', { documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
-  return { documentId: doc.id, revision: doc.revision, status: 'ready', chunks: outcome.chunks, removedChunks: outcome.removed };
+  return ready(outcome);
 }
 
 async function embedChunks(s: IngestServices, texts: string[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {

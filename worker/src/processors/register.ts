@@ -9,8 +9,10 @@
  * it a dead worker's job is never retried), and every job is counted in services.jobStats.
  */
 import type Queue from 'bee-queue';
+import type { Knex } from 'knex';
 import { AppError, UnrecoverableJobError, jobFailure } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { publicMessage } from '../../../shared/src/public-message.js';
 import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { claimJobAttempt, saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
@@ -76,17 +78,13 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
   try {
     if (attempt > maxAttempts) throw new UnrecoverableJobError('gave_up', `gave up after ${attempt - 1} attempts (the worker crashed or stalled each time)`);
     const reportProgress = progressReporter(services, name, job.id, logger);
-    const value = await processor(services, data, { job: job as Queue.Job<unknown>, logger, attempt, reportProgress });
-    if (policy.isOutcomeStored) {
-      await saveJobOutcome(services.db, {
-        queue: name,
-        jobId: job.id,
-        status: definition.outcomeStatus(value),
-        attempts: attempt,
-        result: value,
-        requestId: data.requestId,
-      });
-    }
+    const saveOutcome = async (db: Knex, result: unknown) => {
+      if (!policy.isOutcomeStored) return;
+      const outcome = { queue: name, jobId: job.id, status: definition.outcomeStatus(result), attempts: attempt, result, requestId: data.requestId };
+      await saveJobOutcome(db, outcome);
+    };
+    const value = await processor(services, data, { job: job as Queue.Job<unknown>, logger, attempt, reportProgress, saveOutcome });
+    await saveOutcome(services.db, value);
     logger.log(policy.outcomeLogLevel, 'job succeeded', { durationMs: durationMs() });
     return { ok: true, value };
   } catch (err) {
@@ -107,10 +105,11 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
  */
 async function giveUp(services: Services, definition: AnyDefinition, jobId: string, data: Payload, err: Error, attempts: number): Promise<void> {
   const { name, policy } = definition;
+  const told = err instanceof AppError ? err : new Error(publicMessage(err), { cause: err }); // what clients may read
   try {
-    await definition.onGaveUp?.(services, data, err);
+    await definition.onGaveUp?.(services, data, told);
     if (!policy.isOutcomeStored) return;
-    const error = { code: err instanceof AppError ? err.code : 'job_failed', message: err.message };
+    const error = { code: err instanceof AppError ? err.code : 'job_failed', message: told.message };
     await saveJobOutcome(services.db, { queue: name, jobId, status: 'failed', attempts, error, requestId: data.requestId });
   } catch (storeErr) {
     services.logger.error('could not record that the job gave up', { queue: name, jobId, err: serializeError(storeErr) });

@@ -10,9 +10,9 @@ import type { JobContext } from './job-context.js';
 
 type RemoveServices = Pick<Services, 'db' | 'index'>;
 
-export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger }: JobContext): Promise<RemoveResult> {
+export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger, saveOutcome }: JobContext<RemoveResult>): Promise<RemoveResult> {
   await s.index.sync(); // see every earlier commit first
-  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun);
+  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun, (trx, counts) => saveOutcome(trx, { ...counts, dryRun: job.dryRun }));
   if (!job.dryRun) await s.index.sync(); // apply our own deletes
   logger.info(job.dryRun ? 'removal counted' : 'documents removed', { ...removed });
   return { ...removed, dryRun: job.dryRun };

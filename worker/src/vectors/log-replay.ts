@@ -6,7 +6,7 @@
  * commit made before it. A `reindex` row means the embeddings were replaced: nothing more applies.
  */
 import type { Knex } from 'knex';
-import { hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
+import { findReindexAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { SerialLock } from './serial-lock.js';
 
@@ -86,6 +86,9 @@ export class LogReplay {
 
   private async replay(): Promise<void> {
     const started = performance.now();
+    // The add rows before a reindex read today's embeddings, which may be the new embedder's: none applies.
+    const reindexAt = this.invalidatedAt ?? (await findReindexAfter(this.o.db, this.appliedSeq));
+    if (reindexAt !== undefined) this.invalidate(reindexAt);
     let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH);
     let applied = 0;
     while (entries.length > 0) {
@@ -101,13 +104,19 @@ export class LogReplay {
   }
 
   private apply(entry: LogEntry): void {
-    if (entry.op === 'reindex') {
-      this.invalidatedAt = entry.seq;
-      this.o.onInvalidated(new IndexInvalidatedError(entry.seq));
-    }
+    if (entry.op === 'reindex') this.invalidate(entry.seq);
     if (this.invalidatedAt !== null) throw new IndexInvalidatedError(this.invalidatedAt);
     const { target } = this.o;
     if (entry.op === 'delete') target.remove(entry.chunkId);
     else if (entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since
+  }
+
+  /** Nothing more applies: tell the owner once (it restarts the worker), and refuse every later sync. */
+  private invalidate(seq: number): never {
+    if (this.invalidatedAt === null) {
+      this.invalidatedAt = seq;
+      this.o.onInvalidated(new IndexInvalidatedError(seq));
+    }
+    throw new IndexInvalidatedError(seq);
   }
 }

@@ -6,10 +6,11 @@
  */
 import type { Knex } from 'knex';
 import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
+import { compactedThrough } from '../../../shared/src/db/log-compaction-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { serializeError } from '../../../shared/src/logger.js';
 import { ExactScan } from './exact-scan.js';
-import { IndexCheckpoints } from './index-checkpoints.js';
+import { IndexCheckpoints, type LoadedCheckpoint } from './index-checkpoints.js';
 import type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
 import { LogReplay, type IndexInvalidatedError, type ReplayTarget } from './log-replay.js';
 import { rebuildFromDatabase } from './rebuild-from-database.js';
@@ -85,13 +86,17 @@ export class VectorIndex {
     const started = performance.now();
     const checkpoints = await IndexCheckpoints.open(config, identity, logger);
     const scan = new ExactScan(db);
-    const loaded = await checkpoints.load(await latestSeq(db));
+    const loaded = await loadReplayable(checkpoints, db);
     if (loaded.ok) logger.info('index checkpoint loaded', { checkpoint: loaded.name, seq: loaded.seq, size: loaded.graph.size });
     else logger.warn('index rebuild from database', { reason: loaded.reason });
     const start = loaded.ok ? loaded : await rebuildFromDatabase({ config, db, logger }, identity.dimension, scan);
     if (!loaded.ok) checkpoints.noteApplied(start.graph.size); // a rebuild is worth a checkpoint as soon as it is large
     const index = new VectorIndex({ config, db, identity, logger, onInvalidated, graph: start.graph, seq: start.seq, scan, checkpoints });
     await index.sync();
+    if (loaded.ok && (await compactedThrough(db)) > loaded.seq) {
+      logger.warn('the change log was compacted while the checkpoint was replayed; loading again', { seq: loaded.seq });
+      return VectorIndex.load(config, db, identity, logger, onInvalidated); // finds the checkpoint unreplayable: rebuilds
+    }
     index.startCheckpointTimer();
     index.startupReport = {
       source: loaded.ok ? 'checkpoint' : 'rebuild',
@@ -196,4 +201,12 @@ export class VectorIndex {
       },
     };
   }
+}
+
+/** The checkpoint CURRENT names, unless the change log was compacted past it: then it cannot catch up by replay. */
+async function loadReplayable(checkpoints: IndexCheckpoints, db: Knex): Promise<LoadedCheckpoint> {
+  const loaded = await checkpoints.load(await latestSeq(db));
+  if (!loaded.ok) return loaded;
+  const through = await compactedThrough(db);
+  return loaded.seq >= through ? loaded : { ok: false, reason: `the change log was compacted through seq ${through}, past the checkpoint's ${loaded.seq}` };
 }

@@ -1,0 +1,88 @@
+/**
+ * Index–SQL divergence per worker, after one sync: searches go through the API until GET /status
+ * shows both workers (by pid) at the database's latest vector_log seq; then each worker in turn is
+ * stopped with SIGTERM (it writes its final checkpoint), the checkpoint its log names is read
+ * (index-view.ts) and its live labels are compared with the live chunk ids in SQL; then it is
+ * started again. A checkpoint at another seq than the database's is itself reported.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import { compareIds, lastCheckpointName, readIndexView } from './index-view.js';
+import type { Stack } from './stack.js';
+
+export interface DivergenceFindings {
+  divergence: number; // summed over workers
+  duplicateLabels: number;
+  compared: number; // worker checkpoints read and compared
+  details: string[];
+}
+
+const SYNC_TIMEOUT_MS = 30_000;
+
+export async function measureDivergence(stack: Stack): Promise<DivergenceFindings> {
+  const findings: DivergenceFindings = { divergence: 0, duplicateLabels: 0, compared: 0, details: [] };
+  await stack.workersReady();
+  const latest = await syncedSeq(stack);
+  if (latest === undefined) findings.details.push('workers did not report the latest seq within the sync timeout');
+  const live = await liveChunkIds(stack.db);
+  const wrongDimension = await wrongDimensionChunks(stack.db);
+  if (wrongDimension > 0) {
+    findings.divergence += wrongDimension; // vectors no index of the recorded embedder can hold
+    findings.details.push(`${wrongDimension} chunks have another dimension than the database's embedder`);
+  }
+  for (const worker of stack.workers) {
+    const proc = worker.current;
+    await worker.stop();
+    const name = proc ? lastCheckpointName(proc.lines) : undefined;
+    if (name === undefined) {
+      findings.divergence += live.length; // nothing to compare: as far as we can tell, it holds nothing
+      findings.details.push(`${worker.name}: no checkpoint written at shutdown`);
+    } else {
+      const view = await readIndexView(stack.indexDir, name);
+      if (!view.ok) {
+        findings.divergence += live.length;
+        findings.details.push(`${worker.name}: ${view.reason}`);
+      } else {
+        const { divergence, duplicateLabels } = compareIds(view.labels, live);
+        findings.divergence += divergence;
+        findings.duplicateLabels += duplicateLabels;
+        findings.compared += 1;
+        if (divergence > 0) findings.details.push(`${worker.name}: checkpoint ${name} (seq ${view.seq}) differs from SQL by ${divergence} ids`);
+        if (latest !== undefined && view.seq !== latest) findings.details.push(`${worker.name}: checkpoint seq ${view.seq}, database ${latest}`);
+      }
+    }
+    await worker.start();
+  }
+  return findings;
+}
+
+/** The latest seq once both workers report it (searches make them sync), or undefined on timeout. */
+async function syncedSeq(stack: Stack): Promise<number | undefined> {
+  const deadline = Date.now() + SYNC_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await stack.client.post('/search', { query: 'hive honey', k: 1 });
+    const reply = await stack.client.get('/status');
+    const body = reply.body as { latestSeq?: number; workers?: Array<{ pid: number; appliedSeq: number }> } | null;
+    const pids = stack.workers.map((worker) => worker.pid);
+    const seqs = pids.map((pid) => body?.workers?.find((w) => w.pid === pid)?.appliedSeq);
+    if (body?.latestSeq !== undefined && seqs.every((seq) => seq === body.latestSeq)) return body.latestSeq;
+    await delay(100);
+  }
+  return undefined;
+}
+
+async function liveChunkIds(db: Knex): Promise<number[]> {
+  const rows: Array<{ id: number | string }> = await db('chunks').select('id');
+  return rows.map((row) => Number(row.id));
+}
+
+/** Chunks whose stored embedding is not of the dimension index_meta records (float32: 4 bytes each). */
+async function wrongDimensionChunks(db: Knex): Promise<number> {
+  const meta = (await db('index_meta').select('dimension').where({ id: 1 }).first()) as { dimension: number } | undefined;
+  if (meta === undefined) return 0;
+  const rows: Array<{ n: number | string }> = await db('chunks')
+    .whereRaw('length(embedding) <> ?', [Number(meta.dimension) * 4])
+    .count({ n: '*' });
+  const [row] = rows;
+  return Number(row?.n ?? 0);
+}

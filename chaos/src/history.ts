@@ -1,0 +1,77 @@
+/**
+ * What the clients were told (a Jepsen-style history): every acknowledged (202) ingest, removal and
+ * question, with what a later observation saw. Only acknowledged work is tracked: a request that got a
+ * 503 or no reply promised nothing. The checker compares this history with GET /documents, GET
+ * /jobs, searches, SQL and each worker's index.
+ */
+export interface IngestAck {
+  documentId: string;
+  revision: number;
+  jobId: string;
+  query: string; // words only this revision's text has: a search for them must find the document
+}
+
+export interface DocumentRecord {
+  id: string;
+  isRemovalTarget: boolean; // a removal was acknowledged after its last ingest: it must end absent
+  ingests: IngestAck[]; // in acknowledgement order; the last one is the revision that must end ready
+  notSearchableWhenReady: number; // searches right after GET /documents said ready that missed it
+}
+
+export interface RemovalRecord {
+  jobId: string;
+  kind: 'id' | 'filter';
+  targets: string[];
+  searchableAfterSuccess: number; // target hits in searches made right after GET /jobs said succeeded
+  presentAfterSuccess: number; // targets GET /documents still showed then
+}
+
+export interface QuestionRecord {
+  sessionId: string;
+  messageId: number;
+  jobId: string;
+}
+
+export class History {
+  readonly documents = new Map<string, DocumentRecord>();
+  readonly removals: RemovalRecord[] = [];
+  readonly questions: QuestionRecord[] = [];
+  readonly jobIds = new Map<string, string>(); // `${queue}/${id}` → what it was acknowledged for
+  duplicateJobIds = 0; // an acknowledgement carrying a job id already given to other work
+
+  get documentAcks(): number {
+    let n = 0;
+    for (const doc of this.documents.values()) n += doc.ingests.length;
+    return n;
+  }
+
+  ingested(ack: IngestAck): DocumentRecord {
+    this.noteJobId('ingest', ack.jobId, `${ack.documentId}@${ack.revision}`);
+    const doc = this.documents.get(ack.documentId) ?? { id: ack.documentId, isRemovalTarget: false, ingests: [], notSearchableWhenReady: 0 };
+    doc.ingests.push(ack);
+    doc.isRemovalTarget = false; // posted again after a removal: it must exist
+    this.documents.set(doc.id, doc);
+    return doc;
+  }
+
+  removalAcknowledged(record: RemovalRecord): void {
+    this.noteJobId('remove', record.jobId, `remove ${record.targets.join(',')}`);
+    for (const id of record.targets) {
+      const doc = this.documents.get(id);
+      if (doc) doc.isRemovalTarget = true;
+    }
+    this.removals.push(record);
+  }
+
+  asked(record: QuestionRecord): void {
+    this.noteJobId('answer', record.jobId, `answer ${record.messageId}`);
+    this.questions.push(record);
+  }
+
+  private noteJobId(queue: string, id: string, work: string): void {
+    const key = `${queue}/${id}`;
+    const earlier = this.jobIds.get(key);
+    if (earlier !== undefined && earlier !== work) this.duplicateJobIds += 1;
+    this.jobIds.set(key, work);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A worker's index as the worker itself saved it: after SIGTERM a worker writes a final checkpoint
+ * (or keeps the one it wrote at the same seq) and logs its name. This reads that checkpoint's
+ * manifest, checks the file's size and SHA-256 against it (hnswlib-node must only ever be handed a
+ * whole file), and lists its live labels with hnswlib-node's readIndex: the labels minus the ones
+ * the manifest lists as deleted. No hook in the production code is needed.
+ */
+import { createHash } from 'node:crypto';
+import { link, readFile, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import hnswlib from 'hnswlib-node';
+import { z } from 'zod';
+
+const Manifest = z.object({
+  name: z.string(),
+  seq: z.number(),
+  count: z.number(),
+  dimension: z.number(),
+  deleted: z.array(z.number()),
+  size: z.number(),
+  sha256: z.string(),
+});
+
+// Written at shutdown (or earlier at the same seq), or loaded at start with nothing applied since.
+const CheckpointLine = z.object({ message: z.enum(['checkpoint written', 'index checkpoint loaded']), checkpoint: z.string() });
+
+export type IndexView = { ok: true; name: string; seq: number; labels: number[] } | { ok: false; reason: string };
+
+/** The name of the last checkpoint a worker's log says it wrote or loaded (JSON log lines), if any. */
+export function lastCheckpointName(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] ?? '';
+    if (!line.includes('checkpoint written') && !line.includes('index checkpoint loaded')) continue;
+    try {
+      const parsed = CheckpointLine.safeParse(JSON.parse(line));
+      if (parsed.success) return parsed.data.checkpoint;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+/** Reads checkpoint `name` of `dir` through a private hard link, so a concurrent prune cannot remove it mid-read. */
+export async function readIndexView(dir: string, name: string): Promise<IndexView> {
+  let manifest: z.infer<typeof Manifest>;
+  try {
+    manifest = Manifest.parse(JSON.parse(await readFile(path.join(dir, `${name}.json`), 'utf8')));
+  } catch (err) {
+    return { ok: false, reason: `manifest of ${name} unreadable: ${String(err)}` };
+  }
+  const copy = path.join(dir, `${name}.chaos-${process.pid}.tmp`);
+  try {
+    await link(path.join(dir, `${name}.bin`), copy);
+  } catch (err) {
+    return { ok: false, reason: `index file of ${name} missing: ${String(err)}` };
+  }
+  try {
+    const size = (await stat(copy)).size;
+    const sha256 = createHash('sha256')
+      .update(await readFile(copy))
+      .digest('hex');
+    if (size !== manifest.size || sha256 !== manifest.sha256) return { ok: false, reason: `index file of ${name} does not match its manifest` };
+    const index = new hnswlib.HierarchicalNSW('cosine', manifest.dimension);
+    index.readIndexSync(copy, true);
+    const deleted = new Set(manifest.deleted);
+    const labels = index.getIdsList().filter((label) => !deleted.has(label));
+    return { ok: true, name, seq: manifest.seq, labels };
+  } finally {
+    await unlink(copy).catch(() => undefined);
+  }
+}
+
+/** |a Δ b| of two id lists, and how many ids appear twice in `labels`. */
+export function compareIds(labels: readonly number[], live: readonly number[]): { divergence: number; duplicateLabels: number } {
+  const labelSet = new Set(labels);
+  const liveSet = new Set(live);
+  let divergence = 0;
+  for (const id of labelSet) if (!liveSet.has(id)) divergence += 1;
+  for (const id of liveSet) if (!labelSet.has(id)) divergence += 1;
+  return { divergence, duplicateLabels: labels.length - labelSet.size };
+}
