@@ -32,7 +32,6 @@ describe('migrations', () => {
         'chunks',
         'idempotency_keys',
         'reindex_embeddings',
-        'chunk_terms',
       ]) {
         await db.schema.dropTableIfExists(table);
       }
