@@ -5,8 +5,8 @@
  * delete chunks (chunks-repo.ts), so no process holds lexical state and none can be behind.
  */
 import type { Knex } from 'knex';
-import { compileWhere, dialectOf, type Where } from './where.js';
 import { ftsDocument, ftsQuery, queryTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
+import { compileWhere, dialectOf, type Where } from './where.js'; // not connection.js: migrate.ts imports this module
 
 const BATCH = 200;
 
