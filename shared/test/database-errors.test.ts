@@ -238,3 +238,29 @@ function errorResponse(sqlState: string, message: string): Buffer {
   header.writeInt32BE(fields.length + 4, 1);
   return Buffer.concat([header, fields]);
 }
+
+describe('isDatabaseUnavailable on a connection the server ended', () => {
+  const url = process.env['TEST_DATABASE_URL'];
+  it(
+    "recognises pg's 'not queryable' for a statement on a client whose connection failed",
+    { skip: url ? false : 'TEST_DATABASE_URL is not set' },
+    async () => {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => undefined); // the termination is reported here too
+      const admin = new pg.Client({ connectionString: url });
+      await Promise.all([client.connect(), admin.connect()]);
+      try {
+        const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+        await admin.query('select pg_terminate_backend($1)', [rows[0]?.pid]);
+        const first = await client.query('select 1').catch((err: unknown) => err);
+        assert.equal(isDatabaseUnavailable(first), true);
+        const next = await client.query('select 1').catch((err: unknown) => err);
+        assert.match(String((next as Error).message), /not queryable/);
+        assert.equal(isDatabaseUnavailable(next), true);
+      } finally {
+        await admin.end();
+        await client.end().catch(() => undefined);
+      }
+    },
+  );
+});
