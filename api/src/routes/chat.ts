@@ -12,7 +12,7 @@ import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { recordPendingJob } from '../../../shared/src/db/jobs-repo.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
 import { Id, nonBlankText, text } from '../../../shared/src/input.js';
-import { answerJobId } from '../../../shared/src/jobs/answer.js';
+import { answerJobId, MAX_MESSAGE_ID } from '../../../shared/src/jobs/answer.js';
 import { DEFAULT_K, whereSchema, type RequestLimitsConfig, type RequestSchemas } from '../http/request-schemas.js';
 import { announceMessage } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
@@ -25,8 +25,10 @@ import type { ApiServices } from '../services.js';
 export const SessionId = Id.max(64, 'must be at most 64 characters');
 export const MessageCursor = z
   .string()
-  .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a message id (a non-negative integer)')
-  .transform(Number);
+  .regex(/^(0|[1-9][0-9]{0,9})$/, 'must be a message id (a non-negative integer)')
+  .transform(Number)
+  .pipe(z.number().max(MAX_MESSAGE_ID))
+  .meta({ type: 'integer', minimum: 0, maximum: MAX_MESSAGE_ID });
 
 /** The chat routes' request schemas; the route registry (http/route-registry.ts) describes these same ones. */
 export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas['k']) {

@@ -19,12 +19,16 @@ export function answerJobId(messageId: number): string {
   return `answer:${messageId}`;
 }
 
-const ANSWER_JOB_ID = /^answer:([1-9][0-9]{0,14})$/;
+const ANSWER_JOB_ID = /^answer:([1-9][0-9]{0,9})$/;
+
+/** Message ids are a 32-bit integer column (Postgres `integer`): nothing larger can name one. */
+export const MAX_MESSAGE_ID = 2_147_483_647;
 
 /** The question's message id named by an answer job id, or undefined for anything else. */
 export function messageIdOfAnswerJob(jobId: string): number | undefined {
   const match = ANSWER_JOB_ID.exec(jobId);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
+  const id = match?.[1] === undefined ? undefined : Number(match[1]);
+  return id !== undefined && id <= MAX_MESSAGE_ID ? id : undefined;
 }
 
 export interface AnswerResult {
