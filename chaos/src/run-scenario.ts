@@ -53,6 +53,20 @@ const WORKER_LINE_NOTES: Array<[string, string]> = [
   ['stalled job re-queued', 'stalled jobs re-queued'],
 ];
 
+/** What one scenario on one backend carries from run to run. */
+interface Session {
+  scenario: Scenario;
+  backend: Backend;
+  plan: Plan;
+  random: Random;
+  stack: Stack;
+  history: History;
+  checked: Set<string>;
+  notes: Map<string, number>;
+  row: Row;
+  progress: (message: string) => void;
+}
+
 export async function runScenario(
   scenario: Scenario,
   backend: Backend,
@@ -63,7 +77,38 @@ export async function runScenario(
   progress: (message: string) => void,
 ): Promise<Row> {
   const started = Date.now();
-  const row: Row = {
+  const row = newRow(scenario, backend);
+  const { stack, mountError } = await startStack(scenario, backend, cluster, cleanup);
+  const session: Session = {
+    scenario,
+    backend,
+    plan,
+    random,
+    stack,
+    history: new History(),
+    checked: new Set<string>(),
+    notes: new Map<string, number>(),
+    row,
+    progress,
+  };
+  try {
+    if (mountError !== undefined) {
+      row.skipped = `${mountError}: the full-disk fault needs a tmpfs (run as root)`;
+      return row;
+    }
+    for (let run = 1; run <= scenario.runs(plan); run++) await runOnce(session, run);
+  } catch (err) {
+    row.error = err instanceof Error ? err.message.slice(0, 4_000) : String(err);
+    row.details.push(`error: ${row.error}`);
+    progress(`${scenario.id}/${backend} stopped by an error: ${row.error.slice(0, 2_000)}`);
+  } finally {
+    await finishRow(session, cleanup, started);
+  }
+  return row;
+}
+
+function newRow(scenario: Scenario, backend: Backend): Row {
+  return {
     scenario: scenario.id,
     title: scenario.title,
     backend,
@@ -82,6 +127,15 @@ export async function runScenario(
     details: [],
     durationMs: 0,
   };
+}
+
+/** A fresh stack; for a scenario that fills the disk on sqlite, its index directory on a small tmpfs (mountError when that failed). */
+async function startStack(
+  scenario: Scenario,
+  backend: Backend,
+  cluster: PostgresClusterHandle | undefined,
+  cleanup: Cleanup,
+): Promise<{ stack: Stack; mountError: string | undefined }> {
   let mountError: string | undefined;
   const stack = await Stack.start({
     backend,
@@ -94,64 +148,58 @@ export async function runScenario(
       if (mountError === undefined) cleanup.mounts.add(dir);
     },
   });
-  const history = new History();
-  const checked = new Set<string>();
-  const notes = new Map<string, number>();
+  return { stack, mountError };
+}
+
+/** One run: the load starts, the scenario's faults land and heal, the load stops; then the checker and the divergence measurement add to the row. */
+async function runOnce(session: Session, run: number): Promise<void> {
+  const { scenario, backend, plan, random, stack, history, checked, notes, row, progress } = session;
+  const tag = `${scenario.id.replace(/[^a-z0-9]/g, '')}${backend[0] ?? ''}r${run}`;
+  const load = new Load(stack.client, history, random, tag, { clients: plan.clients, multiChunkShare: 0.25 });
+  const ctx: RunContext = { stack, random, plan, faults: 0, notes };
+  load.start();
   try {
-    if (mountError !== undefined) {
-      row.skipped = `${mountError}: the full-disk fault needs a tmpfs (run as root)`;
-      return row;
-    }
-    for (let run = 1; run <= scenario.runs(plan); run++) {
-      const tag = `${scenario.id.replace(/[^a-z0-9]/g, '')}${backend[0] ?? ''}r${run}`;
-      const load = new Load(stack.client, history, random, tag, { clients: plan.clients, multiChunkShare: 0.25 });
-      const ctx: RunContext = { stack, random, plan, faults: 0, notes };
-      load.start();
-      try {
-        await ctx.stack.workersReady();
-        await scenario.run(ctx);
-      } finally {
-        await load.stop();
-      }
-      await stack.workersReady();
-      const findings = await checkHistory(stack.client, stack.db, history, checked);
-      const divergence = await measureDivergence(stack);
-      row.runs = run;
-      row.faults += ctx.faults;
-      row.lost += findings.lost;
-      row.duplicated += findings.duplicated + divergence.duplicateLabels;
-      row.wrong += findings.wrong;
-      row.failedDocuments += findings.failedDocuments;
-      row.divergence += divergence.divergence;
-      notes.set('worker checkpoints compared with SQL', (notes.get('worker checkpoints compared with SQL') ?? 0) + divergence.compared);
-      row.details.push(...findings.details.map((d) => `run ${run}: ${d}`), ...divergence.details.map((d) => `run ${run}: ${d}`));
-      progress(
-        `${scenario.id}/${backend} run ${run}: ${ctx.faults} faults, ${history.documentAcks} documents, lost ${row.lost}, dup ${row.duplicated}, divergence ${row.divergence}, wrong ${row.wrong}`,
-      );
-    }
-  } catch (err) {
-    row.error = err instanceof Error ? err.message.slice(0, 4_000) : String(err);
-    row.details.push(`error: ${row.error}`);
-    progress(`${scenario.id}/${backend} stopped by an error: ${row.error.slice(0, 2_000)}`);
+    await ctx.stack.workersReady();
+    await scenario.run(ctx);
   } finally {
-    row.documents = history.documentAcks;
-    row.questions = history.questions.length;
-    row.removals = history.removals.length;
-    row.http = { ...stack.client.counts };
-    row.details.push(...stack.client.samples500);
-    for (const [key, value] of notes) row.notes[key] = value;
-    for (const [needle, label] of WORKER_LINE_NOTES) {
-      const count = stack.workers.flatMap((w) => w.processes).reduce((sum, proc) => sum + proc.lines.filter((line) => line.includes(needle)).length, 0);
-      if (count > 0) row.notes[label] = count;
-    }
-    row.notes['worker kills (supervisor)'] = stack.workers.reduce((sum, w) => sum + w.kills, 0);
-    await stack.close();
-    if (hasDefect(row)) row.logs = writeLogs(plan, row, stack);
-    for (const dir of cleanup.mounts) if (dir.startsWith(stack.dataDir)) unmountAndForget(cleanup, dir);
-    rmSync(stack.dataDir, { recursive: true, force: true, maxRetries: 3 });
-    row.durationMs = Date.now() - started;
+    await load.stop();
   }
-  return row;
+  await stack.workersReady();
+  const findings = await checkHistory(stack.client, stack.db, history, checked);
+  const divergence = await measureDivergence(stack);
+  row.runs = run;
+  row.faults += ctx.faults;
+  row.lost += findings.lost;
+  row.duplicated += findings.duplicated + divergence.duplicateLabels;
+  row.wrong += findings.wrong;
+  row.failedDocuments += findings.failedDocuments;
+  row.divergence += divergence.divergence;
+  notes.set('worker checkpoints compared with SQL', (notes.get('worker checkpoints compared with SQL') ?? 0) + divergence.compared);
+  row.details.push(...findings.details.map((d) => `run ${run}: ${d}`), ...divergence.details.map((d) => `run ${run}: ${d}`));
+  progress(
+    `${scenario.id}/${backend} run ${run}: ${ctx.faults} faults, ${history.documentAcks} documents, lost ${row.lost}, dup ${row.duplicated}, divergence ${row.divergence}, wrong ${row.wrong}`,
+  );
+}
+
+/** Totals and notes into the row, the stack closed, its logs written out on a defect, its mounts and data directory removed. */
+async function finishRow(session: Session, cleanup: Cleanup, started: number): Promise<void> {
+  const { plan, stack, history, notes, row } = session;
+  row.documents = history.documentAcks;
+  row.questions = history.questions.length;
+  row.removals = history.removals.length;
+  row.http = { ...stack.client.counts };
+  row.details.push(...stack.client.samples500);
+  for (const [key, value] of notes) row.notes[key] = value;
+  for (const [needle, label] of WORKER_LINE_NOTES) {
+    const count = stack.workers.flatMap((w) => w.processes).reduce((sum, proc) => sum + proc.lines.filter((line) => line.includes(needle)).length, 0);
+    if (count > 0) row.notes[label] = count;
+  }
+  row.notes['worker kills (supervisor)'] = stack.workers.reduce((sum, w) => sum + w.kills, 0);
+  await stack.close();
+  if (hasDefect(row)) row.logs = writeLogs(plan, row, stack);
+  for (const dir of cleanup.mounts) if (dir.startsWith(stack.dataDir)) unmountAndForget(cleanup, dir);
+  rmSync(stack.dataDir, { recursive: true, force: true, maxRetries: 3 });
+  row.durationMs = Date.now() - started;
 }
 
 export function hasDefect(row: Row): boolean {
