@@ -37,21 +37,7 @@ export async function runCorpusPhase(ctx: BenchContext, corpus: Corpus): Promise
     { workers: ctx.plan.workers, granularity: 'profiles' },
     { workers: ctx.plan.workers, granularity: 'sections' }, // kept running for the quality and push figures
   ];
-  const config = loadConfig({}); // the settings the processes run with: the defaults
-  const baselines = new Map<IngestCase['granularity'], { embedded: EmbeddedCorpus; raw: RawBuild }>();
-  for (const granularity of ['profiles', 'sections'] as const) {
-    const documents = granularity === 'profiles' ? corpus.profiles : corpus.documents;
-    progress(`corpus: chunking, embedding and raw addPoint of ${documents.length} ${granularity} documents in-process`);
-    const embedded = await embedCorpus(documents, config);
-    baselines.set(granularity, {
-      embedded,
-      raw: buildRawIndex(
-        embedded.vectors,
-        embedded.chunks.map((chunk) => chunk.label),
-        rawParams(config),
-      ),
-    });
-  }
+  const baselines = await buildBaselines(ctx, corpus);
   for (const ingestCase of cases) {
     const { workers, granularity } = ingestCase;
     const baseline = baselines.get(granularity);
@@ -90,6 +76,24 @@ export async function runCorpusPhase(ctx: BenchContext, corpus: Corpus): Promise
       notes: 'where ingest time goes: embedding next to graph insertion',
     });
   }
+}
+
+/** Per granularity: the corpus chunked and embedded in-process, and raw addPoint of the same vectors. */
+async function buildBaselines(ctx: BenchContext, corpus: Corpus): Promise<Map<IngestCase['granularity'], { embedded: EmbeddedCorpus; raw: RawBuild }>> {
+  const config = loadConfig({}); // the settings the processes run with: the defaults
+  const baselines = new Map<IngestCase['granularity'], { embedded: EmbeddedCorpus; raw: RawBuild }>();
+  for (const granularity of ['profiles', 'sections'] as const) {
+    const documents = granularity === 'profiles' ? corpus.profiles : corpus.documents;
+    ctx.progress(`corpus: chunking, embedding and raw addPoint of ${documents.length} ${granularity} documents in-process`);
+    const embedded = await embedCorpus(documents, config);
+    const raw = buildRawIndex(
+      embedded.vectors,
+      embedded.chunks.map((chunk) => chunk.label),
+      rawParams(config),
+    );
+    baselines.set(granularity, { embedded, raw });
+  }
+  return baselines;
 }
 
 interface IngestOutcome {
