@@ -14,18 +14,19 @@ import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'index'>;
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'indexes'>;
 
 export async function processIngest(s: IngestServices, job: IngestJob, { logger, reportProgress }: JobContext): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
-  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision))) return superseded; // removed, re-posted or already done
-  const doc = await findDocument(s.db, job.documentId);
-  const content = await findDocumentContent(s.db, job.documentId);
+  const { collection } = job;
+  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision, collection))) return superseded; // removed, re-posted or already done
+  const doc = await findDocument(s.db, job.documentId, collection);
+  const content = await findDocumentContent(s.db, job.documentId, collection);
   if (!doc || content === undefined || doc.revision !== job.revision) return superseded;
   abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, content); // tests only (poison job); inert unless set
 
   if (doc.indexedHash === doc.contentHash && doc.chunkCount > 0) {
-    const outcome = await refreshDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision });
+    const outcome = await refreshDocumentChunks(s.db, { collection, documentId: doc.id, revision: doc.revision });
     if (outcome.status === 'superseded') return superseded;
     logger.info('document unchanged, metadata refreshed', { documentId: doc.id, chunks: outcome.chunks });
     return { ...superseded, status: 'unchanged', chunks: outcome.chunks };
@@ -40,10 +41,10 @@ export async function processIngest(s: IngestServices, job: IngestJob, { logger,
   }
   reportProgress({ done: 0, total: texts.length });
   const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
-  const outcome = await replaceDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks });
+  const outcome = await replaceDocumentChunks(s.db, { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks });
   if (outcome.status === 'superseded') return superseded;
-  await s.index.sync();
-  logger.info('document ingested', { documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
+  await s.indexes.synced(collection);
+  logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return { documentId: doc.id, revision: doc.revision, status: 'ready', chunks: outcome.chunks, removedChunks: outcome.removed };
 }
 

@@ -8,12 +8,12 @@ import { removeRecordedTargets } from '../../../shared/src/db/removals-repo.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type RemoveServices = Pick<Services, 'db' | 'index'>;
+type RemoveServices = Pick<Services, 'db' | 'indexes'>;
 
 export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger }: JobContext): Promise<RemoveResult> {
-  await s.index.sync(); // see every earlier commit first
-  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun);
-  if (!job.dryRun) await s.index.sync(); // apply our own deletes
-  logger.info(job.dryRun ? 'removal counted' : 'documents removed', { ...removed });
+  const index = await s.indexes.synced(job.collection); // see every earlier commit first
+  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun, job.collection);
+  if (!job.dryRun) await index.sync(); // apply our own deletes
+  logger.info(job.dryRun ? 'removal counted' : 'documents removed', { collection: job.collection, ...removed });
   return { ...removed, dryRun: job.dryRun };
 }
