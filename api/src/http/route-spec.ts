@@ -17,7 +17,7 @@ export interface RouteSpec {
   method: HttpMethod;
   path: string; // Express syntax: /documents/:id
   operationId: string;
-  tag: 'service' | 'reference' | 'documents' | 'search' | 'jobs' | 'chat';
+  tag: 'service' | 'reference' | 'collections' | 'documents' | 'search' | 'jobs' | 'chat';
   summary: string;
   description?: string;
   isPublic?: boolean; // no API key needed

@@ -81,14 +81,14 @@ export async function listChatSessions(db: Knex, collection: string, limit: numb
   return rows.map(toSession);
 }
 
-/** Deletes a session of `collection` with its messages, in one transaction; false when there was none. */
-export async function deleteChatSession(db: Knex, id: string, collection: string): Promise<boolean> {
+/** Deletes a session of `collection` with its messages, in one transaction; returns how many messages went, undefined when there was no session. */
+export async function deleteChatSession(db: Knex, id: string, collection: string): Promise<number | undefined> {
   return db.transaction(async (trx) => {
     const session = (await trx('chat_sessions').select('id').where({ id, collection_id: collection }).first()) as { id: string } | undefined;
-    if (!session) return false;
-    await trx('chat_messages').where({ session_id: id }).delete();
+    if (!session) return undefined;
+    const messages = await trx('chat_messages').where({ session_id: id }).delete();
     await trx('chat_sessions').where({ id }).delete();
-    return true;
+    return messages;
   });
 }
 

@@ -53,7 +53,7 @@ export async function switchEmbeddings(
     const count = (await trx('chunks').count({ n: '*' }).first()) as { n: number | string };
     await trx('index_meta').where({ id: 1 }).update({ embedder: embedder.id, dimension: embedder.dimension, updated_at: nowMs() });
     // every collection's index is of the old space: each one's change log says so
-    const collections = (await trx('collections').select('id')) as Array<{ id: string }>;
+    const collections: Array<{ id: string }> = await trx('collections').select('id');
     await trx('vector_log').insert(collections.map((c) => ({ op: 'reindex', chunk_id: 0, collection_id: c.id })));
     await trx('reindex_embeddings').delete();
     return { chunks: Number(count.n) };
