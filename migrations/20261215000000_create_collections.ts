@@ -86,7 +86,7 @@ async function rekeySqlite(knex: Knex): Promise<void> {
     unique (collection_id, document_id, ordinal))`);
   await knex.raw(`insert into chunks_new (id, collection_id, document_id, ordinal, text, metadata, embedding)
     select id, '${DEFAULT}', document_id, ordinal, text, metadata, embedding from chunks`);
-  const sequence = (await knex.raw("select seq from sqlite_sequence where name = 'chunks'")) as Array<{ seq: number }>;
+  const sequence: Array<{ seq: number }> = await knex.raw("select seq from sqlite_sequence where name = 'chunks'");
   await knex.raw('drop table chunks');
   await knex.raw('drop table documents');
   await knex.raw('alter table documents_new rename to documents');
