@@ -12,6 +12,7 @@ Posts QUESTION to a chat session, streams the answer's tokens to stdout as they 
 prints the numbered sources. Progress goes to stderr. Falls back to polling if the stream fails.
 
 Options:
+  -c, --collection C ask collection C: its sessions, its documents (default: the default collection)
   -s, --session ID   ask in this chat session (default: create a new one)
   -k N               passages to retrieve (1-100; default: the server's, 5)
   -w, --where JSON   metadata filter, e.g. '{"lang":"en"}'
@@ -38,6 +39,7 @@ session='' k='' where='' question='' poll=0
 while (($# > 0)); do
   case $1 in
     -h|--help) usage; exit 0 ;;
+    -c|--collection) (($# >= 2)) || die "$1 needs a value"; use_collection "$2"; shift 2 ;;
     -s|--session) (($# >= 2)) || die "$1 needs a value"; session=$2; shift 2 ;;
     -k) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die "-k must be a number"; k=$2; shift 2 ;;
     -w|--where) (($# >= 2)) || die "$1 needs a value"; where=$2; shift 2 ;;
@@ -70,7 +72,7 @@ finish() {
 # Follows the SSE stream from the question on. Returns finish's status, or 1 if the stream ended
 # (or failed) before the answer arrived.
 stream_answer() {
-  local url="$API_URL/chat/sessions/$session/events?after=$message_id"
+  local url="$API_URL$COLLECTION_PATH/chat/sessions/$session/events?after=$message_id"
   local event='' data='' line streamed=0 attempt='' status=1
   exec 3< <(exec curl -fsS -N --max-time "$TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: text/event-stream' "$url")
   local curl_pid=$!
@@ -111,7 +113,7 @@ stream_answer() {
 poll_answer() {
   local deadline=$((SECONDS + TIMEOUT)) page reply
   while ((SECONDS < deadline)); do
-    if page=$(api GET "/chat/sessions/$session/messages?after=$message_id"); then
+    if page=$(api GET "$COLLECTION_PATH/chat/sessions/$session/messages?after=$message_id"); then
       reply=$(json reply "$message_id" <<<"$page")
       if [[ -n $reply ]]; then finish "$reply" 0; return; fi
     else
@@ -124,11 +126,11 @@ poll_answer() {
 
 # --- main -------------------------------------------------------------------------------------
 if [[ -z $session ]]; then
-  session=$(api POST /chat/sessions '{}' | json get id) || die "could not create a chat session at $API_URL"
+  session=$(api POST "$COLLECTION_PATH/chat/sessions" '{}' | json get id) || die "could not create a chat session at $API_URL"
   note "session $session"
 fi
 body="{\"content\":$(json string "$question")${k:+,\"k\":$k}${where:+,\"where\":$where}}"
-response=$(api POST "/chat/sessions/$session/messages" "$body") || die "the question was not accepted"
+response=$(api POST "$COLLECTION_PATH/chat/sessions/$session/messages" "$body") || die "the question was not accepted"
 message_id=$(json get message.id <<<"$response")
 note "question $message_id, job $(json get job.id <<<"$response")"
 

@@ -18,6 +18,7 @@ Document ids: the file's path below the folder given ("guide/intro.md" → "guid
 the file name for a file given directly; other characters than letters, digits, _ . : - become -.
 
 Options:
+  -c, --collection C   upload into collection C (default: the default collection)
   -m, --metadata JSON  metadata of every document, a JSON object, e.g. '{"lang":"en"}'
   -p, --id-prefix P    put P before every derived id, e.g. "handbook:"
       --id ID          the document id (one file only)
@@ -41,6 +42,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/client.sh"
 while (($# > 0)); do
   case $1 in
     -h|--help) usage; exit 0 ;;
+    -c|--collection) need_value $# "$1"; use_collection "$2"; shift 2 ;;
     -m|--metadata) need_value $# "$1"; metadata=$2; shift 2 ;;
     -p|--id-prefix) need_value $# "$1"; prefix=$2; shift 2 ;;
     --id) need_value $# "$1"; id=$2; shift 2 ;;

@@ -11,6 +11,7 @@ Prints the passages closest in meaning to QUERY: rank, score, title, document id
 of the passage.
 
 Options:
+  -c, --collection C search collection C (default: the default collection)
   -k N               results (1-100; default: the server's, 5)
   -w, --where JSON   metadata filter, e.g. '{"lang":"en"}' or '{"year":{"$gte":2020}}'
       --json         print the API's JSON answer instead
@@ -31,6 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/client.sh"
 while (($# > 0)); do
   case $1 in
     -h|--help) usage; exit 0 ;;
+    -c|--collection) need_value $# "$1"; use_collection "$2"; shift 2 ;;
     -k) need_value $# "$1"; [[ $2 =~ ^[0-9]+$ ]] || die "-k must be a number"; k=$2; shift 2 ;;
     -w|--where) need_value $# "$1"; where=$2; shift 2 ;;
     --json) raw=1; shift ;;
@@ -44,7 +46,7 @@ require_tools
 if [[ -n $where ]] && ! json valid <<<"$where"; then die "--where must be a JSON object, e.g. '{\"lang\":\"en\"}'"; fi
 
 body="{\"query\":$(json string "$query")${k:+,\"k\":$k}${where:+,\"where\":$where}}"
-response=$(api POST /search "$body") || exit 1
+response=$(api POST "$COLLECTION_PATH/search" "$body") || exit 1
 if ((raw)); then printf '%s\n' "$response"; exit 0; fi
 hits=$(json hits <<<"$response")
 if [[ -z $hits ]]; then note "no results"; else printf '%s\n' "$hits"; fi

@@ -13,6 +13,7 @@ import { documentsRouter } from './routes/documents.js';
 import { searchRouter } from './routes/search.js';
 import { jobsRouter } from './routes/jobs.js';
 import { chatRouter } from './routes/chat.js';
+import { collectionsRouter } from './routes/collections.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsRouter } from './routes/metrics.js';
 import { ADMIN_QUEUES_PATH, adminQueuesDashboard } from './routes/admin-queues.js';
@@ -34,6 +35,7 @@ export function createApp(services: ApiServices): express.Express {
   app.use(rateLimiter(services.config, services.redis, services.logger));
   app.use(jsonBody(services.config));
   app.use(healthRouter(services));
+  app.use(collectionsRouter(services));
   app.use(documentsRouter(services));
   app.use(searchRouter(services));
   app.use(jobsRouter(services));

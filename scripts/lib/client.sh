@@ -133,7 +133,16 @@ api() {
   check_response "$method $path" "$response"
 }
 
-# upload FILE NAME [FIELD=VALUE...]: POST /documents as multipart/form-data; prints the response body.
+# COLLECTION_PATH: '' for the default collection, /collections/NAME for another (set by use_collection).
+COLLECTION_PATH=${COLLECTION_PATH:-}
+
+# use_collection NAME: later requests go to that collection's routes (default: the un-prefixed ones).
+use_collection() {
+  [[ $1 =~ ^[a-z0-9][a-z0-9_-]{0,63}$ ]] || die "collection must be 1-64 characters: lower-case letters, digits, _ - (got '$1')"
+  if [[ $1 == default ]]; then COLLECTION_PATH=''; else COLLECTION_PATH="/collections/$1"; fi
+}
+
+# upload FILE NAME [FIELD=VALUE...]: POST /documents (of COLLECTION_PATH) as multipart/form-data; prints the response body.
 upload() {
   local file=$1 name=$2 field response
   shift 2
@@ -142,7 +151,7 @@ upload() {
   local quoted_file=${file//\\/\\\\} quoted_name=${name//\\/\\\\}
   quoted_file=${quoted_file//\"/\\\"} quoted_name=${quoted_name//\"/\\\"}
   response=$(curl -sS --max-time "$HTTP_TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' ${fields[@]+"${fields[@]}"} \
-    -F "file=@\"$quoted_file\";filename=\"$quoted_name\"" -w '\n%{http_code}' "$API_URL/documents") ||
+    -F "file=@\"$quoted_file\";filename=\"$quoted_name\"" -w '\n%{http_code}' "$API_URL$COLLECTION_PATH/documents") ||
     { note "$SCRIPT_NAME: upload of $file: cannot reach $API_URL"; return 1; }
   check_response "upload of $file" "$response"
 }

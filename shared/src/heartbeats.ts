@@ -34,6 +34,8 @@ export const Heartbeat = z.object({
   embedder: z.string(),
   status: z.string(), // ready | degraded: <reason>
   lastSyncMs: z.number().optional(), // duration of the last index sync
+  // every collection's index in this worker; the fields above are the default collection's
+  collections: z.record(z.string(), z.object({ size: z.number(), appliedSeq: z.number(), checkpointSeq: z.number(), lastSyncMs: z.number() })).optional(),
   jobs: z.record(z.string(), QueueJobStats).optional(), // per queue, since the worker started
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;

@@ -8,6 +8,11 @@ import { z } from 'zod';
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const Id = z.string().regex(ID_PATTERN, 'must be 1-128 characters: letters, digits, _ . : - (not first)');
 
+/** A collection id: also a directory name under DATA_DIR/index/, so lower case, digits, _ and - only. */
+export const COLLECTION_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const CollectionId = z.string().regex(COLLECTION_ID_PATTERN, 'must be 1-64 characters: lower-case letters, digits, _ - (not first)');
+export const DEFAULT_COLLECTION = 'default';
+
 export function text(maxChars: number) {
   return z
     .string()

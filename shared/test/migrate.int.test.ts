@@ -32,6 +32,7 @@ describe('migrations', () => {
         'chunks',
         'idempotency_keys',
         'reindex_embeddings',
+        'collections',
       ]) {
         await db.schema.dropTableIfExists(table);
       }

@@ -138,6 +138,58 @@ describe('answers match the OpenAPI description', () => {
     check('removeDocument', await client.request('DELETE', '/documents/nope'), 404);
   });
 
+  it('collection routes, and every documents, search and chat route inside a collection', async () => {
+    check('createCollection', await client.post('/collections', { id: 'handbook', title: 'Handbook', metadata: { team: 'apiary' } }), 201);
+    check('createCollection', await client.post('/collections', { id: 'handbook' }), 409);
+    check('createCollection', await client.post('/collections', { id: 'Not An Id' }), 400);
+    check('listCollections', await client.get('/collections'), 200);
+    check('getCollection', await client.get('/collections/nope'), 404);
+    const c = '/collections/handbook';
+    check('addDocumentInCollection', await client.post(`${c}/documents`, { id: 'wax', text: 'Wax glands make the comb.', metadata: { lang: 'en' } }), 202);
+    check('addDocumentInCollection', await client.post('/collections/nope/documents', { text: 'x' }), 404);
+    await waitFor(async () => bodyOf<{ status?: string }>(await client.get(`${c}/documents/wax`)).status === 'ready', { timeoutMs: 15_000, what: 'wax ready' });
+    check('getDocumentInCollection', await client.get(`${c}/documents/wax`), 200);
+    check('listDocumentsInCollection', await client.get(`${c}/documents`), 200);
+    check('searchInCollection', await client.post(`${c}/search`, { query: 'comb wax' }), 200);
+    check('searchInCollection', await client.post('/collections/nope/search', { query: 'comb wax' }), 404);
+    await waitFor(async () => bodyOf<{ workers: unknown[] }>(await client.get(c)).workers.length > 0, {
+      timeoutMs: 10_000,
+      what: 'a heartbeat with the collection',
+    });
+    check('getCollection', await client.get(c), 200);
+    const session = bodyOf<{ id: string }>(check('createSessionInCollection', await client.post(`${c}/chat/sessions`, { title: 'wax' }), 201)).id;
+    check('getSessionInCollection', await client.get(`${c}/chat/sessions/${session}`), 200);
+    check('getSession', await client.get(`/chat/sessions/${session}`), 404);
+    check('listSessionsInCollection', await client.get(`${c}/chat/sessions`), 200);
+    check('listSessions', await client.get('/chat/sessions?limit=5'), 200);
+    const asked = bodyOf<{ message: { id: number } }>(
+      check('askInCollection', await client.post(`${c}/chat/sessions/${session}/messages`, { content: 'What makes the comb?' }), 202),
+    );
+    await waitFor(
+      async () => bodyOf<{ messages: unknown[] }>(await client.get(`${c}/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages.length > 0,
+      { timeoutMs: 15_000, what: 'the answer in the collection' },
+    );
+    check('listMessagesInCollection', await client.get(`${c}/chat/sessions/${session}/messages`), 200);
+    const stream = await fetch(`${web.url}${c}/chat/sessions/${session}/events?access_token=${encodeURIComponent(KEY)}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    const reader = stream.body?.getReader();
+    const first = await reader?.read();
+    await reader?.cancel();
+    const text = new TextDecoder().decode(first?.value as Uint8Array | undefined);
+    check('sessionEventsInCollection', { status: stream.status, headers: stream.headers, body: null, text, ms: 0 }, 200);
+    check('deleteSessionInCollection', await client.request('DELETE', `${c}/chat/sessions/${session}`), 200);
+    check('deleteSessionInCollection', await client.request('DELETE', `${c}/chat/sessions/${session}`), 404);
+    const spare = bodyOf<{ id: string }>(check('createSession', await client.post('/chat/sessions', {}), 201)).id;
+    check('deleteSession', await client.request('DELETE', `/chat/sessions/${spare}`), 200);
+    check('removeDocumentsInCollection', await client.post(`${c}/documents/delete`, { where: { lang: 'en' }, dryRun: true }), 202);
+    check('removeDocumentInCollection', await client.request('DELETE', `${c}/documents/wax`), 202);
+    check('deleteCollection', await client.request('DELETE', '/collections/default'), 409);
+    check('deleteCollection', await client.request('DELETE', c), 202);
+    check('deleteCollection', await client.request('DELETE', c), 404);
+    check('getDocumentInCollection', await client.get(`${c}/documents/wax`), 404);
+  });
+
   it('chat routes', async () => {
     const session = bodyOf<{ id: string }>(check('createSession', await client.post('/chat/sessions', { title: 'openapi' }), 201)).id;
     check('createSession', await client.post('/chat/sessions', { id: session }), 409);

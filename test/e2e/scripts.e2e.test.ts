@@ -148,6 +148,26 @@ describe('the curl scripts against real processes', () => {
     assert.match(invalid.stderr, /HTTP 400 validation_failed: invalid search: where\.tag\.\$like: unknown operator/);
   });
 
+  it('ingest.sh, search.sh and ask.sh work in another collection with -c', async () => {
+    const created = await client.post('/collections', { id: 'scripts' });
+    assert.equal(created.status, 201, created.text);
+    const dir = folder({ 'propolis.txt': 'Bees seal the hive with propolis, a resin glue.' });
+    const ingested = await script('ingest', ['-c', 'scripts', dir]);
+    assert.equal(ingested.code, 0, explain(ingested));
+    assert.match(ingested.stdout, /propolis\.txt: uploaded \(job ingest@scripts:propolis\.txt:1\)/);
+    const inside = await script('search', ['-c', 'scripts', '--json', 'propolis resin']);
+    assert.equal(inside.code, 0, explain(inside));
+    assert.equal((JSON.parse(inside.stdout) as { results: Array<{ documentId: string }> }).results[0]?.documentId, 'propolis.txt');
+    const outside = await script('search', ['--json', 'propolis resin']);
+    assert.ok(!(JSON.parse(outside.stdout) as { results: Array<{ text: string }> }).results.some((hit) => hit.text.includes('propolis')));
+    const asked = await script('ask', ['-c', 'scripts', '--poll', 'What do bees seal the hive with?']);
+    assert.equal(asked.code, 0, explain(asked));
+    assert.match(asked.stdout, /propolis/);
+    const unknown = await script('search', ['-c', 'nope', 'x']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /HTTP 404 not_found: collection nope not found/);
+  });
+
   it('jobs.sh shows a failed job, retries it and waits for it', async () => {
     const dir = folder({ 'long.txt': 'lorem ipsum dolor sit amet '.repeat(60) }); // more chunks than MAX_CHUNKS_PER_DOCUMENT
     const ingest = await script('ingest', ['-p', 'jobs-test:', dir]);

@@ -12,7 +12,7 @@ import { relevantPassages } from './answerers/grounding.js';
 import { retrieve } from './retrieve.js';
 import type { Services } from './services.js';
 
-export type AnswerRetrievalServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder' | 'answerer'>;
+export type AnswerRetrievalServices = Pick<Services, 'config' | 'db' | 'indexes' | 'embedder' | 'answerer'>;
 
 export interface AnswerRetrieval {
   passages: Passage[]; // relevant ones only, best first
@@ -26,7 +26,7 @@ export async function retrieveForAnswer(s: AnswerRetrievalServices, question: Ch
   const earlier = (await listUserTurnsBefore(s.db, question.sessionId, question.id, CONTEXT_TURNS)).map((m) => m.content);
   const query = await standaloneQuestion(s, question.content, earlier, signal);
   const context = query === question.content && earlier.length > 0 && s.answerer.rewriteQuestion === undefined ? earlier.join('\n') : undefined;
-  const hits = await retrieve(s, { query, context, k: job.k, where: job.where }, signal);
+  const hits = await retrieve(s, { collection: job.collection, query, context, k: job.k, where: job.where }, signal);
   signal.throwIfAborted();
   const retrievalQuery = context === undefined ? query : `${query}\n${context}`;
   const retrieved: Passage[] = hits.map((hit) => ({

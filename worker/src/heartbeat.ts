@@ -1,6 +1,6 @@
 /**
  * The worker's heartbeat: its state (index size and seq, embedder health, job counts) written to
- * Redis at start and every HEARTBEAT_INTERVAL_MS, read by GET /status and GET /metrics. A failed
+ * Redis at start and every HEARTBEAT_INTERVAL_MS (the default collection's index at the top, every collection's in `collections`), read by GET /status and GET /metrics. A failed
  * write is a warning: the next beat tries again.
  */
 import { hostname } from 'node:os';
@@ -11,7 +11,7 @@ import { serializeError, type Logger } from '../../shared/src/logger.js';
 import { embedderHealth } from './embedders/create-embedder.js';
 import type { Embedder } from './embedders/embedder.js';
 import type { JobStats } from './job-stats.js';
-import type { VectorIndex } from './vectors/vector-index.js';
+import type { CollectionIndexes } from './vectors/collection-indexes.js';
 
 export interface HeartbeatParts {
   config: Config;
@@ -19,27 +19,30 @@ export interface HeartbeatParts {
   workerId: string;
   redis: Redis;
   embedder: Embedder;
-  index: VectorIndex;
+  indexes: CollectionIndexes;
   jobStats: JobStats;
 }
 
 export async function startHeartbeat(p: HeartbeatParts): Promise<{ close(): Promise<void> }> {
   const startedAt = new Date().toISOString();
-  const beat = () =>
-    writeHeartbeat(p.redis, p.config.QUEUE_PREFIX, {
+  const beat = () => {
+    const index = p.indexes.default.stats();
+    return writeHeartbeat(p.redis, p.config.QUEUE_PREFIX, {
       id: p.workerId,
       pid: process.pid,
       host: hostname(),
       startedAt,
       lastSeen: Date.now(),
-      indexSize: p.index.size,
-      appliedSeq: p.index.seq,
-      checkpointSeq: p.index.stats().checkpointSeq,
+      indexSize: index.size,
+      appliedSeq: index.appliedSeq,
+      checkpointSeq: index.checkpointSeq,
       embedder: p.embedder.id,
       status: embedderStatus(p.embedder),
-      lastSyncMs: p.index.stats().lastSyncMs,
+      lastSyncMs: index.lastSyncMs,
+      collections: p.indexes.stats(),
       jobs: p.jobStats.snapshot(),
     }).catch((err: unknown) => p.logger.warn('heartbeat failed', { err: serializeError(err) }));
+  };
   await beat();
   const timer = setInterval(() => void beat(), p.config.HEARTBEAT_INTERVAL_MS);
   timer.unref();

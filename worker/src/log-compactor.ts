@@ -1,14 +1,16 @@
 /**
  * Keeps vector_log from growing forever: every LOG_COMPACT_INTERVAL_MS a worker deletes the rows
- * that every live worker's checkpoint has passed (the smallest checkpoint seq in the heartbeats,
- * its own included). A worker with no checkpoint yet holds compaction back; a worker that was down
+ * that every live worker's checkpoint has passed, collection by collection (the smallest checkpoint
+ * seq of the collection in the heartbeats, its own included). A worker with no checkpoint yet holds compaction back; a worker that was down
  * and comes back with an older checkpoint rebuilds from the chunks table (VectorIndex.load).
  */
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/src/config.js';
 import { compactLog, compactedThrough } from '../../shared/src/db/log-compaction-repo.js';
-import { readHeartbeats } from '../../shared/src/heartbeats.js';
+import { readHeartbeats, type Heartbeat } from '../../shared/src/heartbeats.js';
+import { listCollections } from '../../shared/src/db/collections-repo.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { serializeError, type Logger } from '../../shared/src/logger.js';
 
 export interface CompactorParts {
@@ -16,7 +18,7 @@ export interface CompactorParts {
   db: Knex;
   redis: Redis;
   logger: Logger;
-  ownCheckpointSeq: () => number;
+  ownCheckpointSeq: (collection: string) => number;
 }
 
 export function startLogCompactor(p: CompactorParts): { close(): void } {
@@ -27,12 +29,23 @@ export function startLogCompactor(p: CompactorParts): { close(): void } {
   return { close: () => clearInterval(timer) };
 }
 
-/** One compaction; returns how many rows went. */
+/** One compaction of every collection's rows; returns how many rows went. */
 export async function compactOnce(p: CompactorParts): Promise<number> {
   const live = await readHeartbeats(p.redis, p.config.QUEUE_PREFIX, p.config.HEARTBEAT_INTERVAL_MS * 3);
-  const passed = Math.min(p.ownCheckpointSeq(), ...live.map((beat) => beat.checkpointSeq));
-  if (passed <= (await compactedThrough(p.db))) return 0;
-  const removed = await compactLog(p.db, passed, p.config.LOG_COMPACT_BATCH);
-  if (removed > 0) p.logger.info('change log compacted', { throughSeq: passed, removed, workers: live.length });
+  let removed = 0;
+  for (const { id: collection } of await listCollections(p.db)) {
+    const passed = Math.min(p.ownCheckpointSeq(collection), ...live.map((beat) => checkpointSeqOf(beat, collection)));
+    if (passed <= (await compactedThrough(p.db, collection))) continue;
+    const went = await compactLog(p.db, passed, p.config.LOG_COMPACT_BATCH, collection);
+    if (went > 0) p.logger.info('change log compacted', { collection, throughSeq: passed, removed: went, workers: live.length });
+    removed += went;
+  }
   return removed;
+}
+
+/** A worker's checkpoint seq of a collection: 0 (holds compaction back) when it has none, or has not loaded the collection yet. */
+function checkpointSeqOf(beat: Heartbeat, collection: string): number {
+  const own = beat.collections?.[collection];
+  if (own) return own.checkpointSeq;
+  return beat.collections === undefined && collection === DEFAULT_COLLECTION ? beat.checkpointSeq : 0; // a worker from before collections
 }

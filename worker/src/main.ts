@@ -8,7 +8,7 @@ const config = loadConfigOrExit();
 try {
   const services = await startServices(config);
   registerProcessors(services);
-  services.logger.info('worker ready', { workerId: services.workerId, ...services.index.stats() });
+  services.logger.info('worker ready', { workerId: services.workerId, ...services.indexes.default.stats(), collections: services.indexes.stats() });
   let isClosing = false;
   const shutdown = (reason: string) => {
     if (isClosing) return;

@@ -13,10 +13,18 @@ import { searchLexical } from '../../shared/src/db/lexical-repo.js';
 import type { WhereAst } from '../../shared/src/db/where.js';
 import { fuseRanks, singleSide, type FusedHit, type SideHit } from './rank-fusion.js';
 import type { Services } from './services.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
+import type { VectorIndex } from './vectors/vector-index.js';
 
-export type RetrieveServices = Pick<Services, 'config' | 'db' | 'index' | 'embedder'>;
+export type RetrieveServices = Pick<Services, 'config' | 'db' | 'embedder'> & { indexes: IndexSource };
+
+/** Where retrieval finds a collection's index, synced (CollectionIndexes in the worker). */
+export interface IndexSource {
+  synced(collection: string): Promise<VectorIndex>;
+}
 
 export interface RetrieveQuery {
+  collection?: string | undefined; // searched alone, its index and its lexical rows; default: the default collection
   query: string;
   k: number;
   where?: WhereAst | undefined; // parsed and bounded by the API
@@ -29,12 +37,14 @@ export interface RetrieveQuery {
 const CONTEXT_WEIGHT = 0.5;
 
 export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal?: AbortSignal): Promise<SearchHit[]> {
+  const collection = input.collection ?? DEFAULT_COLLECTION;
   const mode = input.mode ?? 'hybrid';
   const depth = mode === 'hybrid' ? Math.max(input.k, s.config.HYBRID_CANDIDATES) : input.k;
   const lexicalText = input.context === undefined ? input.query : `${input.query}\n${input.context}`;
+  const index = await s.indexes.synced(collection); // a NotFoundError for a collection that does not exist
   const [vector, lexical] = await Promise.all([
-    mode === 'lexical' ? [] : searchVectors(s, input, depth, signal),
-    mode === 'vector' ? [] : searchLexical(s.db, lexicalText, depth, input.where),
+    mode === 'lexical' ? [] : searchVectors(s, index, input, depth, signal),
+    mode === 'vector' ? [] : searchLexical(s.db, lexicalText, depth, input.where, collection),
   ]);
   const fused =
     mode === 'hybrid'
@@ -44,14 +54,13 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
   return hydrate(s, kept, input.k);
 }
 
-async function searchVectors(s: RetrieveServices, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
+async function searchVectors(s: RetrieveServices, index: VectorIndex, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
   const { where } = input;
-  const [, vector, allowed] = await Promise.all([
-    s.index.sync(),
+  const [vector, allowed] = await Promise.all([
     embedQuery(s, input, signal),
-    where === undefined ? undefined : chunkIdsMatching(s.db, where),
+    where === undefined ? undefined : chunkIdsMatching(s.db, where, index.collection),
   ]);
-  return allowed === undefined ? s.index.search(vector, depth) : s.index.searchWithin(vector, depth, allowed);
+  return allowed === undefined ? index.search(vector, depth) : index.searchWithin(vector, depth, allowed);
 }
 
 /**

@@ -24,7 +24,8 @@ import { createConcurrencyLimit } from './ollama/concurrency-limit.js';
 import type { Embedder } from './embedders/embedder.js';
 import { createAnswerer } from './answerers/create-answerer.js';
 import type { Answerer } from './answerers/answerer.js';
-import { VectorIndex, type IndexInvalidatedError } from './vectors/vector-index.js';
+import type { IndexInvalidatedError } from './vectors/vector-index.js';
+import { CollectionIndexes } from './vectors/collection-indexes.js';
 import { JobStats } from './job-stats.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startSweeper } from './sweeper.js';
@@ -40,7 +41,7 @@ export interface Services {
   events: Events;
   embedder: Embedder;
   answerer: Answerer;
-  index: VectorIndex;
+  indexes: CollectionIndexes; // one HNSW index per collection
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
   /** Resolves when this worker can serve nothing more (a reindex replaced its vectors): restart it. */
   failure: Promise<IndexInvalidatedError>;
@@ -62,15 +63,15 @@ export async function startServices(config: Config): Promise<Services> {
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   logger.info('config loaded', { workerId, embedder: config.EMBEDDER, answerer: config.ANSWERER, database: config.DATABASE_URL ? 'postgres' : 'sqlite' });
   const db = await openDatabase(config, logger);
-  const { embedder, answerer, index, failure } = await startModelParts(config, logger, db);
+  const { embedder, answerer, indexes, failure } = await startModelParts(config, logger, db);
   const queues = createQueues(config, 'worker');
   const events = createEvents(config, 'worker', logger);
   const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
   void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
   const jobStats = new JobStats();
-  const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, index, jobStats });
+  const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, indexes, jobStats });
   const sweeper = startSweeper({ config, db, queues, logger });
-  const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: () => index.stats().checkpointSeq });
+  const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: (collection) => indexes.get(collection)?.stats().checkpointSeq ?? 0 });
   const watchdog = startQueueWatchdog({
     queues: queueList(queues),
     logger,
@@ -88,16 +89,16 @@ export async function startServices(config: Config): Promise<Services> {
     watchdog.close();
     await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
     await events.close(); // after the jobs: they publish what they store
-    await index.close(); // final checkpoint
+    await indexes.close(); // final checkpoints
     await heartbeat.close();
     redis.disconnect();
     await Promise.allSettled([embedder.close(), answerer.close()]);
     await db.destroy();
   };
-  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, index, jobStats, failure, close };
+  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, indexes, jobStats, failure, close };
 }
 
-/** Embedder (checked against the database's), answerer and the index of the embedder's vectors. */
+/** Embedder (checked against the database's), answerer and every collection's index of the embedder's vectors. */
 async function startModelParts(config: Config, logger: Logger, db: Knex) {
   const modelCalls = createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY); // one limit for embedder and answerer
   const recorded = await readIndexMeta(db);
@@ -109,6 +110,6 @@ async function startModelParts(config: Config, logger: Logger, db: Knex) {
   let fail: (err: IndexInvalidatedError) => void = () => undefined;
   const failure = new Promise<IndexInvalidatedError>((resolve) => (fail = resolve));
   const identity = { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId };
-  const index = await VectorIndex.load(config, db, identity, logger, (err) => fail(err));
-  return { embedder, answerer, index, failure };
+  const indexes = await CollectionIndexes.load(config, db, identity, logger, (err) => fail(err));
+  return { embedder, answerer, indexes, failure };
 }

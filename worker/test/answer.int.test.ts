@@ -90,6 +90,7 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
       );
       const stored = await insertUserMessage(services.db, { sessionId, content, metadata: { type: 'question' } });
       const job: AnswerJob = {
+        collection: 'default',
         sessionId,
         messageId: stored.message.id,
         k: options.k ?? 5,

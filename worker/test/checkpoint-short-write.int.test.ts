@@ -72,7 +72,7 @@ describe('a checkpoint whose index file is written short', () => {
     const index = await fx.openIndex({ DATA_DIR: dataDir });
     await index.checkpoint();
     await index.close();
-    const dir = path.join(dataDir, 'index');
+    const dir = path.join(dataDir, 'index', 'default');
     const name = (await readFile(path.join(dir, 'CURRENT'), 'utf8')).trim();
     const bin = path.join(dir, `${name}.bin`);
     const good = {

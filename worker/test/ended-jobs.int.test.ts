@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../shared/src/config.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { findJobRecord, recordPendingJob } from '../../shared/src/db/jobs-repo.js';
 import { recordRemovalTargets } from '../../shared/src/db/removals-repo.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
@@ -47,7 +48,7 @@ describe('a job delivered again after it ended', () => {
     const chunks = [{ text, embedding: vector ?? [] }];
     await replaceDocumentChunks(db, { documentId: 'gone', revision: saved.revision, contentHash: hashContent(text), embedder: services.embedder.id, chunks });
     const jobId = `remove:${randomUUID()}`;
-    const data = { dryRun: false, requestId: 'test' };
+    const data = { collection: DEFAULT_COLLECTION, dryRun: false, requestId: 'test' };
     await db.transaction(async (trx) => {
       await recordRemovalTargets(trx, jobId, { documentId: 'gone' });
       await recordPendingJob(trx, { queue: 'remove', jobId, data });

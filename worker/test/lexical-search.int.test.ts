@@ -15,7 +15,7 @@ import { lexicalTerms, queryTerms } from '../../shared/src/db/lexical-terms.js';
 import { createWhereSchema } from '../../shared/src/db/where.js';
 import { writeLexicalEntries } from '../../shared/src/db/lexical-repo.js';
 import { createChunkTermsMigration } from '../../migrations/20261210000000_create_chunk_terms.js';
-import { retrieve } from '../src/retrieve.js';
+import { retrieve, type IndexSource } from '../src/retrieve.js';
 import type { VectorIndex } from '../src/vectors/vector-index.js';
 import { BACKENDS, openIndexFixture, type IndexFixture } from './index-fixture.js';
 
@@ -160,12 +160,15 @@ describe('the lexical index', () => {
   it('ranks a rare word first, and forgets a removed document on both sides', async () => {
     for (const { fx, index } of fixtures.values()) {
       await fx.seed('rare-doc', 'The zygomorphic florets of this plant are rare.', { half: 0 });
-      const found = await retrieve({ config: fx.config, db: fx.db, index, embedder: fx.embedder }, { query: 'ZYGOMORPHIC', k: 3 });
+      const found = await retrieve({ config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder }, { query: 'ZYGOMORPHIC', k: 3 });
       assert.equal(found[0]?.documentId, 'rare-doc');
       assert.equal(found[0]?.lexicalRank, 1);
       await fx.remove('rare-doc');
       for (const mode of ['hybrid', 'vector', 'lexical'] as const) {
-        const after = await retrieve({ config: fx.config, db: fx.db, index, embedder: fx.embedder }, { query: 'zygomorphic florets', k: 200, mode });
+        const after = await retrieve(
+          { config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder },
+          { query: 'zygomorphic florets', k: 200, mode },
+        );
         assert.ok(!after.some((hit) => hit.documentId === 'rare-doc'), mode);
       }
       assert.deepEqual(await searchLexical(fx.db, 'zygomorphic', 10), []);
@@ -175,7 +178,7 @@ describe('the lexical index', () => {
   it('keeps k results under a filter in every mode, with scores and ranks of each side', async () => {
     const where = createWhereSchema({ maxDepth: 4, maxConditions: 8, maxInList: 8 }).parse({ half: 1 });
     for (const { fx, index } of fixtures.values()) {
-      const s = { config: fx.config, db: fx.db, index, embedder: fx.embedder };
+      const s = { config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder };
       for (const mode of ['hybrid', 'vector', 'lexical'] as const) {
         const hits = await retrieve(s, { query: 'honey café', k: 7, where, mode });
         assert.equal(hits.length, 7, mode);
@@ -212,3 +215,13 @@ describe('the lexical index', () => {
     }
   });
 });
+
+/** The fixture's one index as retrieval's index source: synced before each read, as the worker's are. */
+function sourceOf(index: VectorIndex): IndexSource {
+  return {
+    synced: async () => {
+      await index.sync();
+      return index;
+    },
+  };
+}

@@ -144,11 +144,11 @@ describe('VectorIndex start-up with damaged checkpoints', () => {
   async function freshCheckpoint(): Promise<{ bin: string; manifest: string; current: string }> {
     const index = await fx.openIndex({ DATA_DIR: dir() });
     await index.checkpoint();
-    const name = (await readFile(path.join(dir(), 'index', 'CURRENT'), 'utf8')).trim();
+    const name = (await readFile(path.join(dir(), 'index', 'default', 'CURRENT'), 'utf8')).trim();
     return {
-      bin: path.join(dir(), 'index', `${name}.bin`),
-      manifest: path.join(dir(), 'index', `${name}.json`),
-      current: path.join(dir(), 'index', 'CURRENT'),
+      bin: path.join(dir(), 'index', 'default', `${name}.bin`),
+      manifest: path.join(dir(), 'index', 'default', `${name}.json`),
+      current: path.join(dir(), 'index', 'default', 'CURRENT'),
     };
   }
 
@@ -230,7 +230,7 @@ describe('VectorIndex start-up with damaged checkpoints', () => {
       (globalThis as { gc?: () => void }).gc?.();
     }
     assert.ok(![...reasons.keys()].some((reason) => reason.startsWith('readIndex failed')), 'no damaged file reached readIndex');
-    const leftovers = (await readdir(path.join(dir(), 'index'))).filter((file) => file.includes('.load-'));
+    const leftovers = (await readdir(path.join(dir(), 'index', 'default'))).filter((file) => file.includes('.load-'));
     assert.deepEqual(leftovers, []);
   });
 });

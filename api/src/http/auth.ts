@@ -14,7 +14,7 @@ import { UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
 
 /** Routes an EventSource opens: the only ones where a key in the URL is accepted. */
-export const EVENT_STREAM_PATHS: readonly RegExp[] = [/^\/chat\/sessions\/[^/]+\/events\/?$/i];
+export const EVENT_STREAM_PATHS: readonly RegExp[] = [/^(\/collections\/[^/]+)?\/chat\/sessions\/[^/]+\/events\/?$/i];
 /** The queue dashboard, opened in a browser: it also takes HTTP Basic auth with the key as password, so the browser asks for it. */
 export const DASHBOARD_PATHS: readonly RegExp[] = [/^\/admin\/queues(\/|$)/];
 /** Routes that need no key (exact paths, as Express reports req.path). */

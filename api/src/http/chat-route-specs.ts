@@ -81,7 +81,26 @@ export function chatRoutes(config: RegistryConfig, schemas: RequestSchemas): Rou
 }
 
 function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSpec[] {
+  const session = { id: 's1', title: 'Bees', createdAt: TIME };
   return [
+    {
+      method: 'get',
+      path: '/chat/sessions',
+      operationId: 'listSessions',
+      tag: 'chat',
+      summary: 'The chat sessions of the collection, newest first',
+      query: chat.SessionsQuery,
+      responses: { 200: ok('newest first', R.SessionList, { sessions: [session] }), ...errors(400, 401) },
+    },
+    {
+      method: 'delete',
+      path: '/chat/sessions/:id',
+      operationId: 'deleteSession',
+      tag: 'chat',
+      summary: 'Delete a chat session with its messages',
+      params: sessionParams,
+      responses: { 200: ok('deleted', R.SessionDeleted, { id: 's1', messages: 2 }), ...errors(400, 401, 404) },
+    },
     {
       method: 'post',
       path: '/chat/sessions',

@@ -7,7 +7,7 @@
  * objects and arrays only.
  * A request without a body (no Content-Length or 0, no Transfer-Encoding) passes untouched, since
  * fetch() sends `Content-Length: 0` on a bare POST.
- * One route also takes multipart/form-data: POST /documents, a file upload (upload.ts reads it). Its
+ * One route also takes multipart/form-data: POST /documents (also /collections/:collection/documents), a file upload (upload.ts reads it). Its
  * early 413 allows UPLOAD_MAX_BYTES for the file plus BODY_LIMIT_BYTES for the form's other fields.
  */
 import express, { type Request, type RequestHandler } from 'express';
@@ -16,8 +16,8 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../../../shared
 import { payloadTooLarge } from './errors.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
-/** Routes that also take a multipart/form-data body (method and exact path). */
-export const MULTIPART_ROUTES: ReadonlyArray<{ method: string; path: string }> = [{ method: 'POST', path: '/documents' }];
+/** Routes that also take a multipart/form-data body (method and path: POST /documents, also in a collection). */
+export const MULTIPART_ROUTES: ReadonlyArray<{ method: string; path: RegExp }> = [{ method: 'POST', path: /^(\/collections\/[^/]+)?\/documents$/ }];
 
 export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES' | 'UPLOAD_MAX_BYTES'>): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -45,5 +45,5 @@ export function jsonBody(config: Pick<Config, 'BODY_LIMIT_BYTES' | 'UPLOAD_MAX_B
 }
 
 function isMultipartRoute(req: Request): boolean {
-  return MULTIPART_ROUTES.some((route) => route.method === req.method && route.path === req.path);
+  return MULTIPART_ROUTES.some((route) => route.method === req.method && route.path.test(req.path));
 }

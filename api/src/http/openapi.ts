@@ -58,7 +58,7 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['documents', 'search', 'chat', 'jobs', 'service', 'reference'].map((name) => ({ name })),
+    tags: ['collections', 'documents', 'search', 'chat', 'jobs', 'service', 'reference'].map((name) => ({ name })),
     paths,
     components: {
       schemas,

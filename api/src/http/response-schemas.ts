@@ -122,3 +122,32 @@ export const AnswerCancelled = z.discriminatedUnion('status', [
 
 /** Bodies that are not JSON: described by media type, checked by the e2e test as text. */
 export const TextBody = z.string();
+
+export const CollectionView = z.strictObject({
+  id: z.string(),
+  title: z.string().nullable(),
+  embedder: z.string().describe('builtin or ollama: the deployment embedder the collection was created with'),
+  metadata: freeForm,
+  status: z.enum(['active', 'deleting']).describe('deleting: a drop-collection job is under way; its routes answer 404'),
+  createdAt: isoTime,
+});
+export const CollectionList = z.strictObject({ collections: z.array(CollectionView) });
+export const CollectionDetail = CollectionView.extend({
+  documents: count,
+  chunks: count,
+  sessions: count.describe('chat sessions'),
+  workers: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        size: count.describe("live chunks in this worker's index of the collection"),
+        appliedSeq: count,
+        checkpointSeq: count,
+        lastSyncMs: z.number(),
+        lastSeen: isoTime,
+      }),
+    )
+    .describe('every live worker holding an index of the collection (from the heartbeats)'),
+});
+export const SessionList = z.strictObject({ sessions: z.array(ChatSession) });
+export const SessionDeleted = z.strictObject({ id: z.string(), messages: count.describe('messages deleted with it') });

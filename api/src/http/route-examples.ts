@@ -53,6 +53,10 @@ export const exampleStatus = {
       checkpointSeq: 0,
       embedder: 'builtin-hash-v1:384',
       status: 'ready',
+      collections: {
+        default: { size: 1, appliedSeq: 1, checkpointSeq: 0, lastSyncMs: 0.04 },
+        handbook: { size: 12, appliedSeq: 40, checkpointSeq: 40, lastSyncMs: 0.03 },
+      },
     },
   ],
   queues: [{ name: 'ingest', waiting: 0, active: 0, succeeded: 1, failed: 0, delayed: 0, newestJob: 1 }],

@@ -11,18 +11,14 @@ import { chatRoutes, jobRoutes } from './chat-route-specs.js';
 import { documentRoutes, searchRoutes } from './document-route-specs.js';
 import { errors, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { referenceRoutes, serviceRoutes } from './service-route-specs.js';
+import { collectionRoutes, inCollection } from './collection-route-specs.js';
 
 export type { HttpMethod, RegistryConfig, ResponseSpec, RouteSpec } from './route-spec.js';
 
 export function createRouteRegistry(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
-  const routes = [
-    ...serviceRoutes(),
-    ...referenceRoutes(),
-    ...documentRoutes(config, schemas),
-    ...searchRoutes(schemas),
-    ...jobRoutes(),
-    ...chatRoutes(config, schemas),
-  ];
+  // served un-prefixed for the default collection and under /collections/:collection (http/collection-scope.ts)
+  const scoped = [...documentRoutes(config, schemas), ...searchRoutes(schemas), ...chatRoutes(config, schemas)];
+  const routes = [...serviceRoutes(), ...referenceRoutes(), ...collectionRoutes(config), ...jobRoutes(), ...scoped, ...inCollection(scoped)];
   return routes.map(withCommonAnswers);
 }
 

@@ -17,7 +17,7 @@ export interface RouteSpec {
   method: HttpMethod;
   path: string; // Express syntax: /documents/:id
   operationId: string;
-  tag: 'service' | 'reference' | 'documents' | 'search' | 'jobs' | 'chat';
+  tag: 'service' | 'reference' | 'collections' | 'documents' | 'search' | 'jobs' | 'chat';
   summary: string;
   description?: string;
   isPublic?: boolean; // no API key needed
@@ -30,7 +30,7 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES'>;
+export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER'>;
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'invalid input: details lists {path, rule, message} per problem',

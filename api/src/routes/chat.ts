@@ -1,5 +1,6 @@
 /**
- * Chat: sessions, questions and their answers. A question is stored, then its answer
+ * Chat: sessions of a collection (the default one without a prefix, http/collection-scope.ts), questions and their answers.
+ * Answers are retrieved from the session's collection. A question is stored, then its answer
  * job is enqueued (job id from the message id), and the route answers 202 at once; the worker's
  * answer arrives by SSE push (stream-session.ts) or by polling `?after=`. An Idempotency-Key makes a
  * client's retry return the first response without a second message or job.
@@ -7,7 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createChatSession, findChatSession, findReply, insertUserMessage, listMessagesAfter, type StoredMessage } from '../../../shared/src/db/chat-repo.js';
+import {
+  createChatSession,
+  deleteChatSession,
+  findChatSession,
+  findReply,
+  insertUserMessage,
+  listChatSessions,
+  listMessagesAfter,
+  type StoredMessage,
+} from '../../../shared/src/db/chat-repo.js';
+import { COLLECTION_PREFIXES, collectionOf } from '../http/collection-scope.js';
 import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { recordPendingJob } from '../../../shared/src/db/jobs-repo.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
@@ -49,17 +60,28 @@ export function createChatSchemas(config: RequestLimitsConfig, k: RequestSchemas
       .optional(),
   });
   const EventsQuery = z.strictObject({ after: MessageCursor.optional(), access_token: z.string().optional() });
-  return { SessionInput, QuestionInput, MessagesQuery, EventsQuery };
+  const SessionsQuery = z.strictObject({ limit: MessagesQuery.shape.limit });
+  return { SessionInput, QuestionInput, MessagesQuery, EventsQuery, SessionsQuery };
 }
 
 export function chatRouter(s: ApiServices): Router {
   const router = Router();
-  const { SessionInput, QuestionInput, MessagesQuery, EventsQuery } = createChatSchemas(s.config, s.schemas.k);
+  const schemas = createChatSchemas(s.config, s.schemas.k);
+  for (const prefix of COLLECTION_PREFIXES) {
+    sessionRoutes(s, router, prefix, schemas);
+    messageRoutes(s, router, prefix, schemas);
+  }
+  return router;
+}
 
-  router.post('/chat/sessions', async (req, res) => {
+type ChatSchemas = ReturnType<typeof createChatSchemas>;
+
+function sessionRoutes(s: ApiServices, router: Router, prefix: string, { SessionInput, SessionsQuery }: ChatSchemas): void {
+  router.post(`${prefix}/chat/sessions`, async (req, res) => {
+    const collection = await collectionOf(s, req);
     const input = parse(SessionInput, req.body ?? {}, 'chat session');
     const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, input), s.config.IDEMPOTENCY_TTL_MS, async (db) => {
-      const session = await createChatSession(db, { id: input.id ?? randomUUID(), title: input.title ?? null });
+      const session = await createChatSession(db, { id: input.id ?? randomUUID(), title: input.title ?? null, collection });
       if (!session) throw new ConflictError(`chat session ${input.id ?? ''} already exists`);
       return { statusCode: 201, body: session };
     });
@@ -67,13 +89,29 @@ export function chatRouter(s: ApiServices): Router {
     res.status(outcome.statusCode).json(outcome.body);
   });
 
-  router.get('/chat/sessions/:id', async (req, res) => {
-    res.json(await sessionOf(s, req));
+  router.get(`${prefix}/chat/sessions`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const query = parse(SessionsQuery, { ...req.query }, 'query');
+    res.json({ sessions: await listChatSessions(s.db, collection, query.limit ?? s.config.MAX_PAGE_SIZE) });
   });
 
-  router.post('/chat/sessions/:id/messages', async (req, res) => ask(s, QuestionInput, req, res));
+  router.get(`${prefix}/chat/sessions/:id`, async (req, res) => {
+    const { collection: _collection, ...session } = await sessionOf(s, req);
+    res.json(session);
+  });
 
-  router.get('/chat/sessions/:id/messages', async (req, res) => {
+  router.delete(`${prefix}/chat/sessions/:id`, async (req, res) => {
+    const session = await sessionOf(s, req);
+    const messages = await deleteChatSession(s.db, session.id, session.collection);
+    if (messages === undefined) throw new NotFoundError(`chat session ${session.id} not found`);
+    res.json({ id: session.id, messages });
+  });
+}
+
+function messageRoutes(s: ApiServices, router: Router, prefix: string, { QuestionInput, MessagesQuery, EventsQuery }: ChatSchemas): void {
+  router.post(`${prefix}/chat/sessions/:id/messages`, async (req, res) => ask(s, QuestionInput, req, res));
+
+  router.get(`${prefix}/chat/sessions/:id/messages`, async (req, res) => {
     const session = await sessionOf(s, req);
     const query = parse(MessagesQuery, { ...req.query }, 'query');
     const limit = query.limit ?? s.config.MAX_PAGE_SIZE;
@@ -81,7 +119,7 @@ export function chatRouter(s: ApiServices): Router {
     res.json({ messages: messages.slice(0, limit), hasMore: messages.length > limit });
   });
 
-  router.get('/chat/sessions/:id/events', streamCap({ config: s.config, redis: s.redis }), async (req, res) => {
+  router.get(`${prefix}/chat/sessions/:id/events`, streamCap({ config: s.config, redis: s.redis }), async (req, res) => {
     const session = await sessionOf(s, req);
     const query = parse(EventsQuery, { ...req.query }, 'query');
     const lastEventId = req.get('last-event-id');
@@ -89,16 +127,17 @@ export function chatRouter(s: ApiServices): Router {
     const stream = s.sse.open(req, res, { heartbeatMs: s.config.SSE_HEARTBEAT_MS, retryMs: s.config.SSE_RETRY_MS });
     streamSession({ db: s.db, events: s.events, logger: localsOf(res).logger }, stream, session.id, after);
   });
-  return router;
 }
 
-type QuestionSchema = ReturnType<typeof createChatSchemas>['QuestionInput'];
+type QuestionSchema = ChatSchemas['QuestionInput'];
 
+/** The session named by the path, in the collection named by the path; one of another collection is not found. */
 async function sessionOf(s: ApiServices, req: Request) {
+  const collection = await collectionOf(s, req);
   const id = parse(SessionId, req.params['id'], 'session id');
-  const session = await findChatSession(s.db, id);
+  const session = await findChatSession(s.db, id, collection);
   if (!session) throw new NotFoundError(`chat session ${id} not found`);
-  return session;
+  return { ...session, collection };
 }
 
 /** POST /chat/sessions/:id/messages: stores the question, announces it and enqueues its answer. */
@@ -108,6 +147,7 @@ async function ask(s: ApiServices, QuestionInput: QuestionSchema, req: Request, 
   const rawWhere = input.where === undefined ? undefined : (req.body as { where: unknown }).where;
   const { requestId } = localsOf(res);
   const answerJobOf = (messageId: number) => ({
+    collection: session.collection,
     sessionId: session.id,
     messageId,
     k: input.k,

@@ -29,7 +29,7 @@ import type { ApiServices } from '../services.js';
 
 export const JobRef = z.strictObject({
   queue: z.enum(QUEUE_NAMES),
-  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be a job id'),
+  id: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be a job id'),
 });
 
 export type JobStatus = 'waiting' | 'active' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';

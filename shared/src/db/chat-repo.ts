@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
+import { DEFAULT_COLLECTION } from '../input.js';
 
 const SESSION_LOCK_CLASS = 0x63686174; // "chat": first key of pg_advisory_xact_lock(int, int)
 
@@ -49,17 +50,46 @@ interface MessageRow {
 
 const MESSAGE_COLUMNS = ['id', 'session_id', 'role', 'content', 'metadata', 'reply_to', 'created_at'] as const;
 
-/** Creates a session; undefined when the id is taken. */
-export async function createChatSession(db: Knex, input: { id: string; title: string | null }): Promise<ChatSession | undefined> {
+/** Creates a session in a collection; undefined when the id is taken (session ids are unique across collections). */
+export async function createChatSession(db: Knex, input: { id: string; title: string | null; collection?: string }): Promise<ChatSession | undefined> {
   const row = { id: input.id, title: input.title, created_at: nowMs() };
-  const inserted: Array<{ id: string }> = await db('chat_sessions').insert(row).onConflict('id').ignore().returning(['id']);
+  const inserted: Array<{ id: string }> = await db('chat_sessions')
+    .insert({ ...row, collection_id: input.collection ?? DEFAULT_COLLECTION })
+    .onConflict('id')
+    .ignore()
+    .returning(['id']);
   return inserted.length === 0 ? undefined : toSession(row);
 }
 
-export async function findChatSession(db: Knex, id: string): Promise<ChatSession | undefined> {
-  const row = (await db('chat_sessions').select('id', 'title', 'created_at').where({ id }).first()) as
+/** The session, if it exists in `collection`: a session of another collection is not found. */
+export async function findChatSession(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<ChatSession | undefined> {
+  const row = (await db('chat_sessions').select('id', 'title', 'created_at').where({ id, collection_id: collection }).first()) as
     { id: string; title: string | null; created_at: number | string } | undefined;
   return row ? toSession(row) : undefined;
+}
+
+/** A collection's sessions, newest first, at most `limit`. */
+export async function listChatSessions(db: Knex, collection: string, limit: number): Promise<ChatSession[]> {
+  const rows = (await db('chat_sessions')
+    .select('id', 'title', 'created_at')
+    .where({ collection_id: collection })
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'asc' },
+    ])
+    .limit(limit)) as Array<{ id: string; title: string | null; created_at: number | string }>;
+  return rows.map(toSession);
+}
+
+/** Deletes a session of `collection` with its messages, in one transaction; returns how many messages went, undefined when there was no session. */
+export async function deleteChatSession(db: Knex, id: string, collection: string): Promise<number | undefined> {
+  return db.transaction(async (trx) => {
+    const session = (await trx('chat_sessions').select('id').where({ id, collection_id: collection }).first()) as { id: string } | undefined;
+    if (!session) return undefined;
+    const messages = await trx('chat_messages').where({ session_id: id }).delete();
+    await trx('chat_sessions').where({ id }).delete();
+    return messages;
+  });
 }
 
 export async function insertUserMessage(db: Knex, input: { sessionId: string; content: string; metadata: Record<string, unknown> }): Promise<StoredMessage> {

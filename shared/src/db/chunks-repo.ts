@@ -8,6 +8,7 @@ import { dialectOf } from './connection.js';
 import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { applyWhere, type Where } from './where.js';
+import { DEFAULT_COLLECTION } from '../input.js';
 
 /** hnswlib-node keeps labels as uint32: a larger chunk id would silently alias another chunk. */
 export const MAX_CHUNK_ID = 2 ** 32 - 1;
@@ -36,20 +37,22 @@ export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: numb
  */
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
+  input: { collection?: string; documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
   onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
+  const collection = input.collection ?? DEFAULT_COLLECTION;
+  const key = { collection_id: collection, id: input.documentId };
   return logWriteTransaction(db, async (trx) => {
     const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
     if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
-    const doc = (await trx('documents').select('revision', 'metadata').where({ id: input.documentId }).first()) as
-      { revision: number; metadata: unknown } | undefined;
+    const doc = (await trx('documents').select('revision', 'metadata').where(key).first()) as { revision: number; metadata: unknown } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-    const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId]));
+    const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
     const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
     const ids: number[] = [];
     for (let start = 0; start < input.chunks.length; start += BATCH) {
       const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
+        collection_id: collection,
         document_id: input.documentId,
         ordinal: start + i,
         text: chunk.text,
@@ -66,8 +69,8 @@ export async function replaceDocumentChunks(
     }
     const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
     if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
-    await appendLog(trx, 'add', ids);
-    await trx('documents').where({ id: input.documentId }).update({
+    await appendLog(trx, 'add', ids, collection);
+    await trx('documents').where(key).update({
       status: 'ready',
       error: null,
       chunk_count: ids.length,
@@ -80,33 +83,35 @@ export async function replaceDocumentChunks(
 }
 
 /** Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it ready. */
-export async function refreshDocumentChunks(db: Knex, input: { documentId: string; revision: number }): Promise<ReplaceOutcome> {
+export async function refreshDocumentChunks(db: Knex, input: { collection?: string; documentId: string; revision: number }): Promise<ReplaceOutcome> {
+  const collection = input.collection ?? DEFAULT_COLLECTION;
   return db.transaction(async (trx) => {
-    const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ id: input.documentId }).first()) as
+    const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ collection_id: collection, id: input.documentId }).first()) as
       { revision: number; metadata: unknown; chunk_count: number } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks')
-      .where({ document_id: input.documentId })
+      .where({ collection_id: collection, document_id: input.documentId })
       .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
-    await trx('documents').where({ id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
+    await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
     return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
   });
 }
 
 export interface LogEntry {
   seq: number;
-  op: 'add' | 'delete' | 'reindex'; // reindex: every embedding was replaced by another embedder's
+  op: 'add' | 'delete' | 'reindex' | 'drop'; // reindex: every embedding was replaced by another embedder's; drop: the collection was deleted
   chunkId: number;
   embedding: number[] | null; // null for deletes and for adds whose chunk is already gone
 }
 
-/** The change feed after `afterSeq`, in seq order; an empty answer is the whole cost of a sync with nothing new. */
-export async function readLogAfter(db: Knex, afterSeq: number, limit: number): Promise<LogEntry[]> {
+/** One collection's change feed after `afterSeq`, in seq order. */
+export async function readLogAfter(db: Knex, afterSeq: number, limit: number, collection = DEFAULT_COLLECTION): Promise<LogEntry[]> {
   const rows = (await db('vector_log as l')
     .leftJoin('chunks as c', function joinAdds() {
       this.on('c.id', '=', 'l.chunk_id').andOn('l.op', '=', db.raw('?', ['add']));
     })
     .select('l.seq', 'l.op', 'l.chunk_id', 'c.embedding')
+    .where('l.collection_id', collection)
     .where('l.seq', '>', afterSeq)
     .orderBy('l.seq')
     .limit(limit)) as Array<{ seq: number; op: LogEntry['op']; chunk_id: number; embedding: Uint8Array | null }>;
@@ -118,9 +123,12 @@ export async function readLogAfter(db: Knex, afterSeq: number, limit: number): P
   }));
 }
 
-/** Whether anything was logged after `afterSeq`: the whole cost of a sync with nothing new (raw SQL: no query building on the hot path). */
-export async function hasLogAfter(db: Knex, afterSeq: number): Promise<boolean> {
-  const result: unknown = await db.raw('select seq from vector_log where seq > ? order by seq limit 1', [afterSeq]);
+/**
+ * Whether anything was logged in the collection after `afterSeq`: the whole cost of a sync with
+ * nothing new, one probe of the (collection_id, seq) index (raw SQL: no query building on the hot path).
+ */
+export async function hasLogAfter(db: Knex, afterSeq: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
+  const result: unknown = await db.raw('select seq from vector_log where collection_id = ? and seq > ? order by seq limit 1', [collection, afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
 }
@@ -132,14 +140,21 @@ export async function findReindexAfter(db: Knex, afterSeq: number): Promise<numb
   return row === undefined ? undefined : Number(row.seq);
 }
 
-export async function latestSeq(db: Knex): Promise<number> {
-  const row = (await db('vector_log').max({ seq: 'seq' }).first()) as { seq: number | string | null } | undefined;
+/** The newest seq of one collection's rows, or of the whole log when `collection` is undefined. */
+export async function latestSeq(db: Knex, collection?: string): Promise<number> {
+  const query = db('vector_log').max({ seq: 'seq' });
+  const row = (await (collection === undefined ? query : query.where('collection_id', collection)).first()) as { seq: number | string | null } | undefined;
   return Number(row?.seq ?? 0);
 }
 
-/** Chunk embeddings in id order after `afterId`, for rebuilding an index from the database. */
-export async function readChunkEmbeddings(db: Knex, afterId: number, limit: number): Promise<Array<{ id: number; embedding: number[] }>> {
-  const rows = (await db('chunks').select('id', 'embedding').where('id', '>', afterId).orderBy('id').limit(limit)) as Array<{
+/** One collection's chunk embeddings in id order after `afterId`, for rebuilding its index from the database. */
+export async function readChunkEmbeddings(
+  db: Knex,
+  afterId: number,
+  limit: number,
+  collection = DEFAULT_COLLECTION,
+): Promise<Array<{ id: number; embedding: number[] }>> {
+  const rows = (await db('chunks').select('id', 'embedding').where('collection_id', collection).where('id', '>', afterId).orderBy('id').limit(limit)) as Array<{
     id: number;
     embedding: Uint8Array;
   }>;
@@ -158,8 +173,8 @@ export async function readEmbeddings(db: Knex, ids: readonly number[]): Promise<
   return found;
 }
 
-export async function countChunks(db: Knex): Promise<number> {
-  const row = (await db('chunks').count({ n: '*' }).first()) as { n: number | string } | undefined;
+export async function countChunks(db: Knex, collection = DEFAULT_COLLECTION): Promise<number> {
+  const row = (await db('chunks').where('collection_id', collection).count({ n: '*' }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
 
@@ -177,7 +192,9 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
   const found = new Map<number, ChunkHit>();
   if (ids.length === 0) return found;
   const rows = (await db('chunks as c')
-    .join('documents as d', 'd.id', 'c.document_id')
+    .join('documents as d', function sameDocument() {
+      this.on('d.collection_id', '=', 'c.collection_id').andOn('d.id', '=', 'c.document_id');
+    })
     .select('c.id', 'c.document_id', 'c.ordinal', 'c.text', 'c.metadata', 'd.title')
     .whereIn('c.id', ids)) as Array<{ id: number; document_id: string; ordinal: number; text: string; metadata: unknown; title: string | null }>;
   for (const row of rows) {
@@ -199,16 +216,18 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
  * document's current metadata: while a re-ingest is pending, the old chunks keep matching as the
  * old document did, so a search sees the old document or the new one, never a mix.
  */
-export async function chunkIdsMatching(db: Knex, where: Where): Promise<number[]> {
-  const rows: Array<{ id: number }> = await applyWhere(db('chunks').select('id'), where, 'chunks.metadata', dialectOf(db));
+export async function chunkIdsMatching(db: Knex, where: Where, collection = DEFAULT_COLLECTION): Promise<number[]> {
+  const query = db('chunks').select('id').where('collection_id', collection);
+  const rows = (await applyWhere(query, where, 'chunks.metadata', dialectOf(db))) as Array<{ id: number }>;
   return rows.map((row) => row.id);
 }
 
-export async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<number[]> {
+export async function chunkIdsOf(trx: Knex, documentIds: string[], collection = DEFAULT_COLLECTION): Promise<number[]> {
   const ids: number[] = [];
   for (let start = 0; start < documentIds.length; start += BATCH) {
     const rows = (await trx('chunks')
       .select('id')
+      .where('collection_id', collection)
       .whereIn('document_id', documentIds.slice(start, start + BATCH))) as Array<{ id: number }>;
     ids.push(...rows.map((row) => row.id));
   }
@@ -216,8 +235,8 @@ export async function chunkIdsOf(trx: Knex, documentIds: string[]): Promise<numb
 }
 
 /** Deletes the chunks with their lexical entries and logs each delete; call it inside logWriteTransaction. */
-export async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promise<number> {
-  await appendLog(trx, 'delete', chunkIds);
+export async function deleteChunksWithLog(trx: Knex, chunkIds: number[], collection = DEFAULT_COLLECTION): Promise<number> {
+  await appendLog(trx, 'delete', chunkIds, collection);
   await deleteLexicalEntries(trx, chunkIds);
   for (let start = 0; start < chunkIds.length; start += BATCH) {
     await trx('chunks')
@@ -227,8 +246,8 @@ export async function deleteChunksWithLog(trx: Knex, chunkIds: number[]): Promis
   return chunkIds.length;
 }
 
-async function appendLog(trx: Knex, op: 'add' | 'delete', chunkIds: number[]): Promise<void> {
+async function appendLog(trx: Knex, op: 'add' | 'delete', chunkIds: number[], collection: string): Promise<void> {
   for (let start = 0; start < chunkIds.length; start += BATCH) {
-    await trx('vector_log').insert(chunkIds.slice(start, start + BATCH).map((chunkId) => ({ op, chunk_id: chunkId })));
+    await trx('vector_log').insert(chunkIds.slice(start, start + BATCH).map((chunkId) => ({ op, chunk_id: chunkId, collection_id: collection })));
   }
 }

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { applyWhere, type Where } from './where.js';
+import { DEFAULT_COLLECTION } from '../input.js';
 
 export type DocumentStatus = 'pending' | 'indexing' | 'ready' | 'failed';
 
@@ -53,6 +54,7 @@ const COLUMNS = [
 ] as const;
 
 export interface NewDocument {
+  collection?: string | undefined; // default: the default collection
   id?: string | undefined;
   text: string;
   title?: string | null | undefined;
@@ -72,8 +74,11 @@ export function hashContent(text: string): string {
 export async function upsertPendingDocument(trx: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
   const now = nowMs();
   const id = input.id ?? randomUUID();
-  const last = (await trx('document_revisions').select('last_revision').where({ document_id: id }).first()) as { last_revision: number } | undefined;
+  const collection = input.collection ?? DEFAULT_COLLECTION;
+  const last = (await trx('document_revisions').select('last_revision').where({ collection_id: collection, document_id: id }).first()) as
+    { last_revision: number } | undefined;
   const row = {
+    collection_id: collection,
     id,
     title: input.title ?? null,
     metadata: toJsonColumn(input.metadata ?? {}),
@@ -86,25 +91,28 @@ export async function upsertPendingDocument(trx: Knex, input: NewDocument): Prom
     created_at: now,
     updated_at: now,
   };
-  const { created_at: _created, id: _id, revision: _revision, ...changes } = row;
+  const { created_at: _created, id: _id, revision: _revision, collection_id: _collection, ...changes } = row;
   const savedRows: Array<{ id: string; revision: number; status: DocumentStatus }> = await trx('documents')
     .insert(row)
-    .onConflict('id')
+    .onConflict(['collection_id', 'id'])
     .merge({ ...changes, revision: trx.raw('documents.revision + 1') })
     .returning(['id', 'revision', 'status']);
   const [saved] = savedRows;
   if (!saved) throw new Error(`upsert of document ${id} returned no row`);
-  await trx('document_revisions').insert({ document_id: id, last_revision: saved.revision }).onConflict('document_id').merge();
+  await trx('document_revisions')
+    .insert({ collection_id: collection, document_id: id, last_revision: saved.revision })
+    .onConflict(['collection_id', 'document_id'])
+    .merge();
   return saved;
 }
 
-export async function findDocument(db: Knex, id: string): Promise<DocumentRecord | undefined> {
-  const row = (await db('documents').select(COLUMNS).where({ id }).first()) as DocumentRow | undefined;
+export async function findDocument(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<DocumentRecord | undefined> {
+  const row = (await db('documents').select(COLUMNS).where({ collection_id: collection, id }).first()) as DocumentRow | undefined;
   return row ? toRecord(row) : undefined;
 }
 
-export async function findDocumentContent(db: Knex, id: string): Promise<string | undefined> {
-  const row = (await db('documents').select('content').where({ id }).first()) as { content: string } | undefined;
+export async function findDocumentContent(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<string | undefined> {
+  const row = (await db('documents').select('content').where({ collection_id: collection, id }).first()) as { content: string } | undefined;
   return row?.content;
 }
 
@@ -116,10 +124,11 @@ export interface DocumentPage {
 /** Lists documents in id order, after `cursor`, optionally filtered by status and a metadata filter. */
 export async function listDocuments(
   db: Knex,
-  options: { where?: Where | undefined; status?: DocumentStatus | undefined; limit: number; cursor?: string | undefined },
+  options: { collection?: string; where?: Where | undefined; status?: DocumentStatus | undefined; limit: number; cursor?: string | undefined },
 ): Promise<DocumentPage> {
   let query = db('documents')
     .select(COLUMNS)
+    .where('collection_id', options.collection ?? DEFAULT_COLLECTION)
     .orderBy('id')
     .limit(options.limit + 1);
   if (options.cursor !== undefined) query = query.where('id', '>', options.cursor);
@@ -131,20 +140,20 @@ export async function listDocuments(
 }
 
 /** Marks the revision indexing; false when it is gone (removed, re-posted) or already ready. */
-export async function markDocumentIndexing(db: Knex, id: string, revision: number): Promise<boolean> {
+export async function markDocumentIndexing(db: Knex, id: string, revision: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
   const updated = await db('documents')
-    .where({ id, revision })
+    .where({ collection_id: collection, id, revision })
     .whereIn('status', ['pending', 'indexing', 'failed'])
     .update({ status: 'indexing', updated_at: nowMs() });
   return updated > 0;
 }
 
-export async function markDocumentFailed(db: Knex, id: string, revision: number, error: string): Promise<void> {
-  await db('documents').where({ id, revision }).update({ status: 'failed', error, updated_at: nowMs() });
+export async function markDocumentFailed(db: Knex, id: string, revision: number, error: string, collection = DEFAULT_COLLECTION): Promise<void> {
+  await db('documents').where({ collection_id: collection, id, revision }).update({ status: 'failed', error, updated_at: nowMs() });
 }
 
-export async function markDocumentPending(db: Knex, id: string, revision: number): Promise<void> {
-  await db('documents').where({ id, revision }).update({ status: 'pending', error: null, updated_at: nowMs() });
+export async function markDocumentPending(db: Knex, id: string, revision: number, collection = DEFAULT_COLLECTION): Promise<void> {
+  await db('documents').where({ collection_id: collection, id, revision }).update({ status: 'pending', error: null, updated_at: nowMs() });
 }
 
 export async function countDocumentsByStatus(db: Knex): Promise<Record<DocumentStatus, number>> {

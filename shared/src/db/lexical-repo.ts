@@ -5,6 +5,7 @@
  * delete chunks (chunks-repo.ts), so no process holds lexical state and none can be behind.
  */
 import type { Knex } from 'knex';
+import { DEFAULT_COLLECTION } from '../input.js';
 import { ftsDocument, ftsQuery, queryTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
 import { compileWhere, dialectOf, type Where } from './where.js'; // not connection.js: migrate.ts imports this module
 
@@ -46,22 +47,26 @@ export async function deleteLexicalEntries(trx: Knex, chunkIds: readonly number[
   }
 }
 
-/** The best `limit` chunks for the words of `query` (any of them), restricted to `where` when given. */
-export async function searchLexical(db: Knex, query: string, limit: number, where?: Where): Promise<LexicalHit[]> {
+/**
+ * The best `limit` chunks of `collection` for the words of `query` (any of them), restricted to
+ * `where` when given. The engine's matches are joined to their chunk by primary key, so the cost
+ * follows the matches, not the size of other collections.
+ */
+export async function searchLexical(db: Knex, query: string, limit: number, where?: Where, collection = DEFAULT_COLLECTION): Promise<LexicalHit[]> {
   const terms = queryTerms(query);
   if (terms.length === 0 || limit <= 0) return [];
   const dialect = dialectOf(db);
   const filter = where === undefined ? undefined : compileWhere(where, 'c.metadata', dialect); // as chunkIdsMatching: the metadata the chunk was committed with
-  const key = dialect === 'postgres' ? 't.chunk_id' : 'rowid';
-  const within = filter ? `and ${key} in (select c.id from chunks c where ${filter.sql})` : '';
+  const within = filter ? `and (${filter.sql})` : '';
   const sql =
     dialect === 'postgres'
-      ? `select t.chunk_id as chunk_id, ts_rank_cd(t.terms, q.query, 1) as score from chunk_terms t, (select ?::tsquery as query) q
-         where t.terms @@ q.query ${within} order by score desc, t.chunk_id limit ?`
-      : `select rowid as chunk_id, -bm25(chunk_terms) as score from chunk_terms
-         where chunk_terms match ? ${within} order by bm25(chunk_terms), rowid limit ?`;
+      ? `select t.chunk_id as chunk_id, ts_rank_cd(t.terms, q.query, 1) as score from chunk_terms t join chunks c on c.id = t.chunk_id,
+         (select ?::tsquery as query) q
+         where t.terms @@ q.query and c.collection_id = ? ${within} order by score desc, t.chunk_id limit ?`
+      : `select chunk_terms.rowid as chunk_id, -bm25(chunk_terms) as score from chunk_terms join chunks c on c.id = chunk_terms.rowid
+         where chunk_terms match ? and c.collection_id = ? ${within} order by bm25(chunk_terms), chunk_terms.rowid limit ?`;
   const match = dialect === 'postgres' ? tsqueryLiteral(terms) : ftsQuery(terms);
-  const result: unknown = await db.raw(sql, [match, ...(filter?.bindings ?? []), limit]);
+  const result: unknown = await db.raw(sql, [match, collection, ...(filter?.bindings ?? []), limit]);
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ chunk_id: number | string; score: number | string }>;
   return rows.map((row) => ({ chunkId: Number(row.chunk_id), score: Number(row.score) }));
 }

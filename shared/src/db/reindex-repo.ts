@@ -52,7 +52,9 @@ export async function switchEmbeddings(
     await trx('chunks').update({ embedding: trx('reindex_embeddings').select('embedding').where('reindex_embeddings.chunk_id', trx.ref('chunks.id')) });
     const count = (await trx('chunks').count({ n: '*' }).first()) as { n: number | string };
     await trx('index_meta').where({ id: 1 }).update({ embedder: embedder.id, dimension: embedder.dimension, updated_at: nowMs() });
-    await trx('vector_log').insert({ op: 'reindex', chunk_id: 0 });
+    // every collection's index is of the old space: each one's change log says so
+    const collections: Array<{ id: string }> = await trx('collections').select('id');
+    await trx('vector_log').insert(collections.map((c) => ({ op: 'reindex', chunk_id: 0, collection_id: c.id })));
     await trx('reindex_embeddings').delete();
     return { chunks: Number(count.n) };
   });

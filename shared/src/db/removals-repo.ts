@@ -8,19 +8,20 @@ import type { Knex } from 'knex';
 import { chunkIdsOf, deleteChunksWithLog } from './chunks-repo.js';
 import { compileWhere, dialectOf, type Where } from './where.js';
 import { logWriteTransaction } from './write-transaction.js';
+import { DEFAULT_COLLECTION } from '../input.js';
 
 const BATCH = 500;
 
 export type RemovalTarget = { documentId: string } | { where: Where };
 
-/** Records the documents the removal `jobId` takes, as they are now; returns how many. */
-export async function recordRemovalTargets(trx: Knex, jobId: string, target: RemovalTarget): Promise<number> {
+/** Records the documents of `collection` the removal `jobId` takes, as they are now; returns how many. */
+export async function recordRemovalTargets(trx: Knex, jobId: string, target: RemovalTarget, collection = DEFAULT_COLLECTION): Promise<number> {
   const { sql, bindings } =
     'documentId' in target ? { sql: 'id = ?', bindings: [target.documentId] } : compileWhere(target.where, 'documents.metadata', dialectOf(trx));
-  const inserted: unknown = await trx.raw(`insert into removal_targets (job_id, document_id, revision) select ?, id, revision from documents where ${sql}`, [
-    jobId,
-    ...bindings,
-  ]);
+  const inserted: unknown = await trx.raw(
+    `insert into removal_targets (job_id, collection_id, document_id, revision) select ?, collection_id, id, revision from documents where collection_id = ? and (${sql})`,
+    [jobId, collection, ...bindings],
+  );
   return insertedCount(inserted);
 }
 
@@ -36,20 +37,23 @@ export async function removeRecordedTargets(
   jobId: string,
   dryRun: boolean,
   onCommit: (trx: Knex, counts: RemovalCounts) => Promise<void>,
+  collection = DEFAULT_COLLECTION,
 ): Promise<RemovalCounts> {
   const work = async (trx: Knex) => {
     const rows = (await trx('removal_targets as t')
       .join('documents as d', function matchRevision() {
-        this.on('d.id', '=', 't.document_id').andOn('d.revision', '=', 't.revision');
+        this.on('d.collection_id', '=', 't.collection_id').andOn('d.id', '=', 't.document_id').andOn('d.revision', '=', 't.revision');
       })
       .select('d.id')
-      .where('t.job_id', jobId)) as Array<{ id: string }>;
+      .where('t.job_id', jobId)
+      .where('t.collection_id', collection)) as Array<{ id: string }>;
     const documentIds = rows.map((row) => row.id);
-    const chunkIds = await chunkIdsOf(trx, documentIds);
+    const chunkIds = await chunkIdsOf(trx, documentIds, collection);
     if (!dryRun) {
-      await deleteChunksWithLog(trx, chunkIds);
+      await deleteChunksWithLog(trx, chunkIds, collection);
       for (let start = 0; start < documentIds.length; start += BATCH) {
         await trx('documents')
+          .where('collection_id', collection)
           .whereIn('id', documentIds.slice(start, start + BATCH))
           .delete();
       }

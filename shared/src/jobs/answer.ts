@@ -1,11 +1,13 @@
 /** The answer queue: retrieve, generate (streamed), store exactly one assistant message per question. */
 import { z } from 'zod';
+import { CollectionId, DEFAULT_COLLECTION } from '../input.js';
 import { AppError } from '../errors.js';
 import { storeErrorReply } from '../store-reply.js';
 import { acknowledgedJobPolicy, defineQueue } from './queue-definition.js';
 import { WherePayload } from './where-payload.js';
 
 export const AnswerJob = z.strictObject({
+  collection: CollectionId.default(DEFAULT_COLLECTION), // the session's: the answer is retrieved from it
   sessionId: z.string().max(64),
   messageId: z.number().int().positive(),
   k: z.number().int().positive(),

@@ -1,12 +1,13 @@
 /** The ingest queue: chunk, embed and commit one revision of one document. */
 import { z } from 'zod';
-import { Id } from '../input.js';
+import { CollectionId, DEFAULT_COLLECTION, Id } from '../input.js';
 import type { Knex } from 'knex';
 import { findDocument, markDocumentFailed, markDocumentPending } from '../db/documents-repo.js';
 import { ConflictError, NotFoundError, UnrecoverableJobError } from '../errors.js';
 import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
 
 export const IngestJob = z.strictObject({
+  collection: CollectionId.default(DEFAULT_COLLECTION), // payloads recorded before collections existed are the default one's
   documentId: Id,
   revision: z.number().int().positive(),
   requestId: z.string().max(128),
@@ -33,22 +34,27 @@ export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
   // The document ends failed with the reason, so no client waits for it forever.
   onGaveUp: async (s, job, err) => {
     const reason = err instanceof UnrecoverableJobError ? err.message : `ingest failed: ${err.message}`;
-    await markDocumentFailed(s.db, job.documentId, job.revision, reason);
+    await markDocumentFailed(s.db, job.documentId, job.revision, reason, job.collection);
   },
 });
 
-/** One job per revision: a duplicate enqueue of the same revision is a no-op in Bee-Queue. */
-export function ingestJobId(documentId: string, revision: number): string {
-  return `ingest:${documentId}:${revision}`;
+/**
+ * One job per revision: a duplicate enqueue of the same revision is a no-op in Bee-Queue. Another
+ * collection's jobs are `ingest@<collection>:…`: `@` is in no document id, so no two ids meet.
+ */
+export function ingestJobId(documentId: string, revision: number, collection: string = DEFAULT_COLLECTION): string {
+  return collection === DEFAULT_COLLECTION ? `ingest:${documentId}:${revision}` : `ingest@${collection}:${documentId}:${revision}`;
 }
 
 /** The failed ingest's document back to pending (should the enqueue fail, the sweep picks it up). */
 async function resetFailedIngest(db: Knex, ref: IngestJob): Promise<void> {
-  const doc = await findDocument(db, ref.documentId);
+  const doc = await findDocument(db, ref.documentId, ref.collection);
   if (!doc) throw new NotFoundError(`document ${ref.documentId} not found: it was removed`);
   if (doc.revision !== ref.revision) {
-    throw new ConflictError(`document ${doc.id} changed since (revision ${doc.revision}); its latest revision is job ${ingestJobId(doc.id, doc.revision)}`);
+    throw new ConflictError(
+      `document ${doc.id} changed since (revision ${doc.revision}); its latest revision is job ${ingestJobId(doc.id, doc.revision, ref.collection)}`,
+    );
   }
   if (doc.status !== 'failed') throw new ConflictError(`document ${doc.id} is ${doc.status}, not failed`);
-  await markDocumentPending(db, doc.id, doc.revision);
+  await markDocumentPending(db, doc.id, doc.revision, ref.collection);
 }

@@ -7,12 +7,14 @@ import { ingestQueue } from './ingest.js';
 import { removeQueue } from './remove.js';
 import { searchQueue } from './search.js';
 import { answerQueue } from './answer.js';
+import { dropCollectionQueue } from './drop-collection.js';
 
 export const QUEUES = {
   ingest: ingestQueue,
   remove: removeQueue,
   search: searchQueue,
   answer: answerQueue,
+  'drop-collection': dropCollectionQueue,
 } as const;
 
 export type QueueName = keyof typeof QUEUES;

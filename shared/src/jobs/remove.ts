@@ -1,9 +1,10 @@
 /** The remove queue: delete the documents a removal recorded, logging every chunk delete. */
 import { z } from 'zod';
+import { CollectionId, DEFAULT_COLLECTION } from '../input.js';
 import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
 
 /** What to remove was recorded with the job (db/removals-repo.ts): the documents at their revision when it was acknowledged. */
-export const RemoveJob = z.strictObject({ dryRun: z.boolean(), requestId: z.string().max(128) });
+export const RemoveJob = z.strictObject({ collection: CollectionId.default(DEFAULT_COLLECTION), dryRun: z.boolean(), requestId: z.string().max(128) });
 export type RemoveJob = z.infer<typeof RemoveJob>;
 
 export interface RemoveResult {

@@ -1,5 +1,6 @@
 /** The search queue: vector, lexical or hybrid retrieval (DESIGN.md §12), rows hydrated. Results are never stored. */
 import { z } from 'zod';
+import { CollectionId, DEFAULT_COLLECTION } from '../input.js';
 import { defineQueue, succeeded } from './queue-definition.js';
 import { WherePayload } from './where-payload.js';
 
@@ -8,6 +9,7 @@ export const SearchMode = z.enum(SEARCH_MODES);
 export type SearchMode = z.infer<typeof SearchMode>;
 
 export const SearchJob = z.strictObject({
+  collection: CollectionId.default(DEFAULT_COLLECTION),
   query: z.string(),
   k: z.number().int().positive(),
   where: WherePayload.optional(),

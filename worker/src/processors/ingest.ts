@@ -14,7 +14,7 @@ import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'index'>;
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'indexes'>;
 
 export async function processIngest(
   s: IngestServices,
@@ -22,14 +22,15 @@ export async function processIngest(
   { logger, reportProgress, saveOutcome }: JobContext<IngestResult>,
 ): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
-  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision))) return superseded; // removed, re-posted or already done
-  const doc = await findDocument(s.db, job.documentId);
-  const content = await findDocumentContent(s.db, job.documentId);
+  const { collection } = job;
+  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision, collection))) return superseded; // removed, re-posted or already done
+  const doc = await findDocument(s.db, job.documentId, collection);
+  const content = await findDocumentContent(s.db, job.documentId, collection);
   if (!doc || content === undefined || doc.revision !== job.revision) return superseded;
   abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, content); // tests only (poison job); inert unless set
 
   if (doc.indexedHash === doc.contentHash && doc.chunkCount > 0) {
-    const outcome = await refreshDocumentChunks(s.db, { documentId: doc.id, revision: doc.revision });
+    const outcome = await refreshDocumentChunks(s.db, { collection, documentId: doc.id, revision: doc.revision });
     if (outcome.status === 'superseded') return superseded;
     logger.info('document unchanged, metadata refreshed', { documentId: doc.id, chunks: outcome.chunks });
     return { ...superseded, status: 'unchanged', chunks: outcome.chunks };
@@ -51,16 +52,16 @@ export async function processIngest(
     chunks: replaced.chunks,
     removedChunks: replaced.removed,
   });
-  const input = { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, embedder: s.embedder.id, chunks };
+  const input = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, embedder: s.embedder.id, chunks };
   const outcome = await replaceDocumentChunks(s.db, input, (trx, replaced) => saveOutcome(trx, ready(replaced))).catch(async (err: unknown) => {
     // A reindex switched the embedder meanwhile: syncing meets its log row, which stops this worker
     // (a restart with the new embedder follows); the job is retried, by a worker of the new space.
-    if (err instanceof EmbedderSwitchedError) await s.index.sync();
+    if (err instanceof EmbedderSwitchedError) await s.indexes.synced(collection);
     throw err;
   });
   if (outcome.status === 'superseded') return superseded;
-  await s.index.sync();
-  logger.info('document ingested', { documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
+  await s.indexes.synced(collection);
+  logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
 }
 

@@ -6,6 +6,7 @@ import { processIngest } from './ingest.js';
 import { processRemove } from './remove.js';
 import { processSearch } from './search.js';
 import { processAnswer } from './answer.js';
+import { processDropCollection } from './drop-collection.js';
 
 export type Processor<N extends QueueName> = (services: Services, job: PayloadOf<N>, context: JobContext) => Promise<ResultOf<N>>;
 
@@ -14,4 +15,5 @@ export const PROCESSORS: { [N in QueueName]: Processor<N> } = {
   remove: processRemove,
   search: processSearch,
   answer: processAnswer,
+  'drop-collection': processDropCollection,
 };

@@ -4,16 +4,18 @@
  * transaction, sync. A document posted again since its removal was acknowledged is kept.
  */
 import type { RemoveJob, RemoveResult } from '../../../shared/src/jobs/remove.js';
-import { removeRecordedTargets } from '../../../shared/src/db/removals-repo.js';
+import type { Knex } from 'knex';
+import { removeRecordedTargets, type RemovalCounts } from '../../../shared/src/db/removals-repo.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type RemoveServices = Pick<Services, 'db' | 'index'>;
+type RemoveServices = Pick<Services, 'db' | 'indexes'>;
 
 export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger, saveOutcome }: JobContext<RemoveResult>): Promise<RemoveResult> {
-  await s.index.sync(); // see every earlier commit first
-  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun, (trx, counts) => saveOutcome(trx, { ...counts, dryRun: job.dryRun }));
-  if (!job.dryRun) await s.index.sync(); // apply our own deletes
-  logger.info(job.dryRun ? 'removal counted' : 'documents removed', { ...removed });
+  const index = await s.indexes.synced(job.collection); // see every earlier commit first
+  const saveCounts = (trx: Knex, counts: RemovalCounts) => saveOutcome(trx, { ...counts, dryRun: job.dryRun });
+  const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun, saveCounts, job.collection);
+  if (!job.dryRun) await index.sync(); // apply our own deletes
+  logger.info(job.dryRun ? 'removal counted' : 'documents removed', { collection: job.collection, ...removed });
   return { ...removed, dryRun: job.dryRun };
 }

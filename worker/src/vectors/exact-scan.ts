@@ -16,7 +16,10 @@ const COPY_BATCH = 1_000;
 export class ExactScan {
   private readonly vectors = new Map<number, Float32Array>();
 
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly collection?: string,
+  ) {}
 
   keep(label: number, embedding: readonly number[]): void {
     this.vectors.set(label, Float32Array.from(embedding));
@@ -38,7 +41,7 @@ export class ExactScan {
   async copyFromDatabase(isLive: IsLive): Promise<void> {
     let afterId = 0;
     for (;;) {
-      const rows = await readChunkEmbeddings(this.db, afterId, COPY_BATCH);
+      const rows = await readChunkEmbeddings(this.db, afterId, COPY_BATCH, this.collection);
       for (const row of rows) if (isLive(row.id) && !this.vectors.has(row.id)) this.keep(row.id, row.embedding);
       if (rows.length < COPY_BATCH) return;
       afterId = rows[rows.length - 1]?.id ?? afterId;

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { Logger } from '../../../shared/src/logger.js';
+import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { serializeError } from '../../../shared/src/logger.js';
 import { CheckpointStore, type Manifest, type ManifestFields } from './checkpoint-store.js';
 import type { IndexConfig, IndexIdentity } from './index-types.js';
@@ -19,6 +20,11 @@ export type CheckpointConfig = Pick<
   IndexConfig,
   'DATA_DIR' | 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH' | 'CHECKPOINT_EVERY_OPS' | 'CHECKPOINT_INTERVAL_MS'
 >;
+
+/** A collection's own checkpoint directory: DATA_DIR/index/<collection>/ (collection ids are safe directory names). */
+export function checkpointDir(config: Pick<IndexConfig, 'DATA_DIR'>, collection: string): string {
+  return path.join(config.DATA_DIR, 'index', collection);
+}
 
 export type LoadedCheckpoint = { ok: true; name: string; seq: number; graph: VectorGraph } | { ok: false; reason: string };
 
@@ -37,7 +43,7 @@ export class IndexCheckpoints {
   ) {}
 
   static async open(config: CheckpointConfig, identity: IndexIdentity, logger: Logger): Promise<IndexCheckpoints> {
-    const store = new CheckpointStore(path.join(config.DATA_DIR, 'index'));
+    const store = new CheckpointStore(checkpointDir(config, identity.collection ?? DEFAULT_COLLECTION));
     await store.ensureDir();
     return new IndexCheckpoints(store, config, identity, logger);
   }

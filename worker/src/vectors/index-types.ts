@@ -20,7 +20,8 @@ export type IndexConfig = Pick<
 export interface IndexIdentity {
   embedder: string;
   dimension: number;
-  instanceId: string; // the database's identity (index_meta)
+  instanceId: string; // the database's identity (index_meta), and the collection's incarnation for any but the default
+  collection?: string | undefined; // whose chunks: the default collection when absent
 }
 
 export interface SearchHitId {

@@ -3,7 +3,8 @@
  * changed that costs one indexed query and takes no lock, so a search never waits for a
  * checkpoint write; otherwise only the new rows are applied, under the index lock. Callers that
  * arrive while a sync runs wait for the next one, which starts after their call and so sees every
- * commit made before it. A `reindex` row means the embeddings were replaced: nothing more applies.
+ * commit made before it. A `reindex` row means the embeddings were replaced: nothing more applies. Each
+ * collection's index reads only its collection's rows; a `drop` row means the collection was deleted.
  */
 import type { Knex } from 'knex';
 import { findReindexAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
@@ -27,12 +28,14 @@ export interface ReplayTarget {
 
 export interface LogReplayOptions {
   db: Knex;
+  collection: string; // only this collection's rows are read
   lock: SerialLock;
   target: ReplayTarget;
   logger: Logger;
   seq: number; // the seq the target already holds
   onApplied: (ops: number) => void;
   onInvalidated: (err: IndexInvalidatedError) => void;
+  onDropped: (seq: number) => void; // the collection was deleted: nothing more applies
 }
 
 const LOG_BATCH = 2_000;
@@ -44,6 +47,7 @@ export class LogReplay {
   private covered = 0;
   private inflight: Promise<void> | null = null;
   private invalidatedAt: number | null = null;
+  private droppedAt: number | null = null;
 
   constructor(private readonly o: LogReplayOptions) {
     this.appliedSeq = o.seq;
@@ -59,6 +63,10 @@ export class LogReplay {
 
   get isInvalidated(): boolean {
     return this.invalidatedAt !== null;
+  }
+
+  get isDropped(): boolean {
+    return this.droppedAt !== null;
   }
 
   async sync(): Promise<void> {
@@ -80,7 +88,7 @@ export class LogReplay {
 
   private async syncOnce(): Promise<void> {
     const started = performance.now();
-    if (await hasLogAfter(this.o.db, this.appliedSeq)) await this.o.lock.run(() => this.replay());
+    if (this.droppedAt === null && (await hasLogAfter(this.o.db, this.appliedSeq, this.o.collection))) await this.o.lock.run(() => this.replay());
     else this.lastMs = performance.now() - started;
   }
 
@@ -89,14 +97,15 @@ export class LogReplay {
     // The add rows before a reindex read today's embeddings, which may be the new embedder's: none applies.
     const reindexAt = this.invalidatedAt ?? (await findReindexAfter(this.o.db, this.appliedSeq));
     if (reindexAt !== undefined) this.invalidate(reindexAt);
-    let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH);
+    let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection);
     let applied = 0;
     while (entries.length > 0) {
       for (const entry of entries) this.apply(entry);
+      if (this.droppedAt !== null) break;
       applied += entries.length;
       this.appliedSeq = entries[entries.length - 1]?.seq ?? this.appliedSeq;
       if (entries.length < LOG_BATCH) break;
-      entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH);
+      entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection);
     }
     this.o.onApplied(applied);
     this.lastMs = performance.now() - started;
@@ -106,6 +115,12 @@ export class LogReplay {
   private apply(entry: LogEntry): void {
     if (entry.op === 'reindex') this.invalidate(entry.seq);
     if (this.invalidatedAt !== null) throw new IndexInvalidatedError(this.invalidatedAt);
+    if (this.droppedAt !== null) return;
+    if (entry.op === 'drop') {
+      this.droppedAt = entry.seq;
+      this.o.onDropped(entry.seq);
+      return;
+    }
     const { target } = this.o;
     if (entry.op === 'delete') target.remove(entry.chunkId);
     else if (entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { countChunks, latestSeq, readChunkEmbeddings } from '../../../shared/src/db/chunks-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
+import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import type { ExactScan } from './exact-scan.js';
 import type { IndexConfig } from './index-types.js';
 import { VectorGraph } from './vector-graph.js';
@@ -20,14 +21,19 @@ const REBUILD_BATCH = 1_000;
 const HEADROOM = 1.25; // capacity over the current chunk count, so the first inserts do not resize
 
 /** A graph of every chunk's embedding (copied into `scan` as well) and the seq it is current at. */
-export async function rebuildFromDatabase(s: RebuildServices, dimension: number, scan: ExactScan): Promise<{ graph: VectorGraph; seq: number }> {
+export async function rebuildFromDatabase(
+  s: RebuildServices,
+  dimension: number,
+  scan: ExactScan,
+  collection = DEFAULT_COLLECTION,
+): Promise<{ graph: VectorGraph; seq: number }> {
   const started = performance.now();
-  const seq = await latestSeq(s.db);
-  const total = await countChunks(s.db);
+  const seq = await latestSeq(s.db, collection);
+  const total = await countChunks(s.db, collection);
   const graph = VectorGraph.create(s.config, dimension, Math.max(s.config.HNSW_INITIAL_CAPACITY, Math.ceil(total * HEADROOM)), s.logger);
   let afterId = 0;
   for (;;) {
-    const rows = await readChunkEmbeddings(s.db, afterId, REBUILD_BATCH);
+    const rows = await readChunkEmbeddings(s.db, afterId, REBUILD_BATCH, collection);
     for (const row of rows) {
       graph.add(row.id, row.embedding);
       scan.keep(row.id, row.embedding);
@@ -35,6 +41,6 @@ export async function rebuildFromDatabase(s: RebuildServices, dimension: number,
     if (rows.length < REBUILD_BATCH) break;
     afterId = rows[rows.length - 1]?.id ?? afterId;
   }
-  s.logger.info('index rebuilt', { size: graph.size, seq, durationMs: Math.round(performance.now() - started) });
+  s.logger.info('index rebuilt', { collection, size: graph.size, seq, durationMs: Math.round(performance.now() - started) });
   return { graph, seq };
 }

@@ -1,5 +1,6 @@
 /**
- * The worker's one HNSW index, a derived cache of the chunks table (DESIGN.md §5). It starts from
+ * One collection's HNSW index in this worker, a derived cache of its chunks (DESIGN.md §5, §13;
+ * collection-indexes.ts holds one per collection). It starts from
  * a verified checkpoint or a rebuild, then sync() replays vector_log rows committed since; search
  * reads the graph, and a filtered search small enough is scored exactly. Mutation (sync) and
  * checkpoint writes are serialised by one lock; searches run between them.
@@ -9,6 +10,7 @@ import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
 import { compactedThrough } from '../../../shared/src/db/log-compaction-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { serializeError } from '../../../shared/src/logger.js';
+import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { ExactScan } from './exact-scan.js';
 import { IndexCheckpoints, type LoadedCheckpoint } from './index-checkpoints.js';
 import type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
@@ -57,6 +59,7 @@ export class VectorIndex {
   private readonly checkpoints: IndexCheckpoints;
   private readonly replay: LogReplay;
   private timer: NodeJS.Timeout | null = null;
+  private isDiscarded = false;
   private startupReport: IndexStartup = { source: 'rebuild', reason: null, durationMs: 0 };
 
   private constructor(private readonly parts: IndexParts) {
@@ -66,12 +69,14 @@ export class VectorIndex {
     const { db, logger, seq, onInvalidated } = parts;
     this.replay = new LogReplay({
       db,
+      collection: this.collection,
       lock: this.lock,
       target: this.replayTarget(),
       logger,
       seq,
       onInvalidated,
       onApplied: (ops) => this.checkpoints.noteApplied(ops),
+      onDropped: (dropSeq) => logger.info('collection deleted; its index serves nothing more', { collection: this.collection, seq: dropSeq }),
     });
   }
 
@@ -84,16 +89,17 @@ export class VectorIndex {
     onInvalidated: (err: IndexInvalidatedError) => void = () => undefined,
   ): Promise<VectorIndex> {
     const started = performance.now();
+    const collection = identity.collection ?? DEFAULT_COLLECTION;
     const checkpoints = await IndexCheckpoints.open(config, identity, logger);
-    const scan = new ExactScan(db);
-    const loaded = await loadReplayable(checkpoints, db);
-    if (loaded.ok) logger.info('index checkpoint loaded', { checkpoint: loaded.name, seq: loaded.seq, size: loaded.graph.size });
-    else logger.warn('index rebuild from database', { reason: loaded.reason });
-    const start = loaded.ok ? loaded : await rebuildFromDatabase({ config, db, logger }, identity.dimension, scan);
+    const scan = new ExactScan(db, collection);
+    const loaded = await loadReplayable(checkpoints, db, collection);
+    if (loaded.ok) logger.info('index checkpoint loaded', { collection, checkpoint: loaded.name, seq: loaded.seq, size: loaded.graph.size });
+    else logger.warn('index rebuild from database', { collection, reason: loaded.reason });
+    const start = loaded.ok ? loaded : await rebuildFromDatabase({ config, db, logger }, identity.dimension, scan, collection);
     if (!loaded.ok) checkpoints.noteApplied(start.graph.size); // a rebuild is worth a checkpoint as soon as it is large
     const index = new VectorIndex({ config, db, identity, logger, onInvalidated, graph: start.graph, seq: start.seq, scan, checkpoints });
     await index.sync();
-    if (loaded.ok && (await compactedThrough(db)) > loaded.seq) {
+    if (loaded.ok && (await compactedThrough(db, collection)) > loaded.seq) {
       logger.warn('the change log was compacted while the checkpoint was replayed; loading again', { seq: loaded.seq });
       return VectorIndex.load(config, db, identity, logger, onInvalidated); // finds the checkpoint unreplayable: rebuilds
     }
@@ -103,13 +109,22 @@ export class VectorIndex {
       reason: loaded.ok ? null : loaded.reason,
       durationMs: Math.round(performance.now() - started),
     };
-    logger.info('index ready', { ...index.startupReport, size: index.size, seq: index.seq });
+    logger.info('index ready', { collection, ...index.startupReport, size: index.size, seq: index.seq });
     if (loaded.ok) {
       scan
         .copyFromDatabase((label) => start.graph.has(label))
         .catch((err: unknown) => logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
     }
     return index;
+  }
+
+  get collection(): string {
+    return this.parts.identity.collection ?? DEFAULT_COLLECTION;
+  }
+
+  /** Its collection was deleted (a `drop` row was replayed): the index serves nothing more. */
+  get isDropped(): boolean {
+    return this.replay.isDropped;
   }
 
   get size(): number {
@@ -167,7 +182,7 @@ export class VectorIndex {
   /** Writes a checkpoint now if anything changed since the last one; a failed write is logged and the previous one kept. */
   async checkpoint(): Promise<void> {
     await this.lock.run(async () => {
-      if (!this.replay.isInvalidated) await this.checkpoints.write(this.graph, this.replay.seq);
+      if (!this.replay.isInvalidated && !this.replay.isDropped && !this.isDiscarded) await this.checkpoints.write(this.graph, this.replay.seq);
     });
   }
 
@@ -175,6 +190,15 @@ export class VectorIndex {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.checkpoint(); // the final one
+  }
+
+  /** Stops it without a checkpoint (its collection is gone); once a running checkpoint write ends, none follows. */
+  async discard(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.lock.run(async () => {
+      this.isDiscarded = true;
+    });
   }
 
   private startCheckpointTimer(): void {
@@ -204,9 +228,9 @@ export class VectorIndex {
 }
 
 /** The checkpoint CURRENT names, unless the change log was compacted past it: then it cannot catch up by replay. */
-async function loadReplayable(checkpoints: IndexCheckpoints, db: Knex): Promise<LoadedCheckpoint> {
-  const loaded = await checkpoints.load(await latestSeq(db));
+async function loadReplayable(checkpoints: IndexCheckpoints, db: Knex, collection: string): Promise<LoadedCheckpoint> {
+  const loaded = await checkpoints.load(await latestSeq(db, collection));
   if (!loaded.ok) return loaded;
-  const through = await compactedThrough(db);
+  const through = await compactedThrough(db, collection);
   return loaded.seq >= through ? loaded : { ok: false, reason: `the change log was compacted through seq ${through}, past the checkpoint's ${loaded.seq}` };
 }

@@ -1,0 +1,84 @@
+/** The route registry's entries for collections, and the collection-scoped copies of the documents, search and chat routes. */
+import { z } from 'zod';
+import { CollectionId } from '../../../shared/src/input.js';
+import { createCollectionSchemas } from '../routes/collections.js';
+import { TIME } from './route-examples.js';
+import * as R from './response-schemas.js';
+import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
+
+const exampleCollection = {
+  id: 'handbook',
+  title: 'Beekeeping handbook',
+  embedder: 'builtin',
+  metadata: { team: 'apiary' },
+  status: 'active',
+  createdAt: TIME,
+};
+
+export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
+  const { CollectionInput, CollectionParams } = createCollectionSchemas(config);
+  return [
+    {
+      method: 'post',
+      path: '/collections',
+      operationId: 'createCollection',
+      tag: 'collections',
+      summary: 'Create a collection (a knowledge base of its own: documents, index, chat sessions)',
+      description: "embedder: only the deployment's EMBEDDER for now (the default); another one is a 400.",
+      body: { schema: CollectionInput, example: { id: 'handbook', title: 'Beekeeping handbook', metadata: { team: 'apiary' } } },
+      responses: { 201: ok('created', R.CollectionView, exampleCollection), ...errors(400, 401, 409) },
+    },
+    {
+      method: 'get',
+      path: '/collections',
+      operationId: 'listCollections',
+      tag: 'collections',
+      summary: 'Every collection, default included, in id order',
+      responses: { 200: ok('the collections', R.CollectionList, { collections: [exampleCollection] }), ...errors(401) },
+    },
+    {
+      method: 'get',
+      path: '/collections/:collection',
+      operationId: 'getCollection',
+      tag: 'collections',
+      summary: "A collection with its counts and every worker's index of it",
+      params: CollectionParams,
+      responses: {
+        200: ok('the collection', R.CollectionDetail, {
+          ...exampleCollection,
+          documents: 3,
+          chunks: 12,
+          sessions: 1,
+          workers: [{ id: 'worker-1', size: 12, appliedSeq: 40, checkpointSeq: 40, lastSyncMs: 0.04, lastSeen: TIME }],
+        }),
+        ...errors(400, 401, 404, 503),
+      },
+    },
+    {
+      method: 'delete',
+      path: '/collections/:collection',
+      operationId: 'deleteCollection',
+      tag: 'collections',
+      summary: 'Delete a collection with everything in it (a job); default cannot be deleted (409)',
+      params: CollectionParams,
+      responses: {
+        202: ok('deletion enqueued; the collection is not found from now on', R.JobAccepted, {
+          job: { queue: 'drop-collection', id: 'drop-collection:handbook:3f6c2a1e-5b7d-4c8e-9f0a-1b2c3d4e5f60' },
+        }),
+        ...errors(400, 401, 404, 409, 503),
+      },
+    },
+  ];
+}
+
+/** The same routes under /collections/:collection, where they act on that collection (an unknown one is a 404). */
+export function inCollection(routes: RouteSpec[]): RouteSpec[] {
+  return routes.map((route) => ({
+    ...route,
+    path: `/collections/:collection${route.path}`,
+    operationId: `${route.operationId}InCollection`,
+    summary: `${route.summary} (in a collection)`,
+    params: route.params ? route.params.extend({ collection: CollectionId }) : z.strictObject({ collection: CollectionId }),
+    responses: { ...errors(404), ...route.responses },
+  }));
+}
