@@ -13,7 +13,7 @@ import { unmount } from './faults.js';
 import { parsePlan, USAGE } from './plan.js';
 import { Random } from './random.js';
 import { renderNotes, renderTable } from './render-table.js';
-import { hasDefect, runScenario, type Cleanup, type Row } from './run-scenario.js';
+import { hasDefect, newRow, runScenario, type Cleanup, type Row } from './run-scenario.js';
 import { SCENARIOS } from './scenarios.js';
 
 async function main(): Promise<number> {
@@ -60,26 +60,7 @@ async function main(): Promise<number> {
 }
 
 function skippedRow(scenario: string, title: string, reason: string): Row {
-  return {
-    scenario,
-    title,
-    backend: 'postgres',
-    skipped: reason,
-    runs: 0,
-    faults: 0,
-    documents: 0,
-    questions: 0,
-    removals: 0,
-    lost: 0,
-    duplicated: 0,
-    divergence: 0,
-    wrong: 0,
-    failedDocuments: 0,
-    http: undefined,
-    notes: {},
-    details: [],
-    durationMs: 0,
-  };
+  return { ...newRow({ id: scenario, title }, 'postgres'), skipped: reason };
 }
 
 /**
