@@ -7,7 +7,7 @@
  * between and not pass SIGINT on). The binaries come from /usr/lib/postgresql/<newest>/bin.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { trackServerChild, type ServerChild } from './server-child.js';
+import { signalAndWait, trackServerChild, type ServerChild } from './server-child.js';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,20 +129,7 @@ class PostgresCluster implements PostgresClusterHandle {
   }
 
   private async signal(signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
-    const running = this.current;
-    if (running === undefined || running.exitStatus !== undefined) return;
-    running.child.ref(); // keep the test process alive until the exit is seen (start() unrefs it)
-    running.child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const isLate = await Promise.race([
-      running.exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!isLate) return;
-    running.child.kill('SIGKILL');
-    await running.exited;
-    throw new Error(`postgres on port ${this.port} ignored ${signal} for ${STOP_TIMEOUT_MS} ms; SIGKILLed`);
+    await signalAndWait(this.current, signal, STOP_TIMEOUT_MS, `postgres on port ${this.port}`);
   }
 
   private spawnPostmaster(): Running {

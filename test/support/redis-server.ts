@@ -6,7 +6,7 @@
  * by the process we started (INFO's process_id), not by whatever else may hold the port.
  */
 import { spawn } from 'node:child_process';
-import { trackServerChild, type ServerChild } from './server-child.js';
+import { signalAndWait, trackServerChild, type ServerChild } from './server-child.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -171,20 +171,7 @@ class RedisServer implements RedisServerHandle {
   }
 
   private async signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    const running = this.current;
-    if (running === undefined || running.exitStatus !== undefined) return;
-    running.child.ref(); // keep the test process alive until the exit is seen (start() unrefs it)
-    running.child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const isLate = await Promise.race([
-      running.exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!isLate) return;
-    running.child.kill('SIGKILL');
-    await running.exited;
-    throw new Error(`redis-server on port ${this.port} ignored ${signal} for ${STOP_TIMEOUT_MS} ms; SIGKILLed`);
+    await signalAndWait(this.current, signal, STOP_TIMEOUT_MS, `redis-server on port ${this.port}`);
   }
 
   private spawnServer(): Running {

@@ -32,3 +32,23 @@ export function trackServerChild(child: ChildProcess): ServerChild {
   });
   return running;
 }
+
+/**
+ * Sends `signal` and waits for the exit; a server still running after `timeoutMs` is SIGKILLed and
+ * the call fails naming it (`what`), so a test never hangs on a server that ignores its signal.
+ */
+export async function signalAndWait(running: ServerChild | undefined, signal: NodeJS.Signals, timeoutMs: number, what: string): Promise<void> {
+  if (running === undefined || running.exitStatus !== undefined) return;
+  running.child.ref(); // keep the test process alive until the exit is seen (start() unrefs it)
+  running.child.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const isLate = await Promise.race([
+    running.exited.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!isLate) return;
+  running.child.kill('SIGKILL');
+  await running.exited;
+  throw new Error(`${what} ignored ${signal} for ${timeoutMs} ms; SIGKILLed`);
+}
