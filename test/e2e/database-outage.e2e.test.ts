@@ -14,7 +14,7 @@ import { findPostgresBin, startPostgresCluster, type PostgresClusterHandle } fro
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { waitFor } from '../support/wait-for.js';
-import { ApiClient, documentText, percentile, reportFigure, waitForSettled, type Reply } from './jobs-harness.js';
+import { ApiClient, documentText, percentile, reportFigure, retryUntilAccepted, waitForSettled, type Reply } from './jobs-harness.js';
 
 const KEY = `db-outage-e2e-${randomUUID()}`;
 const POSTGRES_BIN = findPostgresBin();
@@ -94,7 +94,7 @@ describe('Postgres outage', { skip: POSTGRES_BIN === undefined ? 'no initdb unde
 
     await cluster.start();
     const upAt = Date.now();
-    const accepted = await retryUntilAccepted(client, 'after-outage');
+    const accepted = await retryUntilAccepted(client, 'after-outage', 20_000);
     const acceptMs = Date.now() - upAt;
     const after = await waitForSettled(client, [...BEFORE_IDS, 'after-outage'], 30_000);
     const lost = BEFORE_IDS.filter((id) => after.get(id)?.status !== 'ready');
@@ -131,19 +131,4 @@ async function assertSearchable(client: ApiClient, ids: readonly string[]): Prom
     const found = (reply.body as { results: Array<{ documentId: string }> }).results.map((hit) => hit.documentId);
     assert.ok(found.includes(id), `${id} not among ${JSON.stringify(found)}`);
   }
-}
-
-/** POST /documents until 202 (503 while the pools reconnect), within 20 s. */
-async function retryUntilAccepted(client: ApiClient, id: string): Promise<Reply> {
-  let reply: Reply | undefined;
-  await waitFor(
-    async () => {
-      reply = await client.post('/documents', { id, text: documentText(id, 2_000) });
-      if (reply.status !== 202 && reply.status !== 503) assert.fail(`unexpected ${reply.status}: ${reply.text}`);
-      return reply.status === 202;
-    },
-    { timeoutMs: 20_000, intervalMs: 100, what: 'the web to accept documents again' },
-  );
-  assert.ok(reply);
-  return reply;
 }

@@ -91,6 +91,21 @@ export class ApiClient {
   }
 }
 
+/** POST /documents until 202 (503 while the web or its dependencies come back), within timeoutMs. */
+export async function retryUntilAccepted(client: ApiClient, id: string, timeoutMs: number): Promise<Reply> {
+  let reply: Reply | undefined;
+  await waitFor(
+    async () => {
+      reply = await client.post('/documents', { id, text: documentText(id, 2_000) });
+      if (reply.status !== 202 && reply.status !== 503) assert.fail(`unexpected ${reply.status}: ${reply.text}`);
+      return reply.status === 202;
+    },
+    { timeoutMs, intervalMs: 50, what: 'the web to accept documents again' },
+  );
+  assert.ok(reply);
+  return reply;
+}
+
 /** Polls until every document is ready or failed; returns their final views. */
 export async function waitForSettled(client: ApiClient, ids: readonly string[], timeoutMs: number, intervalMs = 50): Promise<Map<string, DocumentView>> {
   const settled = new Map<string, DocumentView>();

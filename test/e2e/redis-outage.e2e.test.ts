@@ -15,7 +15,7 @@ import { sendInlineCommand, startRedisServer, type RedisServerHandle } from '../
 import { startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait-for.js';
-import { ApiClient, documentText, percentile, reportFigure, waitForSettled, type Reply } from './jobs-harness.js';
+import { ApiClient, documentText, percentile, reportFigure, retryUntilAccepted, waitForSettled, type Reply } from './jobs-harness.js';
 
 const KEY = `outage-e2e-${randomUUID()}`;
 const DOWN_503_MS = 1_000; // Redis refuses connections: the web knows it, answers at once (the rate limiter's Redis call is bounded)
@@ -92,7 +92,7 @@ describe('Redis outages', () => {
 
     await redis.restart();
     const upAt = Date.now();
-    const accepted = await retryUntilAccepted(client, 'after-restart-0');
+    const accepted = await retryUntilAccepted(client, 'after-restart-0', 10_000);
     const webAcceptsMs = Date.now() - upAt;
     await settleAll(client, ['after-restart-0'], false);
     const resumeMs = Date.now() - upAt;
@@ -209,19 +209,4 @@ async function settleAll(client: ApiClient, ids: string[], post = true): Promise
   if (post) for (const id of ids) await client.postDocument(id, documentText(id, 2_000));
   const settled = await waitForSettled(client, ids, 20_000);
   for (const id of ids) assert.equal(settled.get(id)?.status, 'ready', `${id}: ${JSON.stringify(settled.get(id))}`);
-}
-
-/** POST /documents until 202 (503 while the web reconnects), within 10 s. */
-async function retryUntilAccepted(client: ApiClient, id: string): Promise<Reply> {
-  let reply: Reply | undefined;
-  await waitFor(
-    async () => {
-      reply = await client.post('/documents', { id, text: documentText(id, 2_000) });
-      if (reply.status !== 202 && reply.status !== 503) assert.fail(`unexpected ${reply.status}: ${reply.text}`);
-      return reply.status === 202;
-    },
-    { timeoutMs: 10_000, intervalMs: 50, what: 'the web to accept documents again' },
-  );
-  assert.ok(reply);
-  return reply;
 }
