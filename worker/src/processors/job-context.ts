@@ -12,7 +12,8 @@ export interface JobContext<R = unknown> {
   /**
    * Stores the job's outcome inside the transaction that commits its effect, so a crash after the
    * commit leaves the outcome with it (a re-run then finds the job ended); a queue that does not
-   * store outcomes ignores it. The wrapper stores it again after the processor returns.
+   * store outcomes ignores it. A processor that calls it returns that same result; one that does
+   * not has its result stored by the wrapper once it returns.
    */
   saveOutcome: (trx: Knex, result: R) => Promise<void>;
 }

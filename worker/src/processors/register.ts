@@ -78,13 +78,15 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
   try {
     if (attempt > maxAttempts) throw new UnrecoverableJobError('gave_up', `gave up after ${attempt - 1} attempts (the worker crashed or stalled each time)`);
     const reportProgress = progressReporter(services, name, job.id, logger);
+    let isSavedInCommit = false; // a processor that saved it in its commit returns that same result
     const saveOutcome = async (db: Knex, result: unknown) => {
       if (!policy.isOutcomeStored) return;
       const outcome = { queue: name, jobId: job.id, status: definition.outcomeStatus(result), attempts: attempt, result, requestId: data.requestId };
       await saveJobOutcome(db, outcome);
+      isSavedInCommit = db !== services.db;
     };
     const value = await processor(services, data, { job: job as Queue.Job<unknown>, logger, attempt, reportProgress, saveOutcome });
-    await saveOutcome(services.db, value);
+    if (!isSavedInCommit) await saveOutcome(services.db, value);
     logger.log(policy.outcomeLogLevel, 'job succeeded', { durationMs: durationMs() });
     return { ok: true, value };
   } catch (err) {
