@@ -7,7 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { NotFoundError } from '../errors.js';
+import { DEFAULT_COLLECTION } from '../input.js';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
+import { dialectOf } from './connection.js';
 import { deleteLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 
@@ -55,6 +58,18 @@ export async function findCollection(db: Knex, id: string): Promise<CollectionRe
 export async function listCollections(db: Knex): Promise<CollectionRecord[]> {
   const rows = (await db('collections').select(COLUMNS).orderBy('id')) as CollectionRow[];
   return rows.map(toRecord);
+}
+
+/**
+ * Inside a write transaction: 404 unless the collection is active, and on Postgres a share lock on
+ * its row until the transaction ends, so a deletion's status change waits for the write (whose rows
+ * its purge then removes) instead of racing it. SQLite write transactions are serial already.
+ */
+export async function requireActiveCollection(trx: Knex, id: string): Promise<void> {
+  if (id === DEFAULT_COLLECTION) return; // always there, never deleted
+  const query = trx('collections').select('status').where({ id });
+  const row = (await (dialectOf(trx) === 'postgres' ? query.forShare() : query).first()) as { status: CollectionStatus } | undefined;
+  if (row?.status !== 'active') throw new NotFoundError(`collection ${id} not found`);
 }
 
 /** Active → deleting; false when it was not active. Call it in the transaction that records the deletion job. */

@@ -1,6 +1,7 @@
 /** All SQL on the documents table. The API writes a row (pending) before it enqueues its ingest job. */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { requireActiveCollection } from './collections-repo.js';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { applyWhere, type Where } from './where.js';
@@ -69,12 +70,14 @@ export function hashContent(text: string): string {
 /**
  * Inserts a document or replaces its content; either way it becomes pending at a new revision. A
  * document created again after a removal continues from the last revision its id ever had, so an
- * ingest job id (which names the revision) never names two pieces of work. Call it in a transaction.
+ * ingest job id (which names the revision) never names two pieces of work. Call it in a transaction;
+ * a collection deleted meanwhile is a 404, never a foreign-key error.
  */
 export async function upsertPendingDocument(trx: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
   const now = nowMs();
   const id = input.id ?? randomUUID();
   const collection = input.collection ?? DEFAULT_COLLECTION;
+  await requireActiveCollection(trx, collection);
   const last = (await trx('document_revisions').select('last_revision').where({ collection_id: collection, document_id: id }).first()) as
     { last_revision: number } | undefined;
   const row = {
