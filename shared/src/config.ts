@@ -158,6 +158,7 @@ export const Config = z
     MAX_METADATA_BYTES: positiveInt().default(16_384), // metadata as JSON
     MAX_METADATA_DEPTH: positiveInt().default(5), // nesting of metadata objects and arrays
     MAX_QUERY_CHARS: positiveInt().default(2_000), // search query and chat question length
+    MAX_SOURCE_QUOTE_CHARS: positiveInt().max(20_000).default(4_000), // characters of each source's text kept with an answer (GET /chat/messages/:id/sources)
     MAX_K: z.coerce.number().int().min(1).max(1_000).default(100), // results per search
     MAX_FILTER_DEPTH: positiveInt().default(6), // nesting of $and/$or in where
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where

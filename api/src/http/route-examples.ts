@@ -37,8 +37,34 @@ export const exampleAnswer = {
     jobId: 'answer:41',
     answerer: 'extractive',
     model: null,
+    grounded: true,
+    retrievalQuery: 'Where do bees keep nectar?',
+    citations: { valid: [1], invalid: [] },
     timings: { retrieveMs: 4, generateMs: 1, totalMs: 6 },
   },
+};
+export const exampleAnswerSources = {
+  messageId: 42,
+  sessionId: 's1',
+  replyTo: 41,
+  createdAt: TIME,
+  citations: { valid: [1], invalid: [] },
+  sources: [
+    {
+      n: 1,
+      documentId: 'bees',
+      revision: 1,
+      currentRevision: 2,
+      chunkId: 7,
+      ordinal: 0,
+      span: { start: 0, end: 36 },
+      score: 0.61,
+      vectorScore: 0.61,
+      title: 'Bees',
+      quote: 'Honey bees store nectar in the comb.',
+      quoteChars: 36,
+    },
+  ],
 };
 export const exampleStatus = {
   workers: [

@@ -111,6 +111,15 @@ export async function findDocument(db: Knex, id: string, collection = DEFAULT_CO
   return row ? toRecord(row) : undefined;
 }
 
+/** The current revision of each given document of `collection` that exists. */
+export async function findDocumentRevisions(db: Knex, ids: readonly string[], collection = DEFAULT_COLLECTION): Promise<Map<string, number>> {
+  const rows = (await db('documents')
+    .select('id', 'revision')
+    .where('collection_id', collection)
+    .whereIn('id', [...new Set(ids)])) as Array<{ id: string; revision: number }>;
+  return new Map(rows.map((row) => [row.id, row.revision]));
+}
+
 export async function findDocumentContent(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<string | undefined> {
   const row = (await db('documents').select('content').where({ collection_id: collection, id }).first()) as { content: string } | undefined;
   return row?.content;
