@@ -101,7 +101,7 @@ export const Config = z
     TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
     CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all
     RATE_LIMIT_WINDOW_MS: positiveInt().default(60_000), // rate-limit window, shared by all web processes through Redis
-    RATE_LIMIT_MAX: positiveInt().default(600), // requests per window per API key (per client IP without keys); 429 above
+    RATE_LIMIT_MAX: nonNegativeInt().optional(), // requests per window per API key (per client IP without keys), 429 above; 0 = no limit; unset: 600 with NODE_ENV=production, no limit otherwise (a local run loads thousands of files)
     MAX_SSE_STREAMS_PER_KEY: positiveInt().default(20), // open event streams per API key (per IP without keys); 429 above
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'), // winston level
     QUEUE_PREFIX: z
@@ -190,6 +190,14 @@ export const Config = z
     }
   });
 export type Config = z.infer<typeof Config>;
+
+/** The rate limit when RATE_LIMIT_MAX is unset in production. */
+export const PRODUCTION_RATE_LIMIT_MAX = 600;
+
+/** Requests per RATE_LIMIT_WINDOW_MS per key; 0 means no limit (RATE_LIMIT_MAX=0, or unset outside production). */
+export function rateLimitMaxOf(config: Pick<Config, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
+  return config.RATE_LIMIT_MAX ?? (config.NODE_ENV === 'production' ? PRODUCTION_RATE_LIMIT_MAX : 0);
+}
 
 export class ConfigError extends Error {
   constructor(readonly report: string) {
