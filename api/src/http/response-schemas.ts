@@ -61,7 +61,8 @@ export const DocumentView = z.strictObject({
   error: z.string().nullable().describe('why the document failed'),
   chunkCount: count,
   revision: z.number().int().positive(),
-  contentHash: z.string(),
+  contentHash: z.string().describe('SHA-256 (hex) of the stored text'),
+  fileHash: z.string().nullable().describe('SHA-256 (hex) of the uploaded file the text came from; null for JSON text'),
   indexedHash: z.string().nullable(),
   requestId: z.string().nullable(),
   createdAt: isoTime,
@@ -69,6 +70,18 @@ export const DocumentView = z.strictObject({
 });
 export const DocumentPage = z.strictObject({
   documents: z.array(DocumentView),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+});
+export const DocumentHashPage = z.strictObject({
+  documents: z.array(
+    z.strictObject({
+      id: z.string(),
+      revision: z.number().int().positive(),
+      status: DocumentStatus,
+      contentHash: z.string().describe('SHA-256 (hex) of the stored text'),
+      fileHash: z.string().nullable().describe('SHA-256 (hex) of the uploaded file; null for JSON text'),
+    }),
+  ),
   nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
 });
 export const JobAccepted = z.strictObject({ job: JobRefBody });

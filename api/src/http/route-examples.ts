@@ -10,6 +10,7 @@ export const exampleDocument = {
   chunkCount: 1,
   revision: 1,
   contentHash: HASH,
+  fileHash: null,
   indexedHash: HASH,
   requestId: 'b7e3c1d2-0f4a-4e55-9d8c-2a1b3c4d5e6f',
   createdAt: TIME,
