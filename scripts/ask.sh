@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Asks colmeia a question and prints the answer as it is written: posts the question, follows the
 # session's event stream (SSE) with curl, prints tokens as they arrive and the sources at the end.
-# If the stream fails it falls back to polling the session's messages.
+# If the stream fails it falls back to polling the session's messages. The question carries an
+# Idempotency-Key, so a retried POST (after a 429 or 503) never asks twice. Ctrl-C cancels the answer.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 Usage: scripts/ask.sh [options] QUESTION
+       scripts/ask.sh --cancel QUESTION_ID
 
 Posts QUESTION to a chat session, streams the answer's tokens to stdout as they arrive, then
 prints the numbered sources. Progress goes to stderr. Falls back to polling if the stream fails.
+Ctrl-C (SIGINT) or SIGTERM while it waits cancels the answer (POST /jobs/answer/answer:ID/cancel).
 
 Options:
   -c, --collection C ask collection C: its sessions, its documents (default: the default collection)
@@ -18,6 +21,7 @@ Options:
   -w, --where JSON   metadata filter, e.g. '{"lang":"en"}'
       --poll         do not stream; poll for the answer every ASK_POLL_INTERVAL seconds
       --timeout S    give up after S seconds (default: ASK_TIMEOUT or 300)
+      --cancel ID    cancel the answer to question ID (a message id, or its job id answer:ID)
   -h, --help         show this help
 
 Environment:
@@ -25,7 +29,8 @@ Environment:
   API_KEY            sent as "Authorization: Bearer $API_KEY" when set
   ASK_POLL_INTERVAL  seconds between polls (default 2)
 
-Exit status: 0 answered; 2 no answer could be produced (failed or cancelled); 1 any other error.
+Exit status: 0 answered (or --cancel done); 2 no answer could be produced (failed or cancelled);
+130 interrupted (the answer was cancelled); 1 any other error.
 Needs curl; uses jq when present, else python3 or node, for JSON (JSON_TOOL forces one).
 EOF
 }
@@ -34,7 +39,7 @@ SCRIPT_NAME=ask.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/client.sh"
 TIMEOUT=${ASK_TIMEOUT:-300}
 POLL_INTERVAL=${ASK_POLL_INTERVAL:-2}
-session='' k='' where='' question='' poll=0
+session='' k='' where='' question='' poll=0 cancel_id=''
 
 while (($# > 0)); do
   case $1 in
@@ -44,14 +49,42 @@ while (($# > 0)); do
     -k) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die "-k must be a number"; k=$2; shift 2 ;;
     -w|--where) (($# >= 2)) || die "$1 needs a value"; where=$2; shift 2 ;;
     --poll) poll=1; shift ;;
+    --cancel) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^(answer:)?[1-9][0-9]{0,9}$ ]] || die "--cancel takes a question id (or answer:ID)"; cancel_id=${2#answer:}; shift 2 ;;
     --timeout) (($# >= 2)) || die "$1 needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die "--timeout must be seconds"; TIMEOUT=$2; shift 2 ;;
     --) shift; question="$*"; break ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) question=${question:+$question }$1; shift ;;
   esac
 done
-[[ -n ${question//[[:space:]]/} ]] || { usage >&2; exit 1; }
+[[ -n $cancel_id || -n ${question//[[:space:]]/} ]] || { usage >&2; exit 1; }
 require_tools
+
+# cancel_answer QUESTION_ID: asks the API to cancel that question's answer; prints what it said.
+cancel_answer() {
+  local response
+  response=$(api POST "/jobs/answer/answer:$1/cancel") || return 1
+  printf 'answer:%s: %s\n' "$1" "$(json get status <<<"$response")"
+}
+
+if [[ -n $cancel_id ]]; then
+  cancel_answer "$cancel_id"
+  exit
+fi
+
+# new_key: a random Idempotency-Key.
+new_key() {
+  if [[ -r /proc/sys/kernel/random/uuid ]]; then cat /proc/sys/kernel/random/uuid
+  else od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; fi
+}
+
+# on_interrupt: Ctrl-C or SIGTERM after the question was posted: cancel its answer, then exit 130.
+on_interrupt() {
+  trap - INT TERM
+  [[ -z ${curl_pid:-} ]] || kill "$curl_pid" 2>/dev/null || true
+  printf '\n' >&2
+  cancel_answer "$message_id" >&2 || note "the answer could not be cancelled"
+  exit 130
+}
 
 # Prints the final assistant message: its text unless the stream already printed it, then sources.
 # Returns 0 for an answer, 2 for an analysis_error (failed or cancelled).
@@ -75,7 +108,7 @@ stream_answer() {
   local url="$API_URL$COLLECTION_PATH/chat/sessions/$session/events?after=$message_id"
   local event='' data='' line streamed=0 attempt='' status=1
   exec 3< <(exec curl -fsS -N --max-time "$TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: text/event-stream' "$url")
-  local curl_pid=$!
+  curl_pid=$! # global: on_interrupt stops it
   while IFS= read -r line <&3; do
     line=${line%$'\r'}
     case $line in
@@ -105,6 +138,7 @@ stream_answer() {
     esac
   done
   kill "$curl_pid" 2>/dev/null || true
+  curl_pid=''
   exec 3<&-
   return "$status"
 }
@@ -126,12 +160,16 @@ poll_answer() {
 
 # --- main -------------------------------------------------------------------------------------
 if [[ -z $session ]]; then
+  REQUEST_HEADERS=(-H "Idempotency-Key: $(new_key)")
   session=$(api POST "$COLLECTION_PATH/chat/sessions" '{}' | json get id) || die "could not create a chat session at $API_URL"
   note "session $session"
 fi
 body="{\"content\":$(json string "$question")${k:+,\"k\":$k}${where:+,\"where\":$where}}"
+REQUEST_HEADERS=(-H "Idempotency-Key: $(new_key)") # a retry after a 429 or 503 returns the same question
 response=$(api POST "$COLLECTION_PATH/chat/sessions/$session/messages" "$body") || die "the question was not accepted"
+REQUEST_HEADERS=()
 message_id=$(json get message.id <<<"$response")
+trap on_interrupt INT TERM
 note "question $message_id, job $(json get job.id <<<"$response")"
 
 if ((poll == 0)); then

@@ -1,7 +1,8 @@
 # Sourced by colmeia's curl scripts (ingest.sh, search.sh, ask.sh, remove.sh, jobs.sh, smoke.sh): the API
 # URL and key from the environment, messages, one JSON helper that uses jq when present, else
 # python3, else node (JSON_TOOL forces one), and api()/upload()/wait_job(), which print the API's
-# own error ({error: {code, message}}) and return non-zero on any HTTP error.
+# own error ({error: {code, message}}) and return non-zero on any HTTP error. Every request answered
+# 429 or 503 is retried after its Retry-After, with bounded backoff (RETRY_MAX, RETRY_MAX_WAIT).
 # Not a script: scripts source it after setting SCRIPT_NAME, parse their arguments (so --help
 # works anywhere), then call require_tools.
 
@@ -11,6 +12,7 @@ HTTP_TIMEOUT=${HTTP_TIMEOUT:-60}
 POLL_INTERVAL=${POLL_INTERVAL:-0.5}
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
 
+exec 4>&2 # progress notes: stderr even where a caller captures a request's errors (2>file)
 die() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
 plural() { if [[ $1 == 1 ]]; then printf '1 %s' "$2"; else printf '%s %ss' "$1" "$2"; fi; } # plural N WORD
 note() { printf '%s\n' "$*" >&2; }
@@ -30,7 +32,9 @@ require_tools() {
 # compact JSON, or nothing for null/missing), string S (S as a JSON string), valid (exit status:
 # is stdin a JSON object?), hits (one line per search result), each PATH (one compact JSON line
 # per element of the array at PATH), reply MID (the message replying to MID in .messages), sources
-# (one line per source of .metadata.sources).
+# (one line per source of .metadata.sources), hashes (id, status, revision, fileHash or -, contentHash
+# per document of a GET /document-hashes page, tab-separated), docs (id, status, revision, chunks,
+# title per document of a GET /documents page).
 json() {
   local op=$1 arg=${2:-}
   case $JSON_TOOL in
@@ -43,6 +47,8 @@ json() {
         each) jq -c --arg p "$arg" 'getpath($p | split(".")) // [] | .[]' ;;
         reply) jq -c --argjson m "$arg" '[.messages[] | select(.replyTo == $m)][0] // empty' ;;
         sources) jq -r '.metadata.sources // [] | to_entries[] | "[\(.key + 1)] \(.value.title // "untitled") (document \(.value.documentId), score \(.value.score * 1000 | round / 1000))"' ;;
+        hashes) jq -r '.documents[] | [.id, .status, .revision, (.fileHash // "-"), .contentHash] | map(tostring) | join("\t")' ;;
+        docs) jq -r '.documents[] | [.id, .status, .revision, .chunkCount, (.title // "untitled")] | map(tostring) | join("\t")' ;;
       esac ;;
     python3) python3 -c "$JSON_PY" "$op" "$arg" ;;
     node) node -e "$JSON_JS" "$op" "$arg" ;;
@@ -81,6 +87,12 @@ elif op == "reply":
 elif op == "sources":
     for i, s in enumerate((d.get("metadata") or {}).get("sources") or []):
         print("[%d] %s (document %s, score %s)" % (i + 1, s.get("title") or "untitled", s.get("documentId"), round(s.get("score", 0), 3)))
+elif op == "hashes":
+    for x in d.get("documents", []):
+        print("\t".join([x["id"], x["status"], str(x["revision"]), x.get("fileHash") or "-", x["contentHash"]]))
+elif op == "docs":
+    for x in d.get("documents", []):
+        print("\t".join([x["id"], x["status"], str(x["revision"]), str(x["chunkCount"]), x.get("title") or "untitled"]))
 '
 JSON_JS='
 const [op, arg] = process.argv.slice(1);
@@ -102,6 +114,10 @@ let raw = ""; process.stdin.on("data", (c) => (raw += c)).on("end", () => {
     if (found) console.log(JSON.stringify(found));
   } else if (op === "sources") {
     ((d.metadata || {}).sources || []).forEach((s, i) => console.log(`[${i + 1}] ${s.title || "untitled"} (document ${s.documentId}, score ${Math.round(s.score * 1000) / 1000})`));
+  } else if (op === "hashes") {
+    for (const x of d.documents || []) console.log([x.id, x.status, x.revision, x.fileHash || "-", x.contentHash].join("\t"));
+  } else if (op === "docs") {
+    for (const x of d.documents || []) console.log([x.id, x.status, x.revision, x.chunkCount, x.title || "untitled"].join("\t"));
   }
 });
 '
@@ -124,11 +140,45 @@ check_response() {
   return 1
 }
 
+# REQUEST_HEADERS: extra headers of the next api() calls, as curl arguments (-H 'Name: value').
+REQUEST_HEADERS=()
+RETRY_MAX=${RETRY_MAX:-8}           # attempts of one request answered 429 or 503
+RETRY_MAX_WAIT=${RETRY_MAX_WAIT:-120} # longest wait before one retry, in seconds
+
+# retrying_curl WHAT CURL_ARGS...: runs curl and prints the body, a newline and the status. A 429 or
+# 503 is tried again after its Retry-After (at most RETRY_MAX_WAIT s), or after 1, 2, 4 … s when it
+# has none, up to RETRY_MAX attempts, saying so on stderr. Returns 1 when curl cannot reach the API.
+retrying_curl() {
+  local what=$1 attempt=1 response status headers wait
+  shift
+  headers=$(mktemp)
+  while :; do
+    response=$(curl -sS --max-time "$HTTP_TIMEOUT" -D "$headers" "$@" -w '\n%{http_code}') || { rm -f "$headers"; return 1; }
+    status=${response##*$'\n'}
+    if [[ $status != 429 && $status != 503 ]] || ((attempt >= RETRY_MAX)); then break; fi
+    wait=$(retry_after "$headers")
+    [[ -n $wait ]] || wait=$((1 << (attempt - 1)))
+    ((wait <= RETRY_MAX_WAIT)) || wait=$RETRY_MAX_WAIT
+    note "$SCRIPT_NAME: $what: HTTP $status$( [[ $status == 429 ]] && echo ' rate limited' || echo ' unavailable'); retrying in $wait s (attempt $((attempt + 1)) of $RETRY_MAX)" 2>&4
+    sleep "$wait"
+    attempt=$((attempt + 1))
+  done
+  rm -f "$headers"
+  printf '%s' "$response"
+}
+
+# retry_after HEADER_FILE: the Retry-After of the last response in seconds, or nothing.
+retry_after() {
+  local value
+  value=$(tr -d '\r' <"$1" | sed -n 's/^[Rr][Ee][Tt][Rr][Yy]-[Aa][Ff][Tt][Ee][Rr]: *\([0-9][0-9]*\) *$/\1/p' | tail -n 1)
+  printf '%s' "$value"
+}
+
 # api METHOD PATH [BODY]: a JSON request; prints the response body.
 api() {
   local method=$1 path=$2 body=${3:-} response
-  response=$(curl -sS --max-time "$HTTP_TIMEOUT" -X "$method" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' \
-    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} -w '\n%{http_code}' "$API_URL$path") ||
+  response=$(retrying_curl "$method $path" -X "$method" ${auth[@]+"${auth[@]}"} ${REQUEST_HEADERS[@]+"${REQUEST_HEADERS[@]}"} -H 'Accept: application/json' \
+    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} "$API_URL$path") ||
     { note "$SCRIPT_NAME: $method $path: cannot reach $API_URL"; return 1; }
   check_response "$method $path" "$response"
 }
@@ -150,8 +200,8 @@ upload() {
   for field in "$@"; do fields+=(--form-string "$field"); done
   local quoted_file=${file//\\/\\\\} quoted_name=${name//\\/\\\\}
   quoted_file=${quoted_file//\"/\\\"} quoted_name=${quoted_name//\"/\\\"}
-  response=$(curl -sS --max-time "$HTTP_TIMEOUT" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' ${fields[@]+"${fields[@]}"} \
-    -F "file=@\"$quoted_file\";filename=\"$quoted_name\"" -w '\n%{http_code}' "$API_URL$COLLECTION_PATH/documents") ||
+  response=$(retrying_curl "upload of $file" ${auth[@]+"${auth[@]}"} -H 'Accept: application/json' ${fields[@]+"${fields[@]}"} \
+    -F "file=@\"$quoted_file\";filename=\"$quoted_name\"" "$API_URL$COLLECTION_PATH/documents") ||
     { note "$SCRIPT_NAME: upload of $file: cannot reach $API_URL"; return 1; }
   check_response "upload of $file" "$response"
 }

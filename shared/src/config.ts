@@ -101,7 +101,7 @@ export const Config = z
     TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
     CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all
     RATE_LIMIT_WINDOW_MS: positiveInt().default(60_000), // rate-limit window, shared by all web processes through Redis
-    RATE_LIMIT_MAX: positiveInt().default(600), // requests per window per API key (per client IP without keys); 429 above
+    RATE_LIMIT_MAX: nonNegativeInt().optional(), // requests per window per API key (per client IP without keys), 429 above; 0 = no limit; unset: 600 with NODE_ENV=production, no limit otherwise (a local run loads thousands of files)
     MAX_SSE_STREAMS_PER_KEY: positiveInt().default(20), // open event streams per API key (per IP without keys); 429 above
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'), // winston level
     QUEUE_PREFIX: z
@@ -158,11 +158,13 @@ export const Config = z
     MAX_METADATA_BYTES: positiveInt().default(16_384), // metadata as JSON
     MAX_METADATA_DEPTH: positiveInt().default(5), // nesting of metadata objects and arrays
     MAX_QUERY_CHARS: positiveInt().default(2_000), // search query and chat question length
+    MAX_SOURCE_QUOTE_CHARS: positiveInt().max(20_000).default(4_000), // characters of each source's text kept with an answer (GET /chat/messages/:id/sources)
     MAX_K: z.coerce.number().int().min(1).max(1_000).default(100), // results per search
     MAX_FILTER_DEPTH: positiveInt().default(6), // nesting of $and/$or in where
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
     MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
     MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents page size
+    MAX_HASH_PAGE_SIZE: positiveInt().max(100_000).default(5_000), // GET /document-hashes page size (and its default): a folder sync reads the ids and hashes of a collection
     MAX_WHERE_QUERY_CHARS: positiveInt().default(4_096), // characters of a `where` filter in a query string, once decoded
     HTTP_MAX_HEADER_BYTES: positiveInt().default(65_536), // request line and headers together (431 above); must hold a MAX_WHERE_QUERY_CHARS filter of 9-byte escapes
   })
@@ -189,6 +191,14 @@ export const Config = z
     }
   });
 export type Config = z.infer<typeof Config>;
+
+/** The rate limit when RATE_LIMIT_MAX is unset in production. */
+export const PRODUCTION_RATE_LIMIT_MAX = 600;
+
+/** Requests per RATE_LIMIT_WINDOW_MS per key; 0 means no limit (RATE_LIMIT_MAX=0, or unset outside production). */
+export function rateLimitMaxOf(config: Pick<Config, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
+  return config.RATE_LIMIT_MAX ?? (config.NODE_ENV === 'production' ? PRODUCTION_RATE_LIMIT_MAX : 0);
+}
 
 export class ConfigError extends Error {
   constructor(readonly report: string) {

@@ -5,6 +5,7 @@
  * publish loses nothing: the message is in SQL, where SSE replay and polling find it.
  */
 import type { Knex } from 'knex';
+import type { AnswerSource } from './db/answer-sources-repo.js';
 import { insertReply, type ChatMessage, type StoredMessage } from './db/chat-repo.js';
 import type { Events } from './events.js';
 import { CANCELLED_CODE, type AnalysisError } from './jobs/answer-messages.js';
@@ -18,9 +19,9 @@ export interface ReplyDeps {
 
 export async function storeReply(
   d: ReplyDeps,
-  input: { sessionId: string; replyTo: number; content: string; metadata: Record<string, unknown> },
+  input: { sessionId: string; replyTo: number; content: string; metadata: Record<string, unknown>; sources?: readonly AnswerSource[] },
 ): Promise<StoredMessage> {
-  const stored = await insertReply(d.db, input);
+  const stored = await insertReply(d.db, input); // the sources commit with the message
   if (stored.isNew) await announceMessage(d, stored);
   return stored;
 }

@@ -25,6 +25,7 @@ describe('migrations', () => {
         'document_revisions',
         'log_compaction',
         'job_outcomes',
+        'answer_sources',
         'chat_messages',
         'chat_sessions',
         'index_meta',

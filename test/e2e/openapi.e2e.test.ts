@@ -150,6 +150,7 @@ describe('answers match the OpenAPI description', () => {
     await waitFor(async () => bodyOf<{ status?: string }>(await client.get(`${c}/documents/wax`)).status === 'ready', { timeoutMs: 15_000, what: 'wax ready' });
     check('getDocumentInCollection', await client.get(`${c}/documents/wax`), 200);
     check('listDocumentsInCollection', await client.get(`${c}/documents`), 200);
+    check('listDocumentHashesInCollection', await client.get(`${c}/document-hashes?prefix=w`), 200);
     check('searchInCollection', await client.post(`${c}/search`, { query: 'comb wax' }), 200);
     check('searchInCollection', await client.post('/collections/nope/search', { query: 'comb wax' }), 404);
     await waitFor(async () => bodyOf<{ workers: unknown[] }>(await client.get(c)).workers.length > 0, {
@@ -169,6 +170,8 @@ describe('answers match the OpenAPI description', () => {
       async () => bodyOf<{ messages: unknown[] }>(await client.get(`${c}/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages.length > 0,
       { timeoutMs: 15_000, what: 'the answer in the collection' },
     );
+    const inCollection = bodyOf<{ messages: Array<{ id: number }> }>(await client.get(`${c}/chat/sessions/${session}/messages?after=${asked.message.id}`));
+    check('answerSourcesInCollection', await client.get(`${c}/chat/messages/${inCollection.messages[0]?.id ?? 0}/sources`), 200);
     check('listMessagesInCollection', await client.get(`${c}/chat/sessions/${session}/messages`), 200);
     const stream = await fetch(`${web.url}${c}/chat/sessions/${session}/events?access_token=${encodeURIComponent(KEY)}`, {
       signal: AbortSignal.timeout(10_000),
@@ -203,6 +206,12 @@ describe('answers match the OpenAPI description', () => {
       { timeoutMs: 15_000, what: 'the answer' },
     );
     check('listMessages', await client.get(`/chat/sessions/${session}/messages?after=0`), 200);
+    const reply = bodyOf<{ messages: Array<{ id: number }> }>(await client.get(`/chat/sessions/${session}/messages?after=${asked.message.id}`)).messages[0];
+    check('answerSources', await client.get(`/chat/messages/${reply?.id ?? 0}/sources`), 200);
+    check('answerSources', await client.get(`/chat/messages/${asked.message.id}/sources`), 404);
+    check('answerSources', await client.get('/chat/messages/x/sources'), 400);
+    check('listDocumentHashes', await client.get('/document-hashes?limit=10'), 200);
+    check('listDocumentHashes', await client.get('/document-hashes?prefix=a%20b'), 400);
     check('cancelAnswer', await client.post(`/jobs/answer/${asked.job.id}/cancel`), 409);
     const stream = await fetch(`${web.url}/chat/sessions/${session}/events?access_token=${encodeURIComponent(KEY)}`, { signal: AbortSignal.timeout(10_000) });
     const reader = stream.body?.getReader();

@@ -16,7 +16,7 @@ import { run, startWeb, startWorker, tempDataDir, type Env, type RunResult, type
 import { ApiClient, waitForSettled, type DocumentView } from './jobs-harness.js';
 
 const KEY = `scripts-e2e-${randomUUID()}`;
-const SCRIPTS = ['ingest', 'search', 'ask', 'remove', 'jobs', 'smoke'] as const;
+const SCRIPTS = ['ingest', 'search', 'ask', 'remove', 'jobs', 'docs', 'smoke'] as const;
 
 describe('the curl scripts against real processes', () => {
   let redis: RedisServerHandle;

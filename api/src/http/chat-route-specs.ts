@@ -4,7 +4,7 @@ import type { RequestSchemas } from './request-schemas.js';
 import { createChatSchemas, MessageCursor, SessionId } from '../routes/chat.js';
 import { IdempotencyKey } from './idempotency.js';
 import { JobRef } from '../routes/jobs.js';
-import { exampleAnswer, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
+import { exampleAnswer, exampleAnswerSources, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
 
@@ -149,6 +149,17 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       params: sessionParams,
       query: chat.MessagesQuery,
       responses: { 200: ok('oldest first', R.MessagesPage, { messages: [exampleQuestion, exampleAnswer], hasMore: false }), ...errors(400, 401, 404) },
+    },
+    {
+      method: 'get',
+      path: '/chat/messages/:id/sources',
+      operationId: 'answerSources',
+      tag: 'chat',
+      summary: "An answer's sources, with the text it quoted as it was then",
+      params: z.strictObject({ id: MessageCursor }),
+      description:
+        "For each source n of the answer: the document, the revision and chunk it came from, the chunk's span in that revision's text, its scores and its text as it was when the answer was made (at most MAX_SOURCE_QUOTE_CHARS), readable after the document was replaced or removed; currentRevision says which. `citations` lists the answer's [n] that name a given source and those that name none. 404 for a question (ask for its answer's id), an unknown message, or one of another collection.",
+      responses: { 200: ok('the sources, in the order the answer numbers them', R.AnswerSources, exampleAnswerSources), ...errors(400, 401, 404) },
     },
     {
       method: 'get',

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Id } from '../../../shared/src/input.js';
 import type { RequestSchemas } from './request-schemas.js';
-import { exampleDocument, exampleRemoveJob } from './route-examples.js';
+import { exampleDocument, exampleRemoveJob, HASH } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { UploadFields } from './upload.js';
@@ -20,6 +20,22 @@ export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas):
       query: schemas.DocumentListQuery,
       description: "`where` is a metadata filter as JSON (see POST /search); `cursor` is the previous page's nextCursor.",
       responses: { 200: ok('one page', R.DocumentPage, { documents: [exampleDocument], nextCursor: null }), ...errors(400, 401) },
+    },
+    {
+      method: 'get',
+      path: '/document-hashes',
+      operationId: 'listDocumentHashes',
+      tag: 'documents',
+      summary: "Every document's id, revision, status and hashes, in id order (for folder sync)",
+      query: schemas.DocumentHashesQuery,
+      description: `A compact listing for clients that mirror a folder (scripts/ingest.sh --sync): compare a file's SHA-256 with fileHash (or, for text sent as JSON, contentHash) and upload only what changed. \`prefix\`: only ids that start with it; pages of at most ${config.MAX_HASH_PAGE_SIZE} (MAX_HASH_PAGE_SIZE).`,
+      responses: {
+        200: ok('one page', R.DocumentHashPage, {
+          documents: [{ id: 'guide:bees.md', revision: 2, status: 'ready', contentHash: HASH, fileHash: HASH }],
+          nextCursor: null,
+        }),
+        ...errors(400, 401),
+      },
     },
     {
       method: 'get',

@@ -1,6 +1,7 @@
 /**
  * Rate limiting (OWASP API4): RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS per API key, or per
- * client address when no keys are configured. Counts live in Redis (rate-limit-redis over our ioredis
+ * client address when no keys are configured. Unset, it is 600 in production and off otherwise
+ * (rateLimitMaxOf): a first local run loads thousands of files through the scripts; 0 turns it off. Counts live in Redis (rate-limit-redis over our ioredis
  * client), so every web process shares one budget per key; a per-process memory store would multiply
  * it by the number of processes. The address is req.ip, which only honours X-Forwarded-For as far as
  * TRUST_PROXY allows, so a spoofed header opens no new bucket. Over the limit: 429 `rate_limited` with
@@ -17,7 +18,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import type { Config } from '../../../shared/src/config.js';
+import { rateLimitMaxOf, type Config } from '../../../shared/src/config.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { RateLimitedError } from '../../../shared/src/errors.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
@@ -27,9 +28,11 @@ const STORE_TIMEOUT_MS = 500; // event-loop lag under load must not read as a de
 const BYPASS_AFTER_FAILURE_MS = 1_000; // while Redis is down, one request per second pays the timeout
 const WARN_EVERY_MS = 10_000;
 
-export type RateLimitConfig = Pick<Config, 'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_MAX' | 'QUEUE_PREFIX' | 'TRUST_PROXY' | 'API_KEYS'>;
+export type RateLimitConfig = Pick<Config, 'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_MAX' | 'NODE_ENV' | 'QUEUE_PREFIX' | 'TRUST_PROXY' | 'API_KEYS'>;
 
 export function rateLimiter(config: RateLimitConfig, redis: Redis, logger: Logger): RequestHandler {
+  const limit = rateLimitMaxOf(config);
+  if (limit === 0) return (_req, _res, next) => next();
   if (config.TRUST_PROXY === true && config.API_KEYS.length === 0) {
     logger.warn('rate limit is per client address and TRUST_PROXY=true lets any client choose its address: set the hop count (Heroku: 1)');
   }
@@ -37,7 +40,7 @@ export function rateLimiter(config: RateLimitConfig, redis: Redis, logger: Logge
   const store = boundedRedisStore(config, redis);
   return rateLimit({
     windowMs: config.RATE_LIMIT_WINDOW_MS,
-    limit: config.RATE_LIMIT_MAX,
+    limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     store,
@@ -50,7 +53,7 @@ export function rateLimiter(config: RateLimitConfig, redis: Redis, logger: Logge
     },
     handler: (_req, res, next) => {
       const retryAfter = res.getHeader('Retry-After');
-      const message = `more than ${config.RATE_LIMIT_MAX} requests in ${windowSeconds} s (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS); retry after ${String(retryAfter ?? windowSeconds)} s`;
+      const message = `more than ${limit} requests in ${windowSeconds} s (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS); retry after ${String(retryAfter ?? windowSeconds)} s`;
       next(new RateLimitedError(message, [{ path: 'request', rule: 'rate_limit', message }]));
     },
   });

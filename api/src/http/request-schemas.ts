@@ -20,6 +20,7 @@ export type RequestLimitsConfig = Pick<
   | 'MAX_FILTER_CONDITIONS'
   | 'MAX_IN_LIST'
   | 'MAX_PAGE_SIZE'
+  | 'MAX_HASH_PAGE_SIZE'
   | 'MAX_WHERE_QUERY_CHARS'
 >;
 
@@ -48,6 +49,17 @@ function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
     properties: { $and: clauses, $or: clauses },
     additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
   };
+}
+
+/** A page size in a query string: digits only (z.coerce would take 0x10, " 5 " and 1e2), 1 to max. */
+function pageSize(max: number, fallback: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .default(fallback)
+    .meta({ type: 'integer', minimum: 1, maximum: max });
 }
 
 export function createRequestSchemas(config: RequestLimitsConfig) {
@@ -97,15 +109,17 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
       .meta({ type: 'string', maxLength: config.MAX_WHERE_QUERY_CHARS, contentMediaType: 'application/json', contentSchema: whereJsonSchema(config) })
       .optional(),
     status: z.enum(['pending', 'indexing', 'ready', 'failed']).optional(),
-    limit: z
-      .string()
-      .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(config.MAX_PAGE_SIZE))
-      .default(50) // digits only: z.coerce would take 0x10, " 5 " and 1e2
-      .meta({ type: 'integer', minimum: 1, maximum: config.MAX_PAGE_SIZE }),
+    limit: pageSize(config.MAX_PAGE_SIZE, 50),
     cursor: Id.optional(),
   });
-  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, k };
+  const DocumentHashesQuery = z.strictObject({
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 characters: letters, digits, _ . : -')
+      .optional(),
+    limit: pageSize(config.MAX_HASH_PAGE_SIZE, config.MAX_HASH_PAGE_SIZE),
+    cursor: Id.optional(),
+  });
+  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, DocumentHashesQuery, k };
 }
 export type RequestSchemas = ReturnType<typeof createRequestSchemas>;

@@ -61,7 +61,8 @@ export const DocumentView = z.strictObject({
   error: z.string().nullable().describe('why the document failed'),
   chunkCount: count,
   revision: z.number().int().positive(),
-  contentHash: z.string(),
+  contentHash: z.string().describe('SHA-256 (hex) of the stored text'),
+  fileHash: z.string().nullable().describe('SHA-256 (hex) of the uploaded file the text came from; null for JSON text'),
   indexedHash: z.string().nullable(),
   requestId: z.string().nullable(),
   createdAt: isoTime,
@@ -69,6 +70,18 @@ export const DocumentView = z.strictObject({
 });
 export const DocumentPage = z.strictObject({
   documents: z.array(DocumentView),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+});
+export const DocumentHashPage = z.strictObject({
+  documents: z.array(
+    z.strictObject({
+      id: z.string(),
+      revision: z.number().int().positive(),
+      status: DocumentStatus,
+      contentHash: z.string().describe('SHA-256 (hex) of the stored text'),
+      fileHash: z.string().nullable().describe('SHA-256 (hex) of the uploaded file; null for JSON text'),
+    }),
+  ),
   nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
 });
 export const JobAccepted = z.strictObject({ job: JobRefBody });
@@ -109,9 +122,50 @@ export const ChatMessage = z.strictObject({
   sessionId: z.string(),
   role: z.enum(['user', 'assistant']),
   content: z.string(),
-  metadata: freeForm.describe('assistant: type analysis_result (sources, jobId, answerer, model, timings) or analysis_error (error)'),
+  metadata: freeForm.describe(
+    'assistant: type analysis_result (sources, citations {valid, invalid}, jobId, answerer, model, grounded, retrievalQuery, timings) or analysis_error (error)',
+  ),
   replyTo: z.number().int().positive().nullable(),
   createdAt: isoTime,
+});
+export const AnswerSources = z.strictObject({
+  messageId: z.number().int().positive().describe('the answer'),
+  sessionId: z.string(),
+  replyTo: z.number().int().positive().nullable().describe('the question'),
+  createdAt: isoTime,
+  citations: z
+    .strictObject({ valid: z.array(z.number().int()), invalid: z.array(z.number().int()) })
+    .nullable()
+    .describe('the [n] of the answer that name a source it was given (valid) and those that name none (invalid); null for an answer without a check'),
+  sources: z.array(
+    z.strictObject({
+      n: z.number().int().positive().describe('the answer cites it as [n]'),
+      documentId: z.string(),
+      revision: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .describe('the document revision the chunk was cut from; null for chunks stored before revisions were recorded'),
+      currentRevision: z.number().int().positive().nullable().describe('the document revision now; null when the document was removed'),
+      chunkId: z.number().int(),
+      ordinal: z
+        .number()
+        .int()
+        .nonnegative()
+        .nullable()
+        .describe('the chunk position in that revision; null when it was replaced before the answer was stored'),
+      span: z
+        .strictObject({ start: count, end: count })
+        .nullable()
+        .describe("[start, end) of the chunk in that revision's text, in UTF-16 code units; null for chunks stored before spans were recorded"),
+      score: z.number(),
+      vectorScore: z.number().nullable(),
+      title: z.string().nullable(),
+      quote: z.string().describe('the chunk text as it was when the answer was made, at most MAX_SOURCE_QUOTE_CHARS'),
+      quoteChars: count.describe("length of the chunk's whole text: more than the quote's when it was cut"),
+    }),
+  ),
 });
 export const QuestionAccepted = z.strictObject({ message: ChatMessage, job: JobRefBody });
 export const MessagesPage = z.strictObject({ messages: z.array(ChatMessage), hasMore: z.boolean() });

@@ -10,6 +10,7 @@ export const exampleDocument = {
   chunkCount: 1,
   revision: 1,
   contentHash: HASH,
+  fileHash: null,
   indexedHash: HASH,
   requestId: 'b7e3c1d2-0f4a-4e55-9d8c-2a1b3c4d5e6f',
   createdAt: TIME,
@@ -37,8 +38,34 @@ export const exampleAnswer = {
     jobId: 'answer:41',
     answerer: 'extractive',
     model: null,
+    grounded: true,
+    retrievalQuery: 'Where do bees keep nectar?',
+    citations: { valid: [1], invalid: [] },
     timings: { retrieveMs: 4, generateMs: 1, totalMs: 6 },
   },
+};
+export const exampleAnswerSources = {
+  messageId: 42,
+  sessionId: 's1',
+  replyTo: 41,
+  createdAt: TIME,
+  citations: { valid: [1], invalid: [] },
+  sources: [
+    {
+      n: 1,
+      documentId: 'bees',
+      revision: 1,
+      currentRevision: 2,
+      chunkId: 7,
+      ordinal: 0,
+      span: { start: 0, end: 36 },
+      score: 0.61,
+      vectorScore: 0.61,
+      title: 'Bees',
+      quote: 'Honey bees store nectar in the comb.',
+      quoteChars: 36,
+    },
+  ],
 };
 export const exampleStatus = {
   workers: [

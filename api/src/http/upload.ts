@@ -8,6 +8,7 @@
  * defaults to the file name without its extension. Unknown fields are refused, as unknown keys are
  * in JSON bodies, and multer's and busboy's errors become the API's JSON errors.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Request, RequestHandler } from 'express';
 import multer, { MulterError } from 'multer';
@@ -71,6 +72,11 @@ export async function uploadedDocumentBody(req: Request, config: UploadConfig): 
   const source = { fileName, contentType: extracted.contentType, bytes: file.size, ...(extracted.pages !== undefined ? { pages: extracted.pages } : {}) };
   const title = fields.title ?? (path.parse(fileName).name.slice(0, config.MAX_TITLE_CHARS) || fileName.slice(0, config.MAX_TITLE_CHARS));
   return { ...(fields.id !== undefined ? { id: fields.id } : {}), title, text: extracted.text, metadata: { ...metadata, source } };
+}
+
+/** SHA-256 (hex) of the uploaded file's bytes, as they arrived: what a folder sync compares its files with. */
+export function uploadedFileHash(req: Request): string | undefined {
+  return req.file === undefined ? undefined : createHash('sha256').update(req.file.buffer).digest('hex');
 }
 
 function parseMetadataField(raw: string): Record<string, unknown> {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import {
   createChatSession,
   deleteChatSession,
+  findChatMessageIn,
   findChatSession,
   findReply,
   insertUserMessage,
@@ -19,6 +20,8 @@ import {
   type StoredMessage,
 } from '../../../shared/src/db/chat-repo.js';
 import { COLLECTION_PREFIXES, collectionOf } from '../http/collection-scope.js';
+import { listAnswerSources } from '../../../shared/src/db/answer-sources-repo.js';
+import { findDocumentRevisions } from '../../../shared/src/db/documents-repo.js';
 import { enqueue } from '../../../shared/src/queue/enqueue.js';
 import { recordPendingJob } from '../../../shared/src/db/jobs-repo.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/src/errors.js';
@@ -127,6 +130,36 @@ function messageRoutes(s: ApiServices, router: Router, prefix: string, { Questio
     const stream = s.sse.open(req, res, { heartbeatMs: s.config.SSE_HEARTBEAT_MS, retryMs: s.config.SSE_RETRY_MS });
     streamSession({ db: s.db, events: s.events, logger: localsOf(res).logger }, stream, session.id, after);
   });
+
+  router.get(`${prefix}/chat/messages/:id/sources`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const id = parse(MessageCursor, req.params['id'], 'message id');
+    res.json(await answerSourcesOf(s, id, collection));
+  });
+}
+
+const Citations = z.object({ valid: z.array(z.number().int()), invalid: z.array(z.number().int()) });
+
+/** GET …/chat/messages/:id/sources: the stored sources of an answer, each with its document's revision now. */
+async function answerSourcesOf(s: ApiServices, id: number, collection: string) {
+  const message = await findChatMessageIn(s.db, id, collection);
+  if (!message) throw new NotFoundError(`message ${id} not found`);
+  if (message.role !== 'assistant') throw new NotFoundError(`message ${id} is a question, not an answer: ask for the sources of its answer`);
+  const sources = await listAnswerSources(s.db, id);
+  const current = await findDocumentRevisions(
+    s.db,
+    sources.map((source) => source.documentId),
+    collection,
+  );
+  const citations = Citations.safeParse(message.metadata['citations']);
+  return {
+    messageId: message.id,
+    sessionId: message.sessionId,
+    replyTo: message.replyTo,
+    createdAt: message.createdAt,
+    citations: citations.success ? { valid: citations.data.valid, invalid: citations.data.invalid } : null,
+    sources: sources.map((source) => ({ ...source, currentRevision: current.get(source.documentId) ?? null })),
+  };
 }
 
 type QuestionSchema = ChatSchemas['QuestionInput'];

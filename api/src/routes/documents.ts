@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { findDocument, listDocuments, upsertPendingDocument } from '../../../shared/src/db/documents-repo.js';
+import { findDocument, listDocumentHashes, listDocuments, upsertPendingDocument } from '../../../shared/src/db/documents-repo.js';
 import { acceptJob } from '../../../shared/src/queue/accept-job.js';
 import { recordRemovalTargets, type RemovalTarget } from '../../../shared/src/db/removals-repo.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
@@ -14,21 +14,22 @@ import { ingestJobId } from '../../../shared/src/jobs/ingest.js';
 import { parse } from '../../../shared/src/validation.js';
 import { localsOf } from '../http/request-context.js';
 import { COLLECTION_PREFIXES, collectionOf } from '../http/collection-scope.js';
-import { acceptUpload, isMultipart, uploadedDocumentBody } from '../http/upload.js';
+import { acceptUpload, isMultipart, uploadedDocumentBody, uploadedFileHash } from '../http/upload.js';
 import type { ApiServices } from '../services.js';
 
 export function documentsRouter(s: ApiServices): Router {
   const router = Router();
-  const { DocumentInput, RemoveRequest, DocumentListQuery } = s.schemas;
+  const { DocumentInput, RemoveRequest, DocumentListQuery, DocumentHashesQuery } = s.schemas;
 
   for (const prefix of COLLECTION_PREFIXES) {
     router.post(`${prefix}/documents`, acceptUpload(s.config), async (req, res) => {
       const collection = await collectionOf(s, req);
       const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
       const input = parse(DocumentInput, body, 'document');
+      const fileHash = isMultipart(req) ? uploadedFileHash(req) : undefined;
       const { requestId } = localsOf(res);
       const { value: saved, job } = await acceptJob(s, s.queues.ingest, async (trx) => {
-        const doc = await upsertPendingDocument(trx, { ...input, collection, requestId });
+        const doc = await upsertPendingDocument(trx, { ...input, collection, requestId, fileHash });
         const data = { collection, documentId: doc.id, revision: doc.revision, requestId };
         return { value: doc, jobId: ingestJobId(doc.id, doc.revision, collection), data };
       });
@@ -40,6 +41,12 @@ export function documentsRouter(s: ApiServices): Router {
       const query = parse(DocumentListQuery, { ...req.query }, 'query');
       const page = await listDocuments(s.db, { ...query, collection });
       res.json(page);
+    });
+
+    router.get(`${prefix}/document-hashes`, async (req, res) => {
+      const collection = await collectionOf(s, req);
+      const query = parse(DocumentHashesQuery, { ...req.query }, 'query');
+      res.json(await listDocumentHashes(s.db, { ...query, collection }));
     });
 
     router.get(`${prefix}/documents/:id`, async (req, res) => {

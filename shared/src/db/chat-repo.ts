@@ -4,12 +4,14 @@
  * before the id is drawn; SQLite: BEGIN IMMEDIATE already serialises writers), so a reader that has
  * seen message N of a session has seen every earlier one. Each insert reports the session's previous
  * message id (prevId), which lets a pushed event say whether anything came in between.
- * An assistant message is unique per question (reply_to UNIQUE): insert-or-ignore, then read back.
+ * An assistant message is unique per question (reply_to UNIQUE): insert-or-ignore, then read back;
+ * its sources (answer-sources-repo.ts) are written in the same transaction, by the insert that won.
  */
 import type { Knex } from 'knex';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { DEFAULT_COLLECTION } from '../input.js';
+import { insertAnswerSources, type AnswerSource } from './answer-sources-repo.js';
 
 const SESSION_LOCK_CLASS = 0x63686174; // "chat": first key of pg_advisory_xact_lock(int, int)
 
@@ -102,9 +104,19 @@ export async function insertUserMessage(db: Knex, input: { sessionId: string; co
  */
 export async function insertReply(
   db: Knex,
-  input: { sessionId: string; replyTo: number; content: string; metadata: Record<string, unknown> },
+  input: { sessionId: string; replyTo: number; content: string; metadata: Record<string, unknown>; sources?: readonly AnswerSource[] | undefined },
 ): Promise<StoredMessage> {
   return insertMessage(db, { ...input, role: 'assistant' });
+}
+
+/** The message, if its session is in `collection`: a message of another collection is not found. */
+export async function findChatMessageIn(db: Knex, id: number, collection: string): Promise<ChatMessage | undefined> {
+  const row = (await db('chat_messages as m')
+    .join('chat_sessions as s', 's.id', 'm.session_id')
+    .select(MESSAGE_COLUMNS.map((column) => `m.${column}`))
+    .where({ 'm.id': id, 's.collection_id': collection })
+    .first()) as MessageRow | undefined;
+  return row ? toMessage(row) : undefined;
 }
 
 export async function findChatMessage(db: Knex, id: number): Promise<ChatMessage | undefined> {
@@ -142,7 +154,14 @@ export async function listUserTurnsBefore(db: Knex, sessionId: string, beforeId:
 
 async function insertMessage(
   db: Knex,
-  input: { sessionId: string; role: ChatRole; content: string; metadata: Record<string, unknown>; replyTo: number | null },
+  input: {
+    sessionId: string;
+    role: ChatRole;
+    content: string;
+    metadata: Record<string, unknown>;
+    replyTo: number | null;
+    sources?: readonly AnswerSource[] | undefined;
+  },
 ): Promise<StoredMessage> {
   return db.transaction(async (trx) => {
     if (dialectOf(trx) === 'postgres') await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [SESSION_LOCK_CLASS, input.sessionId]);
@@ -158,7 +177,11 @@ async function insertMessage(
     const insert = trx('chat_messages').insert(row);
     const inserted: MessageRow[] = await (input.replyTo === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS);
     const fresh = inserted[0];
-    if (fresh) return { message: toMessage(fresh), prevId: Number(prev?.id ?? 0), isNew: true };
+    if (fresh) {
+      const message = toMessage(fresh);
+      if (input.sources !== undefined && input.sources.length > 0) await insertAnswerSources(trx, message.id, input.sources);
+      return { message, prevId: Number(prev?.id ?? 0), isNew: true };
+    }
     const existing = (await trx('chat_messages').select(MESSAGE_COLUMNS).where({ reply_to: input.replyTo }).first()) as MessageRow | undefined;
     if (!existing) throw new Error(`reply to message ${String(input.replyTo)} was neither inserted nor found`);
     return { message: toMessage(existing), prevId: 0, isNew: false };

@@ -17,6 +17,7 @@ const BATCH = 500;
 export interface NewChunk {
   text: string;
   embedding: number[];
+  span?: { start: number; end: number }; // where the text lies in the document's text: content.slice(start, end)
 }
 
 /** The vectors of a commit come from another embedder than the one the database now records. */
@@ -58,6 +59,9 @@ export async function replaceDocumentChunks(
         text: chunk.text,
         metadata,
         embedding: encodeEmbedding(chunk.embedding),
+        char_start: chunk.span?.start ?? null,
+        char_end: chunk.span?.end ?? null,
+        revision: input.revision,
       }));
       // RETURNING order is not guaranteed: the ordinal pairs each id with its text
       const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
@@ -91,7 +95,7 @@ export async function refreshDocumentChunks(db: Knex, input: { collection?: stri
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks')
       .where({ collection_id: collection, document_id: input.documentId })
-      .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
+      .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)), revision: input.revision }); // same text: the spans hold for this revision too
     await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
     return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
   });
@@ -206,6 +210,33 @@ export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, C
       title: row.title,
       metadata: fromJsonColumn<Record<string, unknown>>(row.metadata),
     });
+  }
+  return found;
+}
+
+export interface ChunkOrigin {
+  revision: number | null; // null for chunks written before revisions were recorded
+  ordinal: number;
+  span: { start: number; end: number } | null;
+}
+
+/** Where each given chunk (those still present) came from: its document revision, position and span. */
+export async function findChunkOrigins(db: Knex, ids: readonly number[]): Promise<Map<number, ChunkOrigin>> {
+  const found = new Map<number, ChunkOrigin>();
+  for (let start = 0; start < ids.length; start += BATCH) {
+    const rows = (await db('chunks')
+      .select('id', 'revision', 'ordinal', 'char_start', 'char_end')
+      .whereIn('id', ids.slice(start, start + BATCH))) as Array<{
+      id: number;
+      revision: number | null;
+      ordinal: number;
+      char_start: number | null;
+      char_end: number | null;
+    }>;
+    for (const row of rows) {
+      const span = row.char_start === null || row.char_end === null ? null : { start: row.char_start, end: row.char_end };
+      found.set(Number(row.id), { revision: row.revision, ordinal: row.ordinal, span });
+    }
   }
   return found;
 }

@@ -18,6 +18,7 @@ export interface DocumentRecord {
   chunkCount: number;
   revision: number;
   contentHash: string;
+  fileHash: string | null; // SHA-256 of the uploaded file the text came from; null for JSON text
   indexedHash: string | null;
   requestId: string | null;
   createdAt: string;
@@ -33,6 +34,7 @@ interface DocumentRow {
   chunk_count: number;
   revision: number;
   content_hash: string;
+  file_hash: string | null;
   indexed_hash: string | null;
   request_id: string | null;
   created_at: number;
@@ -48,6 +50,7 @@ const COLUMNS = [
   'chunk_count',
   'revision',
   'content_hash',
+  'file_hash',
   'indexed_hash',
   'request_id',
   'created_at',
@@ -60,10 +63,11 @@ export interface NewDocument {
   text: string;
   title?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  fileHash?: string | undefined; // an upload's file SHA-256 (hex)
   requestId: string;
 }
 
-export function hashContent(text: string): string {
+export function hashContent(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -87,6 +91,7 @@ export async function upsertPendingDocument(trx: Knex, input: NewDocument): Prom
     metadata: toJsonColumn(input.metadata ?? {}),
     content: input.text,
     content_hash: hashContent(input.text),
+    file_hash: input.fileHash ?? null,
     status: 'pending',
     error: null,
     revision: (last?.last_revision ?? 0) + 1,
@@ -114,6 +119,15 @@ export async function findDocument(db: Knex, id: string, collection = DEFAULT_CO
   return row ? toRecord(row) : undefined;
 }
 
+/** The current revision of each given document of `collection` that exists. */
+export async function findDocumentRevisions(db: Knex, ids: readonly string[], collection = DEFAULT_COLLECTION): Promise<Map<string, number>> {
+  const rows = (await db('documents')
+    .select('id', 'revision')
+    .where('collection_id', collection)
+    .whereIn('id', [...new Set(ids)])) as Array<{ id: string; revision: number }>;
+  return new Map(rows.map((row) => [row.id, row.revision]));
+}
+
 export async function findDocumentContent(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<string | undefined> {
   const row = (await db('documents').select('content').where({ collection_id: collection, id }).first()) as { content: string } | undefined;
   return row?.content;
@@ -139,6 +153,38 @@ export async function listDocuments(
   if (options.where !== undefined) query = applyWhere(query, options.where, 'documents.metadata', dialectOf(db));
   const rows = (await query) as DocumentRow[];
   const page = rows.slice(0, options.limit).map(toRecord);
+  return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+}
+
+export interface DocumentHash {
+  id: string;
+  revision: number;
+  status: DocumentStatus;
+  contentHash: string;
+  fileHash: string | null;
+}
+
+/** The compact listing a folder sync compares files with: id order, after `cursor`, ids starting with `prefix`. */
+export async function listDocumentHashes(
+  db: Knex,
+  options: { collection: string; prefix?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ documents: DocumentHash[]; nextCursor: string | null }> {
+  let query = db('documents')
+    .select('id', 'revision', 'status', 'content_hash', 'file_hash')
+    .where('collection_id', options.collection)
+    .orderBy('id')
+    .limit(options.limit + 1);
+  if (options.cursor !== undefined) query = query.where('id', '>', options.cursor);
+  // substr, not LIKE: SQLite's LIKE ignores case, and _ is both an id character and a wildcard
+  if (options.prefix !== undefined) query = query.whereRaw('substr(id, 1, ?) = ?', [options.prefix.length, options.prefix]);
+  const rows = (await query) as Array<{ id: string; revision: number; status: DocumentStatus; content_hash: string; file_hash: string | null }>;
+  const page = rows.slice(0, options.limit).map((row) => ({
+    id: row.id,
+    revision: row.revision,
+    status: row.status,
+    contentHash: row.content_hash,
+    fileHash: row.file_hash,
+  }));
   return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
@@ -176,6 +222,7 @@ function toRecord(row: DocumentRow): DocumentRecord {
     chunkCount: row.chunk_count,
     revision: row.revision,
     contentHash: row.content_hash,
+    fileHash: row.file_hash,
     indexedHash: row.indexed_hash,
     requestId: row.request_id,
     createdAt: new Date(Number(row.created_at)).toISOString(),

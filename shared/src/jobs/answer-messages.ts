@@ -19,6 +19,7 @@ export interface AnalysisResult {
   model: string | null;
   grounded: boolean; // false: no stored passage was relevant, and the answer says so
   retrievalQuery: string; // what was searched: the question made standalone, or with its earlier turns
+  citations: { valid: number[]; invalid: number[] }; // the answer's [n] that name a source it was given, and those that name none
   timings: { retrieveMs: number; generateMs: number; totalMs: number };
 }
 

@@ -16,6 +16,10 @@ import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { publicMessage } from '../../../shared/src/public-message.js';
 import { isCancelledReply, storeErrorReply, storeReply, type ReplyDeps } from '../../../shared/src/store-reply.js';
 import { retrieveForAnswer } from '../answer-retrieval.js';
+import { checkCitations } from '../answerers/citations.js';
+import { findChunkOrigins } from '../../../shared/src/db/chunks-repo.js';
+import type { AnswerSource } from '../../../shared/src/db/answer-sources-repo.js';
+import type { Passage } from '../answerers/answerer.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
@@ -111,8 +115,16 @@ async function storeCancelled({ d, question, jobId, logger }: AnswerAttempt): Pr
   return { status: isCancelledReply(stored.message) ? 'cancelled' : 'already_answered', messageId: stored.message.id, replyTo: question.id };
 }
 
-async function storeAnswer({ d, question, logger }: AnswerAttempt, reply: { content: string; metadata: AnalysisResult }): Promise<AnswerResult> {
-  const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content: reply.content, metadata: { ...reply.metadata } });
+/** What generation produces: the text, its metadata and its sources as they read now. */
+interface Reply {
+  content: string;
+  metadata: AnalysisResult;
+  sources: AnswerSource[];
+}
+
+async function storeAnswer({ d, question, logger }: AnswerAttempt, reply: Reply): Promise<AnswerResult> {
+  const { content, metadata, sources } = reply;
+  const stored = await storeReply(d, { sessionId: question.sessionId, replyTo: question.id, content, metadata: { ...metadata }, sources });
   logger.info(stored.isNew ? 'answer stored' : 'answer already stored by another attempt', {
     replyTo: question.id,
     messageId: stored.message.id,
@@ -150,7 +162,7 @@ interface GenerateInput {
 }
 
 /** Retrieval and generation, with progress events every ANSWER_PROGRESS_INTERVAL_MS while it runs. */
-async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{ content: string; metadata: AnalysisResult }> {
+async function generateReply(s: AnswerServices, input: GenerateInput): Promise<Reply> {
   const { question, job, jobId, attempt, logger, signal } = input;
   const started = performance.now();
   const ref = { replyTo: question.id, jobId, attempt };
@@ -174,8 +186,11 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{
     const onDelta = (text: string) => publishQuietly(s, logger, question.sessionId, { type: 'delta', ...ref, index: index++, text });
     const answer = await s.answerer.answer({ question: question.content, passages, signal, onDelta });
     const generated = performance.now();
+    const citations = checkCitations(answer.content, passages.length);
+    if (citations.invalid.length > 0) logger.warn('answer cites sources it was not given', { replyTo: question.id, ...citations });
     return {
       content: answer.content,
+      sources: await sourcesOf(s, passages),
       metadata: {
         type: 'analysis_result',
         sources: passages.map((p) => ({ documentId: p.documentId, chunkId: p.chunkId, score: p.score, title: p.title })),
@@ -184,12 +199,44 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<{
         model: answer.model,
         grounded: isGrounded,
         retrievalQuery,
+        citations,
         timings: { retrieveMs: tenths(retrieved - started), generateMs: tenths(generated - retrieved), totalMs: tenths(generated - started) },
       },
     };
   } finally {
     clearInterval(ticker);
   }
+}
+
+/** The passages as stored sources: where each came from and its text, bounded by MAX_SOURCE_QUOTE_CHARS. */
+async function sourcesOf(s: Pick<Services, 'config' | 'db'>, passages: readonly Passage[]): Promise<AnswerSource[]> {
+  const origins = await findChunkOrigins(
+    s.db,
+    passages.map((p) => p.chunkId),
+  );
+  return passages.map((p, i) => {
+    const origin = origins.get(p.chunkId); // absent: the chunk was replaced since it was retrieved
+    return {
+      n: i + 1,
+      documentId: p.documentId,
+      revision: origin?.revision ?? null,
+      chunkId: p.chunkId,
+      ordinal: origin?.ordinal ?? null,
+      span: origin?.span ?? null,
+      score: p.score,
+      vectorScore: p.vectorScore,
+      title: p.title,
+      quote: clipQuote(p.text, s.config.MAX_SOURCE_QUOTE_CHARS),
+      quoteChars: p.text.length,
+    };
+  });
+}
+
+/** The first `max` code units, one fewer when the cut would split a surrogate pair (a lone half is not storable text). */
+function clipQuote(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 /** Deltas and progress may be lost (clients catch up from the stored message); they never fail the job. */

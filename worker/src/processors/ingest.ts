@@ -9,7 +9,7 @@ import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
 import { EmbedderSwitchedError, refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
-import { chunkText } from '../chunk-text.js';
+import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
@@ -36,7 +36,8 @@ export async function processIngest(
     return { ...superseded, status: 'unchanged', chunks: outcome.chunks };
   }
 
-  const texts = chunkText(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+  const spans = chunkSpans(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+  const texts = spans.map((span) => content.slice(span.start, span.end));
   if (texts.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
     throw new UnrecoverableJobError(
       'too_many_chunks',
@@ -44,7 +45,7 @@ export async function processIngest(
     );
   }
   reportProgress({ done: 0, total: texts.length });
-  const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
+  const chunks = await embedChunks(s, texts, spans, (embedded) => reportProgress({ done: embedded, total: texts.length }));
   const ready = (replaced: { chunks: number; removed: number }): IngestResult => ({
     documentId: doc.id,
     revision: doc.revision,
@@ -65,17 +66,22 @@ export async function processIngest(
   return ready(outcome);
 }
 
-async function embedChunks(s: IngestServices, texts: string[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {
+async function embedChunks(s: IngestServices, texts: string[], spans: TextSpan[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {
   const signal = AbortSignal.timeout(s.config.INGEST_TIMEOUT_MS);
   const chunks: NewChunk[] = [];
   for (let start = 0; start < texts.length; start += s.config.EMBED_BATCH_SIZE) {
     const batch = texts.slice(start, start + s.config.EMBED_BATCH_SIZE);
     const vectors = await s.embedder.embed(batch, signal);
-    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [] }));
+    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [], ...spanAt(spans, start + i) }));
     onProgress(chunks.length);
     // A CPU-bound embedder never yields on its own: let timers run, or Bee-Queue's stall guard
     // (every STALL_INTERVAL_MS / 2) misses its turn and a live job is taken for a dead one.
     await yieldToEventLoop();
   }
   return chunks;
+}
+
+function spanAt(spans: TextSpan[], index: number): Pick<NewChunk, 'span'> {
+  const span = spans[index];
+  return span === undefined ? {} : { span: { start: span.start, end: span.end } };
 }
