@@ -1,9 +1,11 @@
 /**
- * chunks-repo against a concurrent POST on Postgres (a private schema; skipped without
- * TEST_DATABASE_URL). An ingest of revision 1 commits while the POST of revision 2 is in flight:
- * its transaction waits for the POST and then sees that it was superseded, so revision 2 is never
- * marked ready with revision 1's chunks (the chaos matrix saw that: a document `ready` whose chunks
- * held the previous text, so a search for its own words never found it).
+ * The revision fences of chunks-repo and removals-repo against a concurrent POST on Postgres (a
+ * private schema; skipped without TEST_DATABASE_URL), whose READ COMMITTED lets a row change between
+ * a transaction's check and its write. An ingest of revision 1 commits while the POST of revision 2
+ * is in flight: its transaction waits for the POST and then sees that it was superseded, so revision
+ * 2 is never marked ready with revision 1's chunks (the chaos matrix saw that: a document `ready`
+ * whose chunks held the previous text, so a search for its own words never found it). Likewise a
+ * removal acknowledged for revision 1 does not delete revision 2.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,13 +18,14 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openDatabase } from '../src/db/connection.js';
 import { findDocument, hashContent, upsertPendingDocument } from '../src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks, type ReplaceOutcome } from '../src/db/chunks-repo.js';
+import { refreshDocumentChunks, replaceDocumentChunks } from '../src/db/chunks-repo.js';
+import { recordRemovalTargets, removeRecordedTargets } from '../src/db/removals-repo.js';
 import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
 
 const DATABASE_URL = process.env['TEST_DATABASE_URL'];
 const WAIT_MS = 10_000;
 
-describe('chunks-repo on postgres, with a newer revision posted during the commit', { skip: DATABASE_URL ? false : 'TEST_DATABASE_URL is not set' }, () => {
+describe('revision fences on postgres, with a newer revision posted during the commit', { skip: DATABASE_URL ? false : 'TEST_DATABASE_URL is not set' }, () => {
   let db: Knex;
   let dataDir: string;
   let schema: PostgresSchema;
@@ -64,11 +67,19 @@ describe('chunks-repo on postgres, with a newer revision posted during the commi
     assert.equal((await findDocument(db, 'race-2'))?.status, 'pending');
   });
 
+  it('does not delete the newer revision when a removal acknowledged for the older one runs', async () => {
+    await db.transaction((trx) => upsertPendingDocument(trx, { id: 'race-3', text: 'first text', requestId: 'r1' }));
+    assert.equal(await db.transaction((trx) => recordRemovalTargets(trx, 'remove:race-3', { documentId: 'race-3' })), 1);
+    const counts = await whilePostInFlight('race-3', 'second text', () => removeRecordedTargets(db, 'remove:race-3', false, async () => undefined));
+    assert.deepEqual(counts, { documents: 0, chunks: 0 });
+    assert.equal((await findDocument(db, 'race-3'))?.status, 'pending', 'the second revision stays');
+  });
+
   /**
    * Runs `commit` while a POST of `text` for `id` has written its row but not committed: once the
    * commit waits for that transaction (or is over), the POST commits; returns the commit's outcome.
    */
-  async function whilePostInFlight(id: string, text: string, commit: () => Promise<ReplaceOutcome>): Promise<ReplaceOutcome> {
+  async function whilePostInFlight<T>(id: string, text: string, commit: () => Promise<T>): Promise<T> {
     const post = await db.transaction();
     try {
       await upsertPendingDocument(post, { id, text, requestId: 'r2' });
