@@ -15,15 +15,10 @@ export const SIDES = ['vector', 'lexical'] as const;
 export type Side = (typeof SIDES)[number];
 export type SideHits = Record<Side, string[]>; // document ids of each side's hits
 
-/** Both filtered searches for `seed`'s words; undefined when either never answered 200. */
+/** Both filtered searches for `seed`'s words, at once; undefined when either never answered 200. */
 export async function searchOwnWords(client: ChaosClient, seed: string): Promise<SideHits | undefined> {
-  const hits: SideHits = { vector: [], lexical: [] };
-  for (const mode of SIDES) {
-    const ids = await searchIds(client, { query: queryFor(seed), k: SEARCH_K, mode, where: { seed } });
-    if (ids === undefined) return undefined;
-    hits[mode] = ids;
-  }
-  return hits;
+  const [vector, lexical] = await Promise.all(SIDES.map((mode) => searchIds(client, { query: queryFor(seed), k: SEARCH_K, mode, where: { seed } })));
+  return vector === undefined || lexical === undefined ? undefined : { vector, lexical };
 }
 
 /** The sides whose hits lack `documentId`. */
