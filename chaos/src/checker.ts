@@ -93,6 +93,7 @@ async function checkReadyDocument(
   const seed = ack?.seed ?? seedOfText(await documentContent(db, doc.id));
   const hits = seed === undefined ? undefined : await searchOwnWords(client, seed);
   const missing = hits === undefined ? [] : sidesMissing(hits, doc.id);
+  if (missing.length > 0 && doc.mayBeRemoved && (await client.get(`/documents/${encodeURIComponent(doc.id)}`)).status === 404) return; // the uncertain removal landed meanwhile
   if (seed === undefined) note('wrong', `document ${doc.id}@${view.revision} holds a text no client posted`);
   else if (hits === undefined) note('wrong', `search for ${doc.id} never answered 200`);
   else if (missing.length > 0)
