@@ -2,15 +2,18 @@
  * After a run's load has stopped and its faults have healed: waits (bounded) for every acknowledged
  * piece of work to finish, then compares the History with what the service says and stores
  * (RELIABILITY.md (b)). lost: an acknowledged document never ready or failed, or ready and not
- * searchable; a question without an answer; a removal whose targets are still there or searchable
- * after it succeeded. duplicated: chunk rows per (document, ordinal), assistant messages per
- * question, index labels, beyond one. wrong: GET /jobs or GET /documents saying something false.
+ * found by its own words (document-search.ts); a question without an answer; a removal whose
+ * targets are still there or searchable after it succeeded. duplicated: chunk rows per (document,
+ * ordinal), assistant messages per question, index labels, beyond one. wrong: GET /jobs or GET
+ * /documents saying something false. The judgements themselves are in verdicts.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import type { DocumentRecord, History, QuestionRecord, RemovalRecord } from './history.js';
-import { searchIds } from './load.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
+import { searchOwnWords, seedOfText, sidesMissing } from './document-search.js';
+import type { DocumentRecord, History, IngestAck, QuestionRecord, RemovalRecord } from './history.js';
 import type { ChaosClient } from './http-client.js';
+import { judgeDocument, removalCountError, type DocumentView } from './verdicts.js';
 
 export interface Findings {
   lost: number;
@@ -22,13 +25,6 @@ export interface Findings {
 
 const SETTLE_TIMEOUT_MS = 120_000;
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-interface DocumentView {
-  status: string;
-  revision: number;
-  chunkCount: number;
-  error: string | null;
-}
 
 type Kind = 'lost' | 'duplicated' | 'wrong';
 type Note = (kind: Kind, detail: string) => void;
@@ -64,33 +60,44 @@ function noter(findings: Findings): Note {
   };
 }
 
-/** A removal target must be gone; any other document at its last acknowledged revision, final, findable, its chunks counted right, its ingest jobs final and agreeing. */
+/** A removal target must be gone; any other document at its last acknowledged revision (or a later one), final, findable, its chunks counted right, its ingest jobs final and agreeing. */
 async function checkDocument(client: ChaosClient, db: Knex, doc: DocumentRecord, findings: Findings, note: Note): Promise<void> {
   const reply = await client.get(`/documents/${encodeURIComponent(doc.id)}`);
-  if (doc.isRemovalTarget) {
-    if (reply.status !== 404) note('lost', `removal target ${doc.id} still exists (${reply.status} ${reply.text.slice(0, 120)})`);
-    return;
-  }
-  const last = doc.ingests[doc.ingests.length - 1];
   const view = reply.status === 200 ? (reply.body as DocumentView) : undefined;
-  if (last === undefined) return;
-  // A later revision is fine: a POST for this id that got a 503 still kept its row (and the sweep indexes it).
-  if (view === undefined || view.revision < last.revision || (view.status !== 'ready' && view.status !== 'failed')) {
-    note('lost', `document ${doc.id}@${last.revision} acknowledged, now ${view ? `${view.status}@${view.revision}` : String(reply.status)}`);
-  } else if (view.status === 'failed') {
+  const verdict = judgeDocument(doc, reply.status, view);
+  const last = doc.ingests[doc.ingests.length - 1];
+  if (verdict.kind === 'absent' || last === undefined) return;
+  if (verdict.kind === 'lost') note('lost', verdict.detail);
+  else if (verdict.kind === 'failed') {
     findings.failedDocuments += 1;
-    if (findings.details.length < 50) findings.details.push(`failed: ${doc.id}: ${view.error ?? 'no reason'}`);
-  } else {
-    await checkReadyDocument(client, db, doc, last.query, view, note);
+    if (findings.details.length < 50) findings.details.push(`failed: ${doc.id}: ${view?.error ?? 'no reason'}`);
+  } else if (view !== undefined) {
+    await checkReadyDocument(client, db, doc, verdict.isAcknowledgedRevision ? last : undefined, view, note);
   }
   await checkIngestJobs(client, doc, view, note);
 }
 
-/** A ready document: found by a search for its own words, never said ready before that, its chunk count the SQL one. */
-async function checkReadyDocument(client: ChaosClient, db: Knex, doc: DocumentRecord, query: string, view: DocumentView, note: Note): Promise<void> {
-  const hits = await searchIds(client, query);
-  if (hits === undefined) note('wrong', `search for ${doc.id} never answered 200`);
-  else if (!hits.includes(doc.id)) note('lost', `document ${doc.id} ready but not found by a search for its own words`);
+/**
+ * A ready document: found by its own words on both sides, never said ready before that, its chunk
+ * count the SQL one. `ack` is its revision's acknowledgement; undefined when a later revision whose
+ * POST got no 202 holds it, whose words are then read from its stored text.
+ */
+async function checkReadyDocument(
+  client: ChaosClient,
+  db: Knex,
+  doc: DocumentRecord,
+  ack: IngestAck | undefined,
+  view: DocumentView,
+  note: Note,
+): Promise<void> {
+  const seed = ack?.seed ?? seedOfText(await documentContent(db, doc.id));
+  const hits = seed === undefined ? undefined : await searchOwnWords(client, seed);
+  const missing = hits === undefined ? [] : sidesMissing(hits, doc.id);
+  if (missing.length > 0 && doc.mayBeRemoved && (await client.get(`/documents/${encodeURIComponent(doc.id)}`)).status === 404) return; // the uncertain removal landed meanwhile
+  if (seed === undefined) note('wrong', `document ${doc.id}@${view.revision} holds a text no client posted`);
+  else if (hits === undefined) note('wrong', `search for ${doc.id} never answered 200`);
+  else if (missing.length > 0)
+    note('lost', `document ${doc.id}@${view.revision} ready but its own words do not find it (${missing.join(' and ')} search within its seed)`);
   else if (doc.notSearchableWhenReady > 0) note('lost', `document ${doc.id} said ready before a search could find it`);
   const rows = await countChunks(db, doc.id);
   if (rows !== view.chunkCount) note('wrong', `document ${doc.id} says ${view.chunkCount} chunks, SQL has ${rows}`);
@@ -109,13 +116,12 @@ async function checkIngestJobs(client: ChaosClient, doc: DocumentRecord, view: D
   }
 }
 
-/** A removal succeeded, counting all its targets, and none was shown or found after that. */
+/** A removal succeeded, counting all its targets (and maybe documents whose POST got no 202), and none was shown or found after that. */
 async function checkRemoval(client: ChaosClient, removal: RemovalRecord, note: Note): Promise<void> {
   const job = (await client.get(`/jobs/remove/${encodeURIComponent(removal.jobId)}`)).body as { status?: string; result?: { documents?: number } } | null;
+  const countError = job?.status === 'succeeded' ? removalCountError(removal, job.result?.documents) : undefined;
   if (job?.status !== 'succeeded') note('lost', `removal ${removal.jobId} of ${removal.targets.join(',')} ended ${job?.status ?? 'missing'}`);
-  else if (job.result?.documents !== removal.targets.length) {
-    note('wrong', `removal ${removal.jobId} succeeded counting ${String(job.result?.documents)} of ${removal.targets.length} targets`);
-  }
+  else if (countError !== undefined) note('wrong', countError);
   if (removal.presentAfterSuccess > 0) note('lost', `removal ${removal.jobId}: ${removal.presentAfterSuccess} target(s) still shown after it succeeded`);
   if (removal.searchableAfterSuccess > 0) note('lost', `removal ${removal.jobId}: ${removal.searchableAfterSuccess} target(s) still found after it succeeded`);
 }
@@ -142,7 +148,7 @@ async function checkDuplicates(db: Knex, findings: Findings, note: Note): Promis
   findings.duplicated += Math.max(0, answerDuplicates - 1);
 }
 
-/** Polls until every document is final (or gone, for removal targets) and every removal job is final. */
+/** Polls until every document is final (or gone, for removal targets and where an uncertain removal may have taken it) and every removal job is final. */
 async function settle(client: ChaosClient, docs: DocumentRecord[], removalJobs: string[]): Promise<void> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   let open = [...docs];
@@ -151,12 +157,8 @@ async function settle(client: ChaosClient, docs: DocumentRecord[], removalJobs: 
     const stillOpen: DocumentRecord[] = [];
     for (const doc of open) {
       const reply = await client.get(`/documents/${encodeURIComponent(doc.id)}`);
-      const view = reply.body as DocumentView | null;
-      const last = doc.ingests[doc.ingests.length - 1];
-      const isDone = doc.isRemovalTarget
-        ? reply.status === 404
-        : reply.status === 200 && (view?.revision ?? 0) >= (last?.revision ?? 0) && (view?.status === 'ready' || view?.status === 'failed');
-      if (!isDone) stillOpen.push(doc);
+      const view = reply.status === 200 ? (reply.body as DocumentView) : undefined;
+      if (judgeDocument(doc, reply.status, view).kind === 'lost') stillOpen.push(doc);
     }
     const stillRunning: string[] = [];
     for (const id of jobs) {
@@ -184,8 +186,13 @@ async function replyCounts(client: ChaosClient, sessions: Set<string>): Promise<
   return counts;
 }
 
+async function documentContent(db: Knex, documentId: string): Promise<string> {
+  const row = (await db('documents').select('content').where({ collection_id: DEFAULT_COLLECTION, id: documentId }).first()) as { content: string } | undefined;
+  return row?.content ?? '';
+}
+
 async function countChunks(db: Knex, documentId: string): Promise<number> {
-  const rows: Array<{ n: number | string }> = await db('chunks').where({ document_id: documentId }).count({ n: '*' });
+  const rows: Array<{ n: number | string }> = await db('chunks').where({ collection_id: DEFAULT_COLLECTION, document_id: documentId }).count({ n: '*' });
   const [row] = rows;
   return Number(row?.n ?? 0);
 }

@@ -7,6 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Knex } from 'knex';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { compareIds, lastCheckpointName, readIndexView } from './index-view.js';
 import type { Stack } from './stack.js';
 
@@ -33,12 +34,12 @@ export async function measureDivergence(stack: Stack): Promise<DivergenceFinding
   for (const worker of stack.workers) {
     const proc = worker.current;
     await worker.stop();
-    const name = proc ? lastCheckpointName(proc.lines) : undefined;
+    const name = proc ? lastCheckpointName(proc.lines, DEFAULT_COLLECTION) : undefined;
     if (name === undefined) {
       findings.divergence += live.length; // nothing to compare: as far as we can tell, it holds nothing
       findings.details.push(`${worker.name}: no checkpoint written at shutdown`);
     } else {
-      const view = await readIndexView(stack.indexDir, name);
+      const view = await readIndexView(stack.checkpointDir, name);
       if (!view.ok) {
         findings.divergence += live.length;
         findings.details.push(`${worker.name}: ${view.reason}`);
@@ -72,7 +73,7 @@ async function syncedSeq(stack: Stack): Promise<number | undefined> {
 }
 
 async function liveChunkIds(db: Knex): Promise<number[]> {
-  const rows: Array<{ id: number | string }> = await db('chunks').select('id');
+  const rows: Array<{ id: number | string }> = await db('chunks').where({ collection_id: DEFAULT_COLLECTION }).select('id');
   return rows.map((row) => Number(row.id));
 }
 

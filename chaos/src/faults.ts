@@ -23,7 +23,7 @@ export async function killRandomWorker(stack: Stack, random: Random): Promise<Su
   return victim;
 }
 
-/** Which worker has a `*.bin.tmp` (a checkpoint being written) of the index dir open, if any. */
+/** Which worker has a `*.bin.tmp` (a checkpoint being written) of the default collection's checkpoint dir open, if any. */
 export async function checkpointWriter(stack: Stack): Promise<Supervisor | undefined> {
   for (const worker of stack.workers) {
     const pid = worker.pid;
@@ -32,7 +32,7 @@ export async function checkpointWriter(stack: Stack): Promise<Supervisor | undef
     const fds = await readdir(fdDir).catch(() => [] as string[]);
     for (const fd of fds) {
       const target = await readlink(path.join(fdDir, fd)).catch(() => '');
-      if (target.startsWith(stack.indexDir) && target.endsWith('.bin.tmp')) return worker;
+      if (target.startsWith(stack.checkpointDir) && target.endsWith('.bin.tmp')) return worker;
     }
   }
   return undefined;
@@ -44,7 +44,7 @@ export async function checkpointWriter(stack: Stack): Promise<Supervisor | undef
  */
 export async function killDuringCheckpoint(stack: Stack, random: Random, timeoutMs: number): Promise<'landed' | 'missed' | 'none'> {
   const started = await new Promise<boolean>((resolve) => {
-    const watcher = watch(stack.indexDir, (_event, file) => {
+    const watcher = watch(stack.checkpointDir, (_event, file) => {
       if (typeof file === 'string' && file.endsWith('.bin.tmp')) finish(true);
     });
     const timer = setTimeout(() => finish(false), timeoutMs);

@@ -1,19 +1,22 @@
 /**
  * What the clients were told (a Jepsen-style history): every acknowledged (202) ingest, removal and
- * question, with what a later observation saw. Only acknowledged work is tracked: a request that got a
- * 503 or no reply promised nothing. The checker compares this history with GET /documents, GET
- * /jobs, searches, SQL and each worker's index.
+ * question, with what a later observation saw. Acknowledged work must take effect. A write that got
+ * a 503 or no reply promised nothing, but it may still take effect: the API stores a row before it
+ * enqueues, and when the enqueue fails the sweep enqueues it later. So such a write is uncertain,
+ * never acknowledged: a removal of it may count it, and a removal refused that way may still remove.
+ * The checker compares this history with GET /documents, GET /jobs, searches, SQL and each worker's index.
  */
 export interface IngestAck {
   documentId: string;
   revision: number;
   jobId: string;
-  query: string; // words only this revision's text has: a search for them must find the document
+  seed: string; // this revision's own words are made from it; its metadata carries it as `seed`
 }
 
 export interface DocumentRecord {
   id: string;
   isRemovalTarget: boolean; // a removal was acknowledged after its last ingest: it must end absent
+  mayBeRemoved: boolean; // a removal that got no 202 named it after its last ingest: it may end absent
   ingests: IngestAck[]; // in acknowledgement order; the last one is the revision that must end ready
   notSearchableWhenReady: number; // searches right after GET /documents said ready that missed it
 }
@@ -22,6 +25,7 @@ export interface RemovalRecord {
   jobId: string;
   kind: 'id' | 'filter';
   targets: string[];
+  uncertain: string[]; // documents it may also take: their POST got no 202 but may have stored them
   searchableAfterSuccess: number; // target hits in searches made right after GET /jobs said succeeded
   presentAfterSuccess: number; // targets GET /documents still showed then
 }
@@ -47,9 +51,16 @@ export class History {
 
   ingested(ack: IngestAck): DocumentRecord {
     this.noteJobId('ingest', ack.jobId, `${ack.documentId}@${ack.revision}`);
-    const doc = this.documents.get(ack.documentId) ?? { id: ack.documentId, isRemovalTarget: false, ingests: [], notSearchableWhenReady: 0 };
+    const doc = this.documents.get(ack.documentId) ?? {
+      id: ack.documentId,
+      isRemovalTarget: false,
+      mayBeRemoved: false,
+      ingests: [],
+      notSearchableWhenReady: 0,
+    };
     doc.ingests.push(ack);
-    doc.isRemovalTarget = false; // posted again after a removal: it must exist
+    doc.isRemovalTarget = false; // posted again after a removal: it must exist (a removal takes the revisions it saw)
+    doc.mayBeRemoved = false;
     this.documents.set(doc.id, doc);
     return doc;
   }
@@ -61,6 +72,14 @@ export class History {
       if (doc) doc.isRemovalTarget = true;
     }
     this.removals.push(record);
+  }
+
+  /** A removal of these documents got a 503 or no reply: it may still remove them (its targets were recorded before the enqueue). */
+  removalUncertain(ids: readonly string[]): void {
+    for (const id of ids) {
+      const doc = this.documents.get(id);
+      if (doc) doc.mayBeRemoved = true;
+    }
   }
 
   asked(record: QuestionRecord): void {

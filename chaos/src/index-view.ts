@@ -22,18 +22,18 @@ const Manifest = z.object({
 });
 
 // Written at shutdown (or earlier at the same seq), or loaded at start with nothing applied since.
-const CheckpointLine = z.object({ message: z.enum(['checkpoint written', 'index checkpoint loaded']), checkpoint: z.string() });
+const CheckpointLine = z.object({ message: z.enum(['checkpoint written', 'index checkpoint loaded']), checkpoint: z.string(), collection: z.string() });
 
 export type IndexView = { ok: true; name: string; seq: number; labels: number[] } | { ok: false; reason: string };
 
-/** The name of the last checkpoint a worker's log says it wrote or loaded (JSON log lines), if any. */
-export function lastCheckpointName(lines: readonly string[]): string | undefined {
+/** The name of the last checkpoint of `collection` a worker's log says it wrote or loaded (JSON log lines), if any. */
+export function lastCheckpointName(lines: readonly string[], collection: string): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i] ?? '';
     if (!line.includes('checkpoint written') && !line.includes('index checkpoint loaded')) continue;
     try {
       const parsed = CheckpointLine.safeParse(JSON.parse(line));
-      if (parsed.success) return parsed.data.checkpoint;
+      if (parsed.success && parsed.data.collection === collection) return parsed.data.checkpoint;
     } catch {
       continue;
     }

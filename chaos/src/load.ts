@@ -4,17 +4,18 @@
  * filter, and ask questions (chat, extractive answerer). Each acknowledged piece of work is
  * recorded in the History and then watched: a document GET /documents calls ready is searched for
  * at once, and a removal GET /jobs calls succeeded has its targets searched for at once, since the
- * README promises both "from then on, through any worker". Every wait is bounded.
+ * README promises both "from then on, through any worker" (document-search.ts). A write answered
+ * without a 202 is recorded as uncertain (history.ts). Every wait is bounded.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChaosClient, Reply } from './http-client.js';
 import type { DocumentRecord, History, IngestAck, RemovalRecord } from './history.js';
 import type { Random } from './random.js';
+import { documentText, searchOwnWords, sidesFinding, sidesMissing } from './document-search.js';
 
 const WATCH_TIMEOUT_MS = 30_000; // during the load; the checker waits longer before it calls anything lost
 const POLL_MS = 200;
 const REFUSED_PAUSE_MS = 150; // after a 503 or no reply: a client backing off, not a hot loop
-export const SEARCH_K = 10;
 
 export interface LoadOptions {
   clients: number;
@@ -61,52 +62,72 @@ export class Load {
     return `${this.tag}x${this.count}`;
   }
 
-  /** POST /documents; the acknowledgement is recorded, or undefined when there was none. */
-  private async post(id: string, metadata: Record<string, unknown>): Promise<{ doc: DocumentRecord; ack: IngestAck } | undefined> {
+  /** POST /documents; the acknowledgement is recorded, or when there was none, whether the document may still have been stored. */
+  private async post(id: string, metadata: Record<string, unknown>): Promise<PostOutcome> {
     const seed = this.nextSeed();
     const chunks = this.random.next() < this.options.multiChunkShare ? this.random.int(10, 40) : 1;
-    const reply = await this.client.post('/documents', { id, text: documentText(seed, chunks * 170), metadata: { run: this.tag, ...metadata } });
-    if (reply.status !== 202) return this.refused(reply);
+    const reply = await this.client.post('/documents', { id, text: documentText(seed, chunks * 170), metadata: { run: this.tag, seed, ...metadata } });
+    if (reply.status !== 202) {
+      await this.refused(reply);
+      return { doc: undefined, isUncertain: isUncertain(reply) };
+    }
     const body = reply.body as { document: { revision: number }; job: { id: string } };
-    const ack: IngestAck = { documentId: id, revision: body.document.revision, jobId: body.job.id, query: queryFor(seed) };
+    const ack: IngestAck = { documentId: id, revision: body.document.revision, jobId: body.job.id, seed };
     return { doc: this.history.ingested(ack), ack };
   }
 
   private async ingestOne(): Promise<void> {
     const posted = await this.post(this.nextSeed(), {});
-    if (posted) await this.watchReady(posted.doc, posted.ack);
+    if (posted.doc) await this.watchReady(posted.doc, posted.ack);
   }
 
   private async replaceOne(): Promise<void> {
     const id = this.nextSeed();
     const first = await this.post(id, {});
-    if (!first) return;
+    if (!first.doc) return;
     if (this.random.next() < 0.5) await this.watchReady(first.doc, first.ack);
     const second = await this.post(id, {});
-    if (second) await this.watchReady(second.doc, second.ack);
+    if (second.doc) await this.watchReady(second.doc, second.ack);
   }
 
   private async removeById(): Promise<void> {
     const posted = await this.post(this.nextSeed(), {});
-    if (!posted) return;
+    if (!posted.doc) return;
     if (this.random.next() < 0.5) await this.watchReady(posted.doc, posted.ack);
     const reply = await this.client.delete(`/documents/${encodeURIComponent(posted.doc.id)}`);
-    if (reply.status !== 202) return this.refused(reply);
-    await this.watchRemoval({ jobId: jobIdOf(reply), kind: 'id', targets: [posted.doc.id], searchableAfterSuccess: 0, presentAfterSuccess: 0 }, [posted.ack]);
+    if (reply.status !== 202) {
+      if (isUncertain(reply)) this.history.removalUncertain([posted.doc.id]);
+      return this.refused(reply);
+    }
+    const record: RemovalRecord = {
+      jobId: jobIdOf(reply),
+      kind: 'id',
+      targets: [posted.doc.id],
+      uncertain: [],
+      searchableAfterSuccess: 0,
+      presentAfterSuccess: 0,
+    };
+    await this.watchRemoval(record, [posted.ack]);
   }
 
   private async removeByFilter(): Promise<void> {
     const batch = this.nextSeed();
     const acks: IngestAck[] = [];
+    const uncertain: string[] = []; // posted without a 202: maybe stored, then matched by the filter
     for (let i = 0; i < 3; i++) {
-      const posted = await this.post(this.nextSeed(), { batch });
-      if (posted) acks.push(posted.ack);
+      const id = this.nextSeed();
+      const posted = await this.post(id, { batch });
+      if (posted.doc) acks.push(posted.ack);
+      else if (posted.isUncertain) uncertain.push(id);
     }
     if (acks.length === 0) return;
-    const reply = await this.client.post('/documents/delete', { where: { batch } });
-    if (reply.status !== 202) return this.refused(reply);
     const targets = acks.map((ack) => ack.documentId);
-    await this.watchRemoval({ jobId: jobIdOf(reply), kind: 'filter', targets, searchableAfterSuccess: 0, presentAfterSuccess: 0 }, acks);
+    const reply = await this.client.post('/documents/delete', { where: { batch } });
+    if (reply.status !== 202) {
+      if (isUncertain(reply)) this.history.removalUncertain(targets);
+      return this.refused(reply);
+    }
+    await this.watchRemoval({ jobId: jobIdOf(reply), kind: 'filter', targets, uncertain, searchableAfterSuccess: 0, presentAfterSuccess: 0 }, acks);
   }
 
   private async askOne(): Promise<void> {
@@ -141,8 +162,8 @@ export class Load {
       return isReady || view.status === 'failed';
     });
     if (!isReady || doc.ingests[doc.ingests.length - 1] !== ack) return;
-    const hits = await searchIds(this.client, ack.query);
-    if (hits !== undefined && !hits.includes(doc.id)) doc.notSearchableWhenReady += 1;
+    const hits = await searchOwnWords(this.client, ack.seed);
+    if (hits !== undefined && sidesMissing(hits, doc.id).length > 0) doc.notSearchableWhenReady += 1;
   }
 
   /** Polls GET /jobs/remove/:id until it is final; once succeeded, no target may be found or shown. */
@@ -156,8 +177,8 @@ export class Load {
     if (status !== 'succeeded') return;
     for (const ack of acks) {
       if ((await this.client.get(`/documents/${encodeURIComponent(ack.documentId)}`)).status !== 404) record.presentAfterSuccess += 1;
-      const hits = await searchIds(this.client, ack.query);
-      if (hits?.includes(ack.documentId)) record.searchableAfterSuccess += 1;
+      const hits = await searchOwnWords(this.client, ack.seed);
+      if (hits !== undefined && sidesFinding(hits, ack.documentId).length > 0) record.searchableAfterSuccess += 1;
     }
   }
 
@@ -175,33 +196,12 @@ export class Load {
   }
 }
 
-/** The ids of POST /search's hits, retried through 503/504/no reply a few times; undefined if it never answered. */
-export async function searchIds(client: ChaosClient, query: string): Promise<string[] | undefined> {
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const reply = await client.post('/search', { query, k: SEARCH_K });
-    if (reply.status === 200) return ((reply.body as { results: Array<{ documentId: string }> }).results ?? []).map((hit) => hit.documentId);
-    await delay(300);
-  }
-  return undefined;
-}
+type PostOutcome = { doc: DocumentRecord; ack: IngestAck } | { doc: undefined; isUncertain: boolean };
 
-/** Words that only this seed's text has (the first chunk holds them), plus common filler. */
-export function documentText(seed: string, chars: number): string {
-  const words: string[] = [];
-  let length = 0;
-  for (let i = 0; length < chars; i++) {
-    const word = `${seed}q${i % 89} ${FILLER[i % FILLER.length] ?? ''}`;
-    words.push(word);
-    length += word.length + 1;
-  }
-  return words.join(' ');
+/** A write answered 5xx or not at all may still take effect (the row is stored before the enqueue); a 4xx refused it. */
+function isUncertain(reply: Reply): boolean {
+  return reply.status === 0 || reply.status >= 500;
 }
-
-export function queryFor(seed: string): string {
-  return Array.from({ length: 6 }, (_, i) => `${seed}q${i}`).join(' ');
-}
-
-const FILLER = ['hive', 'honey', 'comb', 'queen', 'drone', 'nectar', 'pollen', 'swarm', 'wax', 'brood', 'frame', 'smoke'];
 
 function jobIdOf(reply: Reply): string {
   return (reply.body as { job: { id: string } }).job.id;

@@ -165,6 +165,8 @@ async function runOnce(session: Session, run: number): Promise<void> {
   } finally {
     await load.stop();
   }
+  const webExit = stack.web.exitStatus; // nothing restarts the web: without it every later check would only count no replies
+  if (webExit) throw new Error(`the web process exited (code ${String(webExit.code)}, signal ${String(webExit.signal)}):\n${stack.web.tail(40)}`);
   await stack.workersReady();
   const findings = await checkHistory(stack.client, stack.db, history, checked);
   const divergence = await measureDivergence(stack);

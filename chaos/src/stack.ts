@@ -11,6 +11,7 @@ import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { sqliteFile } from '../../shared/src/db/connection.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import type { PostgresClusterHandle } from '../../test/support/postgres-cluster.js';
 import { startRedisServer, type RedisServerHandle } from '../../test/support/redis-server.js';
 import { startWeb, tempDataDir, type Env, type WebProcess } from '../../test/support/service-processes.js';
@@ -44,8 +45,14 @@ export class Stack {
     this.workerEnv = workerEnv;
   }
 
+  /** DATA_DIR/index: every collection's checkpoints below it (the tmpfs of the full-disk fault is mounted here). */
   get indexDir(): string {
     return path.join(this.dataDir, 'index');
+  }
+
+  /** The default collection's checkpoint directory: the load writes to that collection only. */
+  get checkpointDir(): string {
+    return path.join(this.indexDir, DEFAULT_COLLECTION);
   }
 
   static async start(options: StackOptions): Promise<Stack> {

@@ -60,6 +60,33 @@ describe('isDatabaseUnavailable with pg and knex', () => {
       assert.equal(isDatabaseUnavailable(err), true);
     });
 
+    it("recognises 'Connection terminated unexpectedly' under a knex query the server hangs up on (knex puts the SQL before it)", async () => {
+      behaviour = (socket) => {
+        socket.once('data', () => {
+          socket.write(Buffer.concat([authenticationOk(), readyForQuery()])); // start-up done, no password
+          socket.once('data', () => socket.destroy()); // the query: the server goes away under it
+        });
+      };
+      // version given: knex asks a new connection for it otherwise, and the hang-up would land on that question
+      const db = knexFactory({
+        client: 'pg',
+        version: '15',
+        connection: `postgres://postgres@127.0.0.1:${port}/postgres`,
+        pool: { min: 0, max: 1 },
+        log: quietLog,
+      });
+      try {
+        const err = await db.raw('select 1').then(
+          () => assert.fail('the query succeeded'),
+          (e: unknown) => e,
+        );
+        assert.match(String((err as Error).message), /^select 1 - Connection terminated unexpectedly/);
+        assert.equal(isDatabaseUnavailable(err), true);
+      } finally {
+        await db.destroy();
+      }
+    });
+
     for (const [sqlState, message] of [
       ['57P01', 'terminating connection due to administrator command'],
       ['57P03', 'the database system is starting up'],
@@ -228,6 +255,24 @@ async function pgConnectError(url: string): Promise<unknown> {
     await client.end().catch(() => undefined);
   }
   return assert.fail(`connected to ${url}`);
+}
+
+/** AuthenticationOk ('R', 0): the server accepts the start-up without a password. */
+function authenticationOk(): Buffer {
+  const message = Buffer.alloc(9);
+  message.write('R', 0, 'ascii');
+  message.writeInt32BE(8, 1);
+  message.writeInt32BE(0, 5);
+  return message;
+}
+
+/** ReadyForQuery ('Z', idle). */
+function readyForQuery(): Buffer {
+  const message = Buffer.alloc(6);
+  message.write('Z', 0, 'ascii');
+  message.writeInt32BE(5, 1);
+  message.write('I', 5, 'ascii');
+  return message;
 }
 
 /** A protocol ErrorResponse ('E'): severity FATAL, the SQLSTATE and a message, as a server sends it at start-up. */

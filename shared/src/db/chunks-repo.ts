@@ -46,7 +46,10 @@ export async function replaceDocumentChunks(
   return logWriteTransaction(db, async (trx) => {
     const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
     if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
-    const doc = (await trx('documents').select('revision', 'metadata').where(key).first()) as { revision: number; metadata: unknown } | undefined;
+    // FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST of a newer
+    // revision that is in flight is waited for and seen, and none can land between this check and
+    // the commit, which would mark the newer revision ready with this one's chunks.
+    const doc = (await trx('documents').select('revision', 'metadata').where(key).forUpdate().first()) as { revision: number; metadata: unknown } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
     const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
@@ -90,8 +93,11 @@ export async function replaceDocumentChunks(
 export async function refreshDocumentChunks(db: Knex, input: { collection?: string; documentId: string; revision: number }): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   return db.transaction(async (trx) => {
-    const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ collection_id: collection, id: input.documentId }).first()) as
-      { revision: number; metadata: unknown; chunk_count: number } | undefined;
+    const doc = (await trx('documents')
+      .select('revision', 'metadata', 'chunk_count')
+      .where({ collection_id: collection, id: input.documentId })
+      .forUpdate() // as in replaceDocumentChunks: a newer revision cannot be marked ready by this one
+      .first()) as { revision: number; metadata: unknown; chunk_count: number } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks')
       .where({ collection_id: collection, document_id: input.documentId })

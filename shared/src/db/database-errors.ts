@@ -18,8 +18,12 @@ const SQLSTATE_CONNECTION_CLASS = /^08[0-9A-Z]{3}$/;
 /** better-sqlite3's SqliteError codes, extended ones included (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT, ...). */
 const SQLITE_CODE = /^SQLITE_(FULL|BUSY|IOERR|CANTOPEN|READONLY|LOCKED)(_[A-Z_]+)?$/;
 
-/** pg's messages for a socket that closed under a client, or a connect that timed out: they carry no code. */
-const PG_TERMINATED = /^Connection terminated\b|Client has encountered a connection error and is not queryable/; // the second: a statement on a client whose socket failed
+/**
+ * pg's messages for a socket that closed under a client, or a connect that timed out: they carry no
+ * code. A failed query's message is prefixed by knex with its SQL and ` - `. The second: a statement
+ * on a client whose socket failed.
+ */
+const PG_TERMINATED = /(?:^| - )Connection terminated\b|Client has encountered a connection error and is not queryable/;
 const KNEX_ACQUIRE_TIMEOUT = /Timeout acquiring a connection/;
 
 const MAX_DEPTH = 8; // a chain deeper than this is not a driver's wrapping

@@ -46,7 +46,8 @@ export async function removeRecordedTargets(
       })
       .select('d.id')
       .where('t.job_id', jobId)
-      .where('t.collection_id', collection)) as Array<{ id: string }>;
+      .where('t.collection_id', collection)
+      .forUpdate()) as Array<{ id: string }>; // Postgres: a POST of a newer revision in flight is waited for, and its row no longer matches
     const documentIds = rows.map((row) => row.id);
     const chunkIds = await chunkIdsOf(trx, documentIds, collection);
     if (!dryRun) {
