@@ -1,6 +1,7 @@
 /**
- * Item 8b, through the real processes: a worker starting with many small collections. M collections
- * of C chunks are bulk-loaded; worker A starts with no checkpoint (every index rebuilt from SQL: the
+ * Item 8b, through the real processes: a worker starting with many small collections. First a
+ * worker starts on the empty database (the fixed cost: Node, modules, migrations, Redis, queues);
+ * then M collections of C chunks are bulk-loaded; worker A starts with no checkpoint (every index rebuilt from SQL: the
  * raw figure) and is stopped, which writes every collection's final checkpoint; then workers start
  * from those checkpoints, one at a time. Each start is timed from spawn to its "worker ready" line
  * (written once every collection's index is loaded and the first heartbeat is out) and to GET
@@ -12,7 +13,6 @@ import { newStack, type BenchContext, type StackHandle } from './bench-context.j
 import { HttpClient } from './http-client.js';
 import { loadSyntheticCollection, openSyntheticDatabase } from './synthetic-collections.js';
 import { syntheticChunkText, vocabularyOf } from './synthetic-texts.js';
-import type { CollectionsPlan } from './bench-options.js';
 import { indexReadyLines } from './service-stack.js';
 import { waitForWorkerCollections, type CollectionStats } from './worker-status.js';
 import { lowRankVectors } from '../../test/support/low-rank-vectors.js';
@@ -32,6 +32,7 @@ export interface ManyCollectionsResult {
   collections: number;
   chunksPerCollection: number;
   loadMs: number;
+  empty: WorkerStartTiming; // the default collection alone, empty
   rebuild: WorkerStartTiming;
   checkpoint: WorkerStartTiming[];
 }
@@ -44,19 +45,22 @@ export async function measureManyCollectionsStart(ctx: BenchContext, queryTexts:
   const { manyCollections, chunksPerCollection, starts } = ctx.plan.collections;
   const handle = newStack(ctx, 'col-many', { CHECKPOINT_EVERY_OPS: String(chunksPerCollection) });
   try {
-    const loadMs = await loadMany(ctx, handle, queryTexts);
     await handle.stack.startWeb();
     const client = new HttpClient(handle.stack.url, ctx.apiKey);
     try {
+      const empty = await timeStart(handle, client, queryTexts, { collections: 0, chunksPerCollection });
+      ctx.progress(`collections: a worker on the empty database is ready in ${Math.round(empty.readyMs)} ms`);
+      const loadMs = await loadMany(ctx, handle, queryTexts);
+      const many = { collections: manyCollections, chunksPerCollection };
       ctx.progress(`collections: worker A starts with no checkpoint (${manyCollections} indexes rebuilt from the database)`);
-      const rebuild = await timeStart(handle, client, queryTexts, ctx.plan.collections);
+      const rebuild = await timeStart(handle, client, queryTexts, many);
       const checkpoint: WorkerStartTiming[] = [];
       for (let i = 0; i < starts; i++) {
-        const timing = await timeStart(handle, client, queryTexts, ctx.plan.collections);
+        const timing = await timeStart(handle, client, queryTexts, many);
         ctx.progress(`collections: start ${i + 1} from checkpoints: ready in ${Math.round(timing.readyMs)} ms, ${timing.fromCheckpoint} from a checkpoint`);
         checkpoint.push(timing);
       }
-      return { collections: manyCollections, chunksPerCollection, loadMs, rebuild, checkpoint };
+      return { collections: manyCollections, chunksPerCollection, loadMs, empty, rebuild, checkpoint };
     } finally {
       client.close();
     }
@@ -89,8 +93,13 @@ async function loadMany(ctx: BenchContext, handle: StackHandle, queryTexts: read
 }
 
 /** One worker start, timed and checked; the worker is stopped afterwards (writing its final checkpoints). */
-async function timeStart(handle: StackHandle, client: HttpClient, queryTexts: readonly string[], plan: CollectionsPlan): Promise<WorkerStartTiming> {
-  const { manyCollections, chunksPerCollection } = plan;
+async function timeStart(
+  handle: StackHandle,
+  client: HttpClient,
+  queryTexts: readonly string[],
+  expected: { collections: number; chunksPerCollection: number },
+): Promise<WorkerStartTiming> {
+  const { collections: manyCollections, chunksPerCollection } = expected;
   const spawned = performance.now();
   const worker = await handle.stack.startWorker();
   await waitForWorkerCollections(
