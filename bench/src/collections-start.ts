@@ -5,12 +5,13 @@
  * raw figure) and is stopped, which writes every collection's final checkpoint; then workers start
  * from those checkpoints, one at a time. Each start is timed from spawn to its "worker ready" line
  * (written once every collection's index is loaded and the first heartbeat is out) and to GET
- * /status showing every collection at its full size; then one search in each collection must
+ * /status showing every collection at its full size (with the worker's CPU time by then); then one search in each collection must
  * answer with k hits, and every index must say it came from a checkpoint.
  */
 import { z } from 'zod';
 import { newStack, type BenchContext, type StackHandle } from './bench-context.js';
 import { HttpClient } from './http-client.js';
+import { readProcessCpuMs } from './process-cpu.js';
 import { loadSyntheticCollection, openSyntheticDatabase } from './synthetic-collections.js';
 import { syntheticChunkText, vocabularyOf } from './synthetic-texts.js';
 import { indexReadyLines } from './service-stack.js';
@@ -23,6 +24,7 @@ const STATUS_TIMEOUT_MS = 10 * 60_000;
 export interface WorkerStartTiming {
   readyMs: number; // spawn → "worker ready"
   statusMs: number; // spawn → GET /status shows every collection loaded
+  cpuMs: number; // CPU time (all threads) the worker used by then: unlike wall time, meaningful on a busy machine
   indexLoadMs: number; // the sum of the collections' "index ready" durations (checkpoint or rebuild, then the log tail)
   fromCheckpoint: number; // collections whose index came from a checkpoint
   answering: number; // collections whose search answered with k hits after the start
@@ -109,6 +111,7 @@ async function timeStart(
     STATUS_TIMEOUT_MS,
   );
   const statusMs = performance.now() - spawned;
+  const cpuMs = readProcessCpuMs(worker.process.pid);
   let answering = 0;
   for (let i = 0; i < manyCollections; i++) {
     const reply = await client.expect(200, 'POST', `/collections/${collectionName(i)}/search`, {
@@ -123,6 +126,7 @@ async function timeStart(
   return {
     readyMs: worker.wallMs,
     statusMs,
+    cpuMs,
     indexLoadMs: indexes.reduce((total, line) => total + line.durationMs, 0),
     fromCheckpoint: indexes.filter((line) => line.source === 'checkpoint' && line.size > 0).length,
     answering,
