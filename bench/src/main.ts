@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { parseBenchOptions, USAGE, type BenchPlan } from './bench-options.js';
 import type { BenchContext } from './bench-context.js';
+import { runCollectionsPhase } from './collections-phase.js';
 import { runCorpusPhase } from './corpus-phase.js';
 import { runRetrievalPhase } from './retrieval-phase.js';
 import { loadFactbookCorpus } from './factbook-corpus.js';
@@ -35,11 +36,9 @@ async function main(): Promise<number> {
   try {
     if (plan.phases.includes('corpus')) await runCorpusPhase(ctx, corpus);
     else if (plan.phases.includes('quality')) await runRetrievalPhase(ctx, corpus);
-    if (plan.phases.includes('synthetic'))
-      await runSyntheticPhase(
-        ctx,
-        corpus.queries.map((query) => query.text),
-      );
+    const queryTexts = corpus.queries.map((query) => query.text);
+    if (plan.phases.includes('synthetic')) await runSyntheticPhase(ctx, queryTexts);
+    if (plan.phases.includes('collections')) await runCollectionsPhase(ctx, queryTexts);
   } finally {
     await redis.close();
   }

@@ -28,7 +28,7 @@ export interface IndexReady {
 export interface WorkerStart {
   process: ServiceProcess;
   wallMs: number; // spawn until "worker ready": node start-up, migrations, embedder, index, queues
-  index: IndexReady;
+  index: IndexReady; // the first collection's (the default one)
 }
 
 const IndexReadyLine = z.object({
@@ -79,6 +79,13 @@ export class ServiceStack {
     return start;
   }
 
+  /** Stops one worker (SIGTERM: its final checkpoints are written) and forgets it. */
+  async stopWorker(worker: WorkerStart): Promise<void> {
+    const at = this.workers.indexOf(worker);
+    if (at >= 0) this.workers.splice(at, 1);
+    await worker.process.stop('SIGTERM', STOP_TIMEOUT_MS);
+  }
+
   /** Resolves once the worker wrote a checkpoint (after a rebuild: at its first timer tick past CHECKPOINT_EVERY_OPS). */
   async waitForCheckpoint(worker: WorkerStart, timeoutMs = 120_000): Promise<void> {
     await worker.process.waitForLine(/checkpoint written/, timeoutMs);
@@ -102,10 +109,19 @@ export class ServiceStack {
 }
 
 function indexReadyOf(process: ServiceProcess): IndexReady {
+  const [first] = indexReadyLines(process);
+  if (!first) throw new Error(`worker ${process.pid} printed no "index ready" line:\n${process.tail()}`);
+  return first;
+}
+
+/** Every "index ready" line of a worker so far, one per collection it loaded. */
+export function indexReadyLines(process: ServiceProcess): IndexReady[] {
+  const found: IndexReady[] = [];
   for (const line of process.lines) {
     if (!line.includes('"index ready"')) continue;
     const parsed = IndexReadyLine.safeParse(JSON.parse(line));
-    if (parsed.success) return { source: parsed.data.source, durationMs: parsed.data.durationMs, size: parsed.data.size, reason: parsed.data.reason ?? null };
+    if (parsed.success)
+      found.push({ source: parsed.data.source, durationMs: parsed.data.durationMs, size: parsed.data.size, reason: parsed.data.reason ?? null });
   }
-  throw new Error(`worker ${process.pid} printed no "index ready" line:\n${process.tail()}`);
+  return found;
 }

@@ -13,6 +13,13 @@ const GROUPS = 100;
 const CHUNKS_PER_DOCUMENT = 100;
 const READ_BATCH = 2_000;
 
+/** Where synthetic chunks go and what their text is (the lexical index gets it): the default collection and "synthetic chunk N of D" unless told. */
+export interface SyntheticPlacement {
+  collection?: string;
+  idPrefix?: string; // document ids are <idPrefix><n>
+  chunkText?: (index: number) => string; // index: the chunk's position in the loaded vectors
+}
+
 export interface SyntheticLoad {
   documents: number;
   chunkIds: number[]; // in id order
@@ -20,20 +27,22 @@ export interface SyntheticLoad {
   loadMs: number;
 }
 
-export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[][]): Promise<SyntheticLoad> {
+export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[][], placement: SyntheticPlacement = {}): Promise<SyntheticLoad> {
   const started = performance.now();
   const documents = Math.max(GROUPS, Math.ceil(vectors.length / CHUNKS_PER_DOCUMENT));
   const perDocument = Math.ceil(vectors.length / documents);
   for (let i = 0; i < documents; i++) {
     const slice = vectors.slice(i * perDocument, (i + 1) * perDocument);
     if (slice.length === 0) break;
-    await addSyntheticDocument(db, `syn-${i}`, slice, { group: groupOf(i) });
+    const chunkText = placement.chunkText;
+    const texts = chunkText ? slice.map((_, ordinal) => chunkText(i * perDocument + ordinal)) : undefined;
+    await addSyntheticDocument(db, `${placement.idPrefix ?? 'syn-'}${i}`, slice, { group: groupOf(i) }, { collection: placement.collection, texts });
   }
   const loadMs = performance.now() - started;
   const chunkIds: number[] = [];
   const stored: number[][] = [];
   for (let afterId = 0; ;) {
-    const rows = await readChunkEmbeddings(db, afterId, READ_BATCH);
+    const rows = await readChunkEmbeddings(db, afterId, READ_BATCH, placement.collection);
     for (const row of rows) {
       chunkIds.push(row.id);
       stored.push(row.embedding);
@@ -45,16 +54,24 @@ export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[
   return { documents, chunkIds, vectors: stored, loadMs };
 }
 
-/** One ready document whose chunks carry exactly these embeddings. */
-export async function addSyntheticDocument(db: Knex, id: string, vectors: readonly number[][], metadata: Record<string, unknown> = {}): Promise<number> {
+/** One ready document whose chunks carry exactly these embeddings (and `texts`, when given). */
+export async function addSyntheticDocument(
+  db: Knex,
+  id: string,
+  vectors: readonly number[][],
+  metadata: Record<string, unknown> = {},
+  options: { collection?: string | undefined; texts?: readonly string[] | undefined } = {},
+): Promise<number> {
   const text = `synthetic document ${id}`;
-  const saved = await upsertPendingDocument(db, { id, text, metadata, requestId: 'bench' });
+  const { collection, texts } = options;
+  const saved = await upsertPendingDocument(db, { collection, id, text, metadata, requestId: 'bench' });
   const outcome = await replaceDocumentChunks(db, {
+    ...(collection === undefined ? {} : { collection }),
     documentId: id,
     revision: saved.revision,
     contentHash: hashContent(text),
     embedder: (await readIndexMeta(db))?.embedder ?? 'synthetic', // synthetic vectors stand for whatever the database records
-    chunks: vectors.map((embedding, ordinal) => ({ text: `synthetic chunk ${ordinal} of ${id}`, embedding: [...embedding] })),
+    chunks: vectors.map((embedding, ordinal) => ({ text: texts?.[ordinal] ?? `synthetic chunk ${ordinal} of ${id}`, embedding: [...embedding] })),
   });
   if (outcome.status !== 'replaced') throw new Error(`synthetic document ${id} was superseded while loading`);
   return outcome.chunks;

@@ -64,6 +64,7 @@ export async function measureInProcess(input: InProcessInput): Promise<InProcess
   const loadStarted = performance.now();
   const index = await VectorIndex.load(handle.config, db, identity, handle.logger);
   const loadMs = performance.now() - loadStarted;
+  await index.copyVectors(); // as a worker does once all its collections are loaded: the filtered figures use the copies
   try {
     raw.setEf(handle.config.HNSW_EF_SEARCH);
     const search = compareSearch(index, raw, input.textQueries);

@@ -8,7 +8,19 @@ describe('parseBenchOptions', () => {
     assert.equal(plan.size, 'full');
     assert.deepEqual(plan.indexSizes, [10_000, 100_000]);
     assert.equal(plan.out, 'bench-results/latest.json');
-    assert.deepEqual(plan.phases, ['corpus', 'synthetic']);
+    assert.deepEqual(plan.phases, ['corpus', 'synthetic', 'collections']);
+    assert.deepEqual(plan.collections, { neighbourChunks: 10_000, largeChunks: 100_000, manyCollections: 100, chunksPerCollection: 1_000, starts: 3 });
+  });
+
+  it('runs the collections phase alone, reduced for smoke', () => {
+    const plan = parseBenchOptions(['--size', 'smoke', '--phases', 'collections']);
+    assert.deepEqual(plan.phases, ['collections']);
+    assert.ok(plan.collections.largeChunks > plan.collections.neighbourChunks);
+    assert.ok(plan.collections.manyCollections * plan.collections.chunksPerCollection <= 10_000);
+  });
+
+  it('refuses an unknown phase', () => {
+    assert.throws(() => parseBenchOptions(['--phases', 'corpus,collection']), /usage: npm run bench/);
   });
 
   it('takes explicit sizes in ascending order over the preset', () => {

@@ -5,7 +5,10 @@
  * its tokens and then shows the final answer with its sources. Then the stream breaks twice: the web
  * process is replaced by a new one on the same port (the page shows it is reconnecting and resumes
  * with Last-Event-ID), and event-stream requests are made to fail (the page falls back to polling);
- * both times the next answer still appears. A screenshot goes to test-artifacts/chat-page.png (and,
+ * both times the next answer still appears. With a second collection, the page's picker switches
+ * what it shows and where it sends: an upload, a question and its event stream go to the collection
+ * picked, the answer quotes that collection's documents only, and the session list is the one the
+ * service keeps for each collection (a session deleted from the page is gone from the service). A screenshot goes to test-artifacts/chat-page.png (and,
  * with UPDATE_SCREENSHOT=1, to docs/chat-page.png, the README's). Skipped, saying why, only when chromium is not installed.
  */
 import assert from 'node:assert/strict';
@@ -69,6 +72,27 @@ describe('the chat page in headless Chromium', { skip }, () => {
     const bubble = page.locator('.msg.assistant').nth(before);
     await bubble.and(page.locator('[data-state="done"]')).waitFor({ timeout: UI_TIMEOUT_MS });
     return bubble;
+  };
+  /** The service's answer to a request made with the key, outside the page. */
+  const callApi = async (method: string, pathname: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${web.url}${pathname}`, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    assert.ok(response.ok, `${method} ${pathname} answered ${response.status}`);
+    return response.json();
+  };
+  const sessionIdsOf = async (collection: string): Promise<string[]> => {
+    const page = (await callApi('GET', `/collections/${collection}/chat/sessions`)) as { sessions: Array<{ id: string }> };
+    return page.sessions.map((session) => session.id);
+  };
+  const listedSessionIds = async (): Promise<string[]> =>
+    page.evaluate("[...document.querySelectorAll('#session-select option')].map((option) => option.value).filter(Boolean)");
+  /** Picks a collection in the page; resolves once its documents, sessions and session are shown. */
+  const pickCollection = async (collection: string) => {
+    await page.selectOption('#collection-select', collection);
+    await page.waitForSelector(`#collection-select[data-shown="${collection}"]`, { state: 'attached', timeout: UI_TIMEOUT_MS });
   };
   const replaceWeb = async () => {
     await web.stop('SIGTERM'); // ends every event stream: the page's EventSource starts reconnecting
@@ -159,6 +183,60 @@ describe('the chat page in headless Chromium', { skip }, () => {
       mkdirSync(path.dirname(target), { recursive: true });
       await page.screenshot({ path: target, fullPage: true });
     }
+  });
+
+  it("sends uploads, questions and the stream to the collection picked, and lists that collection's own sessions", async () => {
+    const defaultSessions = await sessionIdsOf('default');
+    assert.equal(defaultSessions.length, 1, 'the session the page created is kept by the service');
+    await callApi('POST', '/collections', { id: 'orchard', title: 'Orchard notes' });
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
+    await page.reload(); // the key stays for the tab; the sessions come from the service, not from the browser's storage
+    await page.locator('#collection-select option[value="orchard"]').waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
+    await connection('live');
+    assert.deepEqual(await listedSessionIds(), defaultSessions);
+    assert.equal(await page.evaluate("localStorage.getItem('colmeia.sessions')"), null, 'no session list in the browser');
+
+    await pickCollection('orchard');
+    assert.deepEqual(await listedSessionIds(), [], 'a new collection has no session yet');
+    assert.match((await page.textContent('#document-list')) ?? '', /No documents yet/);
+    const file = path.join(tempDataDir('colmeia-page-upload-'), 'orchard-notes.txt');
+    writeFileSync(file, 'The quillberry tree grows in the old orchard. Its fruit ripens in October and tastes of lemon and honey.\n');
+    await page.setInputFiles('#upload-file', file);
+    await page.click('#upload-form button[type="submit"]');
+    await page.locator('#document-list li[data-status="ready"]', { hasText: 'orchard-notes' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    assert.doesNotMatch((await page.textContent('#document-list')) ?? '', /meadow-notes/);
+
+    await page.click('#new-session');
+    await connection('live');
+    const answer = await ask('When does the quillberry fruit ripen?');
+    assert.match((await answer.locator('.content').textContent()) ?? '', /ripens in October/);
+    assert.ok(Number(await answer.getAttribute('data-deltas')) > 0, "the answer streamed from the collection's event stream");
+    assert.match((await answer.locator('.sources').textContent()) ?? '', /orchard-notes/);
+    const elsewhere = await ask('When does the zorblax flower bloom?'); // stored in the default collection only
+    assert.doesNotMatch((await elsewhere.locator('.content').textContent()) ?? '', /July/);
+    assert.doesNotMatch((await elsewhere.textContent()) ?? '', /meadow-notes/);
+    const orchardSessions = await sessionIdsOf('orchard');
+    assert.equal(orchardSessions.length, 1);
+    const [orchardSession] = orchardSessions;
+    for (const sent of ['POST /collections/orchard/documents', `POST /collections/orchard/chat/sessions/${orchardSession}/messages`]) {
+      assert.ok(requests.includes(sent), `${sent} in ${requests.join(', ')}`);
+    }
+    assert.ok(requests.includes(`GET /collections/orchard/chat/sessions/${orchardSession}/events`), "the stream is the collection's");
+    assert.ok(!requests.some((request) => /^POST \/(chat|documents)/.test(request)), 'nothing went to the un-prefixed routes');
+
+    await pickCollection('default');
+    assert.deepEqual(await listedSessionIds(), defaultSessions);
+    await connection('live');
+    await pickCollection('orchard');
+    assert.deepEqual(await listedSessionIds(), orchardSessions);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#delete-session');
+    await page.locator('#session-select option[value=""]').waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
+    assert.deepEqual(await sessionIdsOf('orchard'), [], 'the session is deleted in the service');
+    assert.equal(await page.locator('.msg').count(), 0);
+    await pickCollection('default'); // the next test asks in the default collection's session
+    await connection('live');
   });
 
   it('falls back to polling when the event stream keeps failing, and still gets the answer', async () => {

@@ -95,6 +95,7 @@ export async function startServices(config: Config): Promise<Services> {
     await Promise.allSettled([embedder.close(), answerer.close()]);
     await db.destroy();
   };
+  indexes.startVectorCopies(); // last: background reads that must not delay the start
   return { config, logger, workerId, db, redis, queues, events, embedder, answerer, indexes, jobStats, failure, close };
 }
 

@@ -1,14 +1,15 @@
 /**
  * One index per collection (CollectionIndexes) against real databases: each index holds only its
  * collection's chunks, a collection created after start is loaded when a job names it, each one is
- * checkpointed in its own directory, a deleted collection's index and checkpoints go, and the log
+ * checkpointed in its own directory, a deleted collection's index and checkpoints go, many
+ * collections load at once from their checkpoints (a damaged one is rebuilt alone), and the log
  * compactor compacts each collection only as far as every worker's checkpoint of it.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
+import { readChunkEmbeddings, replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
 import { createCollection, purgeCollection } from '../../shared/src/db/collections-repo.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
 import { compactedThrough } from '../../shared/src/db/log-compaction-repo.js';
@@ -74,6 +75,51 @@ for (const backend of BACKENDS) {
         await assert.rejects(indexes.synced('small'), NotFoundError);
         assert.ok(!existsSync(path.join(fx.dataDir, 'index', 'small')), "the deleted collection's checkpoints are gone");
         assert.deepEqual(Object.keys(indexes.stats()).sort(), ['default', 'late']);
+      } finally {
+        await indexes.close();
+      }
+    });
+
+    it('loads many collections at once from their checkpoints, each with its own chunks, and rebuilds only the damaged one', async () => {
+      const fx = await openIndexFixture(backend);
+      fixtures.push(fx);
+      const names = Array.from({ length: 9 }, (_, i) => `many-${i}`); // more than load at once
+      for (const [i, collection] of names.entries()) {
+        await createCollection(fx.db, { id: collection, title: null, embedder: 'builtin', metadata: {} });
+        for (let d = 0; d <= i % 3; d++) await seedIn(fx, collection, `doc-${d}`, `${collection} note ${d} about honey from hive ${i}`);
+      }
+      const first = await openIndexes(fx);
+      await first.close(); // writes every collection's checkpoint
+      const damaged = path.join(fx.dataDir, 'index', 'many-4');
+      const bin = path.join(damaged, `${readFileSync(path.join(damaged, 'CURRENT'), 'utf8').trim()}.bin`);
+      const bytes = readFileSync(bin);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff; // same length, other content: only the checksum can tell
+      writeFileSync(bin, bytes);
+
+      const indexes = await openIndexes(fx);
+      try {
+        assert.deepEqual(Object.keys(indexes.stats()).sort(), ['default', ...names], 'every index is loaded at start');
+        const [query = []] = await fx.embedder.embed(['honey']);
+        for (const [i, collection] of names.entries()) {
+          const index = await indexes.synced(collection);
+          const own = (await readChunkEmbeddings(fx.db, 0, 100, collection)).map((row) => row.id).sort((a, b) => a - b);
+          assert.equal(index.size, (i % 3) + 1, collection);
+          assert.deepEqual(
+            index
+              .search(query, 10)
+              .map((hit) => hit.chunkId)
+              .sort((a, b) => a - b),
+            own,
+            `${collection} finds its own chunks only`,
+          );
+          const within = await index.searchWithin(query, 10, own); // exact scan: vectors read on demand, the copies come later
+          assert.deepEqual(
+            within.map((hit) => hit.chunkId).sort((a, b) => a - b),
+            own,
+          );
+          const expected = collection === 'many-4' ? { source: 'rebuild', reason: 'index file checksum mismatch' } : { source: 'checkpoint', reason: null };
+          assert.deepEqual({ source: index.startup.source, reason: index.startup.reason }, expected, collection);
+        }
       } finally {
         await indexes.close();
       }

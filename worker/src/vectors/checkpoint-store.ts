@@ -2,18 +2,18 @@
  * Index checkpoints on disk: `<name>.bin` (hnswlib's file) plus `<name>.json` (the manifest), and a
  * `CURRENT` file naming the newest. Every file is written under a temporary name, fsynced, its
  * length checked and renamed, and the directory fsynced. hnswlib reports no short write, so the
- * index file is proven whole (checkHnswFile) before its manifest exists, and CURRENT moves only
+ * index file is proven whole (inspectHnswFile) before its manifest exists, and CURRENT moves only
  * to a proven checkpoint; a failed commit removes every file it made and leaves the previous
  * checkpoint untouched (RELIABILITY.md item 7, row D1). hnswlib-node must never be handed a file
  * that is not verified first (a failed readIndex leaves a freed pointer behind), so loading goes
- * through verifiedCopy: a private hard link whose size, sha256 and layout match the manifest.
+ * through verifiedCopy: a private hard link whose size, sha256 and layout match the manifest, all
+ * three from one read of the file.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { checkHnswFile, type HnswFileShape } from './hnsw-file-check.js';
+import { inspectHnswFile, type HnswFileShape } from './hnsw-file-check.js';
 import { fsyncPath, replaceFile } from './replace-file.js';
 
 const NAME = /^ckpt-[0-9]{16}-[0-9a-f]{8}$/;
@@ -131,10 +131,9 @@ export class CheckpointStore {
     const tmp = this.tempIndexPath(name);
     await writeIndexFile(tmp);
     await fsyncPath(tmp, 'r+');
-    const { size, sha256 } = await digestFile(tmp);
-    const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
-    const check = await checkHnswFile(tmp, shapeOf(manifest));
+    const { size, sha256, check } = await inspectHnswFile(tmp, shapeOf(fields));
     if (!check.ok) throw new Error(`index file of ${name} is not whole: ${check.reason}`);
+    const manifest: Manifest = { version: 1, name, ...fields, size, sha256, createdAt: new Date().toISOString() };
     await rename(tmp, path.join(this.dir, `${name}.bin`));
     await replaceFile(path.join(this.dir, `${name}.json`), JSON.stringify(manifest));
     await fsyncPath(this.dir, 'r'); // both renames durable before CURRENT can name them
@@ -162,7 +161,7 @@ export class CheckpointStore {
 }
 
 /** What the index file of `manifest` must hold: its slots are the live labels plus the deleted ones. */
-function shapeOf(manifest: Manifest): HnswFileShape {
+function shapeOf(manifest: ManifestFields): HnswFileShape {
   const { dimension, maxElements, params } = manifest;
   return { dimension, m: params.m, efConstruction: params.efConstruction, maxElements, count: manifest.count + manifest.deleted.length };
 }
@@ -180,20 +179,8 @@ function parseManifest(name: string, raw: string): { manifest: Manifest } | { re
 }
 
 async function copyMismatch(copy: string, manifest: Manifest): Promise<string | undefined> {
-  const { size, sha256 } = await digestFile(copy);
+  const { size, sha256, check } = await inspectHnswFile(copy, shapeOf(manifest));
   if (size !== manifest.size) return `index file is ${size} bytes, manifest says ${manifest.size}`;
   if (sha256 !== manifest.sha256) return 'index file checksum mismatch';
-  const check = await checkHnswFile(copy, shapeOf(manifest));
   return check.ok ? undefined : check.reason;
-}
-
-async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    hash.update(buffer);
-  }
-  return { size, sha256: hash.digest('hex') };
 }

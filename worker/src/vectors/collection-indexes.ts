@@ -6,6 +6,11 @@
  * a `drop` row in a collection's log (seen by the sync every read and removal runs) and a look at
  * the collections table, which is one small query, made every HEARTBEAT_INTERVAL_MS and whenever a
  * job names a collection this worker holds no index of (one created since the last look).
+ * Several collections load at once (LOAD_CONCURRENCY: checkpoint reads on the thread pool overlap
+ * the SQL and hashing of the others). The vector copies for filtered search are made one
+ * collection after another in the background: those of the indexes loaded at start only once the
+ * worker calls startVectorCopies() (when it is ready), so they never delay the start; those of a
+ * collection loaded later, once it is loaded.
  */
 import { rm } from 'node:fs/promises';
 import type { Knex } from 'knex';
@@ -18,6 +23,8 @@ import type { IndexConfig, IndexIdentity } from './index-types.js';
 import { VectorIndex, type IndexInvalidatedError, type IndexStats } from './vector-index.js';
 
 export type CollectionIndexConfig = IndexConfig & { HEARTBEAT_INTERVAL_MS: number };
+
+const LOAD_CONCURRENCY = 4; // the thread pool's default size: readIndex runs there
 
 export interface CollectionIndexStats {
   size: number;
@@ -34,7 +41,10 @@ interface Held {
 export class CollectionIndexes {
   private readonly held = new Map<string, Held>();
   private refreshing: Promise<void> = Promise.resolve();
+  private copying: Promise<void> = Promise.resolve();
+  private copiesWaiting: VectorIndex[] | null = []; // loaded before startVectorCopies(); null once it ran
   private timer: NodeJS.Timeout | null = null;
+  private isClosed = false;
 
   private constructor(
     private readonly config: CollectionIndexConfig,
@@ -98,6 +108,13 @@ export class CollectionIndexes {
     return out;
   }
 
+  /** Starts the vector copies of the indexes loaded so far (call it once the worker is ready); later loads copy on their own. */
+  startVectorCopies(): void {
+    const waiting = this.copiesWaiting ?? [];
+    this.copiesWaiting = null;
+    this.copyInBackground(waiting);
+  }
+
   /** Brings the set in line with the collections table; each call runs after the previous one, so it sees every earlier commit. */
   refresh(): Promise<void> {
     const next = this.refreshing.catch(() => undefined).then(() => this.refreshOnce());
@@ -108,7 +125,9 @@ export class CollectionIndexes {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.isClosed = true; // the vector copies stop at their next batch
     await this.refreshing.catch(() => undefined);
+    await this.copying;
     for (const { index } of this.held.values()) await index.close(); // final checkpoints
   }
 
@@ -118,16 +137,38 @@ export class CollectionIndexes {
     for (const [collection, held] of [...this.held]) {
       if (wanted.get(collection) !== held.uid || held.index.isDropped) await this.letGo(collection, held);
     }
-    for (const [collection, uid] of wanted) {
-      if (this.held.has(collection)) continue;
-      const identity = {
-        ...this.identity,
-        collection,
-        instanceId: collection === DEFAULT_COLLECTION ? this.identity.instanceId : `${this.identity.instanceId}:${uid}`,
-      };
-      const index = await VectorIndex.load(this.config, this.db, identity, this.logger.child({ collection }), this.onInvalidated);
-      this.held.set(collection, { uid, index });
+    const missing = [...wanted].filter(([collection]) => !this.held.has(collection));
+    const loaded: VectorIndex[] = [];
+    try {
+      await forEachLimited(missing, LOAD_CONCURRENCY, async ([collection, uid]) => {
+        const index = await this.loadIndex(collection, uid);
+        this.held.set(collection, { uid, index });
+        loaded.push(index);
+      });
+    } finally {
+      this.copyInBackground(loaded);
     }
+  }
+
+  private loadIndex(collection: string, uid: string): Promise<VectorIndex> {
+    const identity = {
+      ...this.identity,
+      collection,
+      instanceId: collection === DEFAULT_COLLECTION ? this.identity.instanceId : `${this.identity.instanceId}:${uid}`,
+    };
+    return VectorIndex.load(this.config, this.db, identity, this.logger.child({ collection }), this.onInvalidated);
+  }
+
+  /** The vector copies of freshly loaded indexes, one index at a time, after the copies already queued (or kept until startVectorCopies). */
+  private copyInBackground(indexes: readonly VectorIndex[]): void {
+    if (this.copiesWaiting !== null) {
+      this.copiesWaiting.push(...indexes);
+      return;
+    }
+    if (indexes.length === 0) return;
+    this.copying = this.copying.then(async () => {
+      for (const index of indexes) await index.copyVectors(() => this.isClosed); // never rejects: a failure is a warning and on-demand reads
+    });
   }
 
   /** A deleted collection: its index stops, and its checkpoints go from disk. */
@@ -137,4 +178,17 @@ export class CollectionIndexes {
     await rm(checkpointDir(this.config, collection), { recursive: true, force: true });
     this.logger.info('collection index removed', { collection });
   }
+}
+
+/** Runs `task` on every item, at most `limit` at a time; after a failure no item starts, and it rejects with that failure once the running ones end. */
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const failures: unknown[] = [];
+  const runner = async () => {
+    for (let item = queue.shift(); item !== undefined && failures.length === 0; item = queue.shift()) {
+      await task(item).catch((err: unknown) => failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
 }

@@ -37,10 +37,10 @@ export class ExactScan {
     return scored.slice(0, k);
   }
 
-  /** Copies every live vector not copied yet from the chunks table, in id order. */
-  async copyFromDatabase(isLive: IsLive): Promise<void> {
+  /** Copies every live vector not copied yet from the chunks table, in id order; `shouldStop` is asked before each batch. */
+  async copyFromDatabase(isLive: IsLive, shouldStop: () => boolean = () => false): Promise<void> {
     let afterId = 0;
-    for (;;) {
+    while (!shouldStop()) {
       const rows = await readChunkEmbeddings(this.db, afterId, COPY_BATCH, this.collection);
       for (const row of rows) if (isLive(row.id) && !this.vectors.has(row.id)) this.keep(row.id, row.embedding);
       if (rows.length < COPY_BATCH) return;

@@ -10,7 +10,8 @@
  *                                                    a multiple of (M + 1) × 4
  * The level of each element is random, so the last term is read from the file's own size fields.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 export interface HnswFileShape {
   dimension: number;
@@ -22,29 +23,50 @@ export interface HnswFileShape {
 
 export type HnswFileCheck = { ok: true; size: number } | { ok: false; reason: string };
 
+/** What one read of an index file tells: its length, its sha256 and whether its layout is the shape's. */
+export interface HnswFileInspection {
+  size: number;
+  sha256: string;
+  check: HnswFileCheck;
+}
+
 const HEADER_BYTES = 96;
 const UINT32_BYTES = 4;
 const LABEL_BYTES = 8; // hnswlib labeltype is size_t
+const READ_CHUNK_BYTES = 1 << 20;
 
-/** Checks `file` against `shape`: header fields first, then the exact length the layout needs. */
-export async function checkHnswFile(file: string, shape: HnswFileShape): Promise<HnswFileCheck> {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    const header = await readAt(handle, 0, HEADER_BYTES);
-    if (header.length < HEADER_BYTES) return { ok: false, reason: `index file is ${size} bytes, shorter than its header` };
-    const mismatch = headerMismatch(header, shape);
-    if (mismatch) return { ok: false, reason: mismatch };
-    const linksAt = HEADER_BYTES + shape.count * levelZeroBytes(shape);
-    const links = await readAt(handle, linksAt, Math.max(0, size - linksAt));
-    const upper = upperLinkBytes(links, shape);
-    if (upper === undefined) return { ok: false, reason: 'index file holds a link list of impossible size' };
-    const expected = linksAt + upper;
-    if (expected !== size) return { ok: false, reason: `index file is ${size} bytes, its ${shape.count} elements need ${expected}` };
-    return { ok: true, size };
-  } finally {
-    await handle.close();
+/**
+ * Reads `file` once, hashing every byte and keeping only the header and the upper-level link
+ * section (from the end of the level-0 block on), then checks the layout against `shape`: the
+ * header fields first, then the exact length the layout needs. One pass, so verifying a checkpoint
+ * costs one read of the file whatever else is checked.
+ */
+export async function inspectHnswFile(file: string, shape: HnswFileShape): Promise<HnswFileInspection> {
+  const hash = createHash('sha256');
+  const linksAt = HEADER_BYTES + shape.count * levelZeroBytes(shape);
+  const headerParts: Buffer[] = [];
+  const linkParts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK_BYTES })) {
+    const buffer = chunk as Buffer;
+    hash.update(buffer);
+    if (size < HEADER_BYTES) headerParts.push(Buffer.from(buffer.subarray(0, HEADER_BYTES - size)));
+    const end = size + buffer.length;
+    if (end > linksAt) linkParts.push(Buffer.from(buffer.subarray(Math.max(0, linksAt - size))));
+    size = end;
   }
+  return { size, sha256: hash.digest('hex'), check: checkLayout(size, Buffer.concat(headerParts), Buffer.concat(linkParts), shape, linksAt) };
+}
+
+function checkLayout(size: number, header: Buffer, links: Buffer, shape: HnswFileShape, linksAt: number): HnswFileCheck {
+  if (header.length < HEADER_BYTES) return { ok: false, reason: `index file is ${size} bytes, shorter than its header` };
+  const mismatch = headerMismatch(header, shape);
+  if (mismatch) return { ok: false, reason: mismatch };
+  const upper = upperLinkBytes(links, shape);
+  if (upper === undefined) return { ok: false, reason: 'index file holds a link list of impossible size' };
+  const expected = linksAt + upper;
+  if (expected !== size) return { ok: false, reason: `index file is ${size} bytes, its ${shape.count} elements need ${expected}` };
+  return { ok: true, size };
 }
 
 function levelZeroBytes(shape: HnswFileShape): number {
@@ -88,15 +110,4 @@ function upperLinkBytes(links: Buffer, shape: HnswFileShape): number | undefined
     offset += UINT32_BYTES + bytes;
   }
   return offset;
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return buffer.subarray(0, filled);
 }

@@ -5,7 +5,9 @@
  * and the next due checkpoint tries again, no sooner than CHECKPOINT_INTERVAL_MS later. A load
  * checks the manifest against this database and config, and the file before readIndex; the file
  * is read into a fresh object that, if the read fails, is kept but never touched again
- * (RELIABILITY.md item 7: hnswlib-node leaves a freed pointer in it).
+ * (RELIABILITY.md item 7: hnswlib-node leaves a freed pointer in it). The read runs on the thread
+ * pool (readIndex), so several collections load at once; nothing else can reach that object
+ * until the read has ended, so the race of item 9 (a write beside a mutation) cannot arise.
  */
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
@@ -101,7 +103,7 @@ export class IndexCheckpoints {
     if ('reason' in copy) return { ok: false, reason: copy.reason };
     const hnsw = new hnswlib.HierarchicalNSW(SPACE, manifest.dimension);
     try {
-      hnsw.readIndexSync(copy.path, true);
+      await hnsw.readIndex(copy.path, true);
     } catch (err) {
       this.retired.push(hnsw);
       return { ok: false, reason: `readIndex failed: ${(err as Error).message}` };

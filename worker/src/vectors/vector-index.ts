@@ -60,6 +60,7 @@ export class VectorIndex {
   private readonly replay: LogReplay;
   private timer: NodeJS.Timeout | null = null;
   private isDiscarded = false;
+  private needsVectorCopies = false;
   private startupReport: IndexStartup = { source: 'rebuild', reason: null, durationMs: 0 };
 
   private constructor(private readonly parts: IndexParts) {
@@ -110,12 +111,25 @@ export class VectorIndex {
       durationMs: Math.round(performance.now() - started),
     };
     logger.info('index ready', { collection, ...index.startupReport, size: index.size, seq: index.seq });
-    if (loaded.ok) {
-      scan
-        .copyFromDatabase((label) => start.graph.has(label))
-        .catch((err: unknown) => logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
-    }
+    index.needsVectorCopies = loaded.ok;
     return index;
+  }
+
+  /**
+   * After a checkpoint load, copies the live vectors from SQL for exact filtered search (a rebuild
+   * made them as it went). Left to the owner to call once every index is loaded, so the copies
+   * never delay the start; until they are in, a filtered search reads what it needs on demand.
+   * A failure is a warning: those vectors are read on demand instead.
+   */
+  async copyVectors(shouldStop: () => boolean = () => false): Promise<void> {
+    if (!this.needsVectorCopies || this.isDiscarded) return;
+    this.needsVectorCopies = false;
+    await this.scan
+      .copyFromDatabase(
+        (label) => this.graph.has(label),
+        () => shouldStop() || this.isDiscarded,
+      )
+      .catch((err: unknown) => this.parts.logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
   }
 
   get collection(): string {
