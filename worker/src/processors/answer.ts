@@ -19,7 +19,7 @@ import { retrieveForAnswer } from '../answer-retrieval.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type AnswerServices = Pick<Services, 'config' | 'db' | 'indexes' | 'embedder' | 'answerer' | 'events' | 'logger'>;
+type AnswerServices = Pick<Services, 'config' | 'db' | 'indexes' | 'answerer' | 'events' | 'logger'>;
 
 class AnswerCancelledError extends Error {
   constructor() {
