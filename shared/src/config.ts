@@ -97,6 +97,7 @@ export const Config = z
     CHAT_MODEL: z.string().min(1).default('llama3.2'), // Ollama chat model
     OLLAMA_TIMEOUT_MS: positiveInt().default(60_000), // one Ollama HTTP call, below the answer job timeout
     OLLAMA_MAX_CONCURRENCY: positiveInt().default(2), // model calls in flight per worker
+    EMBEDDER_RETRY_MS: positiveInt().default(5_000), // a collection's embedder that could not be made (Ollama down, model missing) is tried again after this
     API_KEYS: commaList().refine((keys) => keys.every((key) => /^[\x21-\x7e]+$/.test(key)), 'keys must be visible ASCII (a Bearer token)'), // comma-separated; when set every route but /health needs Authorization: Bearer
     TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
     CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all

@@ -8,13 +8,15 @@
 import { z } from 'zod';
 import type { Config } from './config.js';
 
-const BUILTIN = /^builtin(?::([1-9][0-9]{1,3}))?$/;
-const OLLAMA = /^ollama:([A-Za-z0-9][A-Za-z0-9._\-/]{0,120}(?::[A-Za-z0-9._-]{1,60})?)$/;
+const DIMENSION = '6[4-9]|[7-9][0-9]|[1-9][0-9]{2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]'; // 64..4096, as BUILTIN_EMBED_DIM
+const MODEL = '[A-Za-z0-9][A-Za-z0-9._/-]{0,120}(?::[A-Za-z0-9._-]{1,60})?'; // name, optional namespace and tag
+const BUILTIN = new RegExp(`^builtin(?::(${DIMENSION}))?$`);
+const OLLAMA = new RegExp(`^ollama:(${MODEL})$`);
 
+/** One pattern for both forms, so the OpenAPI description states exactly what is accepted. */
 export const EmbedderSpec = z
   .string()
-  .max(200)
-  .refine((spec) => parseEmbedderSpec(spec) !== null, 'must be builtin, builtin:<dimension 64-4096> or ollama:<model>')
+  .regex(new RegExp(`^(?:builtin(?::(?:${DIMENSION}))?|ollama:${MODEL})$`), 'must be builtin, builtin:<dimension 64-4096> or ollama:<model>')
   .describe('builtin, builtin:<dimension> or ollama:<model>');
 export type EmbedderSpec = z.infer<typeof EmbedderSpec>;
 
@@ -23,10 +25,7 @@ export type ParsedEmbedderSpec = { provider: 'builtin'; dimension: number | null
 /** The parts of a spec; null when it is not one. */
 export function parseEmbedderSpec(spec: string): ParsedEmbedderSpec | null {
   const builtin = BUILTIN.exec(spec);
-  if (builtin !== null) {
-    const dimension = builtin[1] === undefined ? null : Number(builtin[1]);
-    return dimension === null || (dimension >= 64 && dimension <= 4096) ? { provider: 'builtin', dimension } : null;
-  }
+  if (builtin !== null) return { provider: 'builtin', dimension: builtin[1] === undefined ? null : Number(builtin[1]) };
   const ollama = OLLAMA.exec(spec);
   return ollama?.[1] === undefined ? null : { provider: 'ollama', model: ollama[1] };
 }

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import knex, { type Knex } from 'knex';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { run, startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
 import { defaultTestModels, largeEmbeddingModel, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -282,6 +282,26 @@ for (const scenario of scenarios) {
         if (hits[0]?.documentId !== `doc-${i}` || found > 1) misses.push(`doc-${i}: ${hits.map((hit) => hit.documentId).join(' ')}`);
       }
       assert.deepEqual(misses, [], 'documents not found, or found twice, by vector search after the reindex');
+    });
+
+    it('reindexes through npm run reindex, which posts the reindex and follows its job to the swap', async () => {
+      const script = await run('npm', ['run', '--silent', 'reindex', '--', '-c', 'large', 'builtin:256'], {
+        API_URL: web.url,
+        API_KEY: KEY,
+        POLL_INTERVAL: '0.1',
+      });
+      assert.equal(script.code, 0, script.stderr);
+      assert.match(script.stderr, /reindex of large as generation 2 with builtin:256/);
+      assert.equal((JSON.parse(script.stdout) as { status: string; embedder: string }).embedder, 'builtin-hash-v1:256');
+      assert.deepEqual(await embeddingDimensions(db, 'large'), [256]);
+      await waitFor(async () => (await collectionWorkers('large')).filter((w) => w.generation === 2 && w.status === 'ready').length === 2, {
+        timeoutMs: 10_000,
+        what: 'both workers serving large at 256 dimensions',
+      });
+      for (let i = 0; i < EARLY; i++) assert.equal(hitsOf((await search('large', textOf('large', i), 'vector')).body)[0]?.documentId, `doc-${i}`);
+      const refused = await run('bash', ['scripts/reindex.sh', '-c', 'large', 'word2vec'], { API_URL: web.url, API_KEY: KEY });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /embedder/);
     });
   });
 }

@@ -2,8 +2,9 @@
  * The embedders of this worker, one per distinct embedder spec (DESIGN.md §13): every collection
  * whose generation names `ollama:nomic-embed-text` shares one, and all of them share the Ollama
  * concurrency limit. An embedder that could not be made (Ollama down with nothing recorded to start
- * degraded with, a missing model) is not kept: the next look at a collection that needs it tries
- * again, so the collection recovers by itself when Ollama does.
+ * degraded with, a missing model) is not kept: it is tried again EMBEDDER_RETRY_MS after it failed
+ * (until then its failure is the answer, so a down Ollama costs one probe, not one per job), and the
+ * collection recovers by itself when Ollama does.
  */
 import type { Logger } from '../../../shared/src/logger.js';
 import type { ConcurrencyLimit } from '../ollama/concurrency-limit.js';
@@ -14,7 +15,7 @@ export class EmbedderRegistry {
   private readonly made = new Map<string, Promise<Embedder>>();
 
   constructor(
-    private readonly config: EmbedderConfig,
+    private readonly config: EmbedderConfig & { EMBEDDER_RETRY_MS: number },
     private readonly logger: Logger,
     private readonly limit: ConcurrencyLimit,
   ) {}
@@ -26,7 +27,10 @@ export class EmbedderRegistry {
     const made = createEmbedderForSpec(spec, this.config, this.logger.child({ embedder: spec }), { limit: this.limit, expectedId, startupTimeoutMs: 0 });
     this.made.set(spec, made);
     made.catch(() => {
-      if (this.made.get(spec) === made) this.made.delete(spec); // tried again on the next look
+      const forget = setTimeout(() => {
+        if (this.made.get(spec) === made) this.made.delete(spec); // tried again on the next look after this
+      }, this.config.EMBEDDER_RETRY_MS);
+      forget.unref();
     });
     return made;
   }
