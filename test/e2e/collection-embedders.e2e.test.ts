@@ -212,6 +212,9 @@ for (const scenario of scenarios) {
       assert.ok(failed.attempts > 1, 'retried before failing');
       assert.match(failed.error?.message ?? '', /absent-model/);
       assert.doesNotMatch(failed.error?.message ?? '', ADDRESS);
+      const removal = await api.request('DELETE', '/collections/ghost/documents/doc-0');
+      assert.equal(removal.status, 202, removal.text);
+      await succeeded('remove', [(removal.body as { job: { id: string } }).job.id], 30_000); // rows go without an embedder
       for (const collection of ['default', 'nomic', 'large']) {
         const reply = await search(collection, textOf(collection, 1), 'vector');
         assert.equal(hitsOf(reply.body)[0]?.documentId, 'doc-1', `${collection} serves while ghost is degraded`);
