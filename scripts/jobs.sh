@@ -15,7 +15,7 @@ Usage: scripts/jobs.sh status [QUEUE] JOB_ID
   wait     polls until the job has finished, then prints it like status
   retry    runs a failed ingest or remove job again, under the same id
 
-QUEUE is ingest, remove, search or answer; without it, it is read from the id's prefix
+QUEUE is ingest, remove, search, answer, reindex or drop-collection; without it, it is read from the id's prefix
 (ingest:…, remove:…, answer:…), as the API hands ids out.
 
 Options:
@@ -48,7 +48,7 @@ done
 require_tools
 command=${args[0]}
 if ((${#args[@]} == 3)); then queue=${args[1]} id=${args[2]}; else id=${args[1]} queue=${args[1]%%:*}; fi
-case $queue in ingest|remove|search|answer) ;; *) die "cannot tell the queue of job $id: give it (ingest, remove, search or answer)" ;; esac
+case $queue in ingest|remove|search|answer|reindex|drop-collection) ;; *) die "cannot tell the queue of job $id: give it (ingest, remove, search or answer)" ;; esac
 
 show() { # show JOB_JSON
   if ((raw)); then printf '%s\n' "$1"; return; fi

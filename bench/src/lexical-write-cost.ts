@@ -10,7 +10,6 @@ import { loadConfig } from '../../shared/src/config.js';
 import { replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
-import { readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
 import { writeLexicalEntries } from '../../shared/src/db/lexical-repo.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { tempDataDir } from '../../test/support/service-processes.js';
@@ -31,13 +30,12 @@ export async function measureLexicalWriteCost(ctx: BenchContext, name: string, d
       list.push({ text: chunk.text, embedding: embedded.vectors[i] ?? [] });
       byDocument.set(chunk.documentId, list);
     });
-    const embedder = (await readIndexMeta(db))?.embedder ?? 'builtin'; // the vectors stand for whatever the database records
     let commitMs = 0;
     for (const document of documents) {
       const chunks = byDocument.get(document.id) ?? [];
       const saved = await upsertPendingDocument(db, { id: document.id, text: document.text, metadata: {}, requestId: 'bench' });
       const started = performance.now();
-      await replaceDocumentChunks(db, { documentId: document.id, revision: saved.revision, contentHash: hashContent(document.text), embedder, chunks });
+      await replaceDocumentChunks(db, { documentId: document.id, revision: saved.revision, contentHash: hashContent(document.text), chunks });
       commitMs += performance.now() - started;
     }
     const started = performance.now();

@@ -5,7 +5,6 @@
  * its metadata: `{ group: { $lt: p } }` keeps p % of the documents, hence p % of the chunks.
  */
 import type { Knex } from 'knex';
-import { readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
 import { readChunkEmbeddings, replaceDocumentChunks } from '../../shared/src/db/chunks-repo.js';
 
@@ -70,7 +69,6 @@ export async function addSyntheticDocument(
     documentId: id,
     revision: saved.revision,
     contentHash: hashContent(text),
-    embedder: (await readIndexMeta(db))?.embedder ?? 'synthetic', // synthetic vectors stand for whatever the database records
     chunks: vectors.map((embedding, ordinal) => ({ text: texts?.[ordinal] ?? `synthetic chunk ${ordinal} of ${id}`, embedding: [...embedding] })),
   });
   if (outcome.status !== 'replaced') throw new Error(`synthetic document ${id} was superseded while loading`);

@@ -29,7 +29,7 @@ export async function measureDivergence(stack: Stack): Promise<DivergenceFinding
   const wrongDimension = await wrongDimensionChunks(stack.db);
   if (wrongDimension > 0) {
     findings.divergence += wrongDimension; // vectors no index of the recorded embedder can hold
-    findings.details.push(`${wrongDimension} chunks have another dimension than the database's embedder`);
+    findings.details.push(`${wrongDimension} chunks have another dimension than their collection's generation`);
   }
   for (const worker of stack.workers) {
     const proc = worker.current;
@@ -77,12 +77,15 @@ async function liveChunkIds(db: Knex): Promise<number[]> {
   return rows.map((row) => Number(row.id));
 }
 
-/** Chunks whose stored embedding is not of the dimension index_meta records (float32: 4 bytes each). */
+/** Chunks whose stored embedding is not of the dimension their collection's current generation records (float32: 4 bytes each). */
 async function wrongDimensionChunks(db: Knex): Promise<number> {
-  const meta = (await db('index_meta').select('dimension').where({ id: 1 }).first()) as { dimension: number } | undefined;
-  if (meta === undefined) return 0;
-  const rows: Array<{ n: number | string }> = await db('chunks')
-    .whereRaw('length(embedding) <> ?', [Number(meta.dimension) * 4])
+  const rows: Array<{ n: number | string }> = await db('chunks as c')
+    .join('collections as k', 'k.id', 'c.collection_id')
+    .join('collection_generations as g', function currentGeneration() {
+      this.on('g.collection_id', '=', 'c.collection_id').andOn('g.generation', '=', 'k.generation');
+    })
+    .whereNotNull('g.dimension')
+    .whereRaw('length(c.embedding) <> g.dimension * 4')
     .count({ n: '*' });
   const [row] = rows;
   return Number(row?.n ?? 0);

@@ -1,14 +1,13 @@
 /**
  * The faults themselves, each bounded in time: kill -9 of a worker (at a random moment, or while it
- * has a checkpoint's temporary file open, seen through /proc/<pid>/fd), the reindex command killed
- * mid-way, and a small tmpfs whose free space a ballast file takes and gives back.
+ * has a checkpoint's temporary file open, seen through /proc/<pid>/fd), and a small tmpfs whose
+ * free space a ballast file takes and gives back.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { watch } from 'node:fs';
 import { readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { killOnExit, mergeEnv, repoRoot, type Env } from '../../test/support/service-processes.js';
 import type { Random } from './random.js';
 import type { Stack } from './stack.js';
 import type { Supervisor } from './supervisor.js';
@@ -60,30 +59,6 @@ export async function killDuringCheckpoint(stack: Stack, random: Random, timeout
   if (writer === undefined) return 'missed';
   await writer.kill();
   return 'landed';
-}
-
-/** Runs `npm run reindex`'s entry with env; SIGKILLs it after killAfterMs unless it ends first. */
-export async function runReindex(
-  env: Env,
-  killAfterMs: number | undefined,
-): Promise<{ outcome: 'killed' | 'done' | 'nothing' | 'failed'; ms: number; output: string }> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ['dist/worker/src/reindex-cli.js'], { cwd: repoRoot, env: mergeEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  killOnExit(child);
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  const hardStop = setTimeout(() => child.kill('SIGKILL'), 120_000); // bounded even when not meant to be killed
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal })),
-  );
-  clearTimeout(timer);
-  clearTimeout(hardStop);
-  const ms = Date.now() - started;
-  if (signal === 'SIGKILL') return { outcome: 'killed', ms, output };
-  if (code !== 0) return { outcome: 'failed', ms, output };
-  return { outcome: output.includes('nothing to reindex') ? 'nothing' : 'done', ms, output };
 }
 
 /** A tmpfs of sizeMb at dir, or the reason it cannot be mounted (not root, no permission). */

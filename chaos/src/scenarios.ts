@@ -6,7 +6,7 @@
 import { sendInlineCommand } from '../../test/support/redis-server.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Env } from '../../test/support/service-processes.js';
-import { fillTmpfs, freeTmpfs, killDuringCheckpoint, killRandomWorker, runReindex } from './faults.js';
+import { fillTmpfs, freeTmpfs, killDuringCheckpoint, killRandomWorker } from './faults.js';
 import type { Plan } from './plan.js';
 import type { Random } from './random.js';
 import type { Backend, Stack } from './stack.js';
@@ -64,39 +64,31 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: 'kill9-reindex',
-    title: 'kill -9 of npm run reindex (builtin embedder 384 ↔ 256 dims)',
+    title: 'kill -9 of workers while a reindex builds a new generation of the default collection (builtin 384 ↔ 256 dims)',
     env: {},
     runs: (plan) => plan.reindexRuns,
     run: async (ctx) => {
-      const current = Number(ctx.stack.workerEnv.BUILTIN_EMBED_DIM ?? '384');
-      const next = current === 384 ? 256 : 384;
-      const env = { ...ctx.stack.workerEnv, BUILTIN_EMBED_DIM: String(next) };
-      let durationMs = 1_000;
-      let isSwitched = false;
-      for (let i = 0; i < ctx.plan.reindexKillsPerRun && !isSwitched; i++) {
-        await delay(ctx.random.between(200, 1_000));
-        const result = await runReindex(env, Math.round(ctx.random.between(100, 100 + 1.5 * durationMs)));
-        if (result.outcome === 'killed') ctx.faults += 1;
-        else if (result.outcome === 'done' || result.outcome === 'nothing')
-          isSwitched = true; // nothing: a killed attempt had committed the switch
-        else if (result.outcome === 'failed') throw new Error(`reindex failed:\n${result.output}`);
-        durationMs = Math.max(durationMs, result.ms);
+      const { client } = ctx.stack;
+      const current = (await client.get('/collections/default')).body as { embedder?: string } | null;
+      const next = current?.embedder === 'builtin:256' ? 'builtin:384' : 'builtin:256';
+      const accepted = await client.post('/collections/default/reindex', { embedder: next });
+      if (accepted.status !== 202) throw new Error(`reindex not accepted: ${accepted.status} ${accepted.text}`);
+      const path = `/jobs/reindex/${encodeURIComponent((accepted.body as { job: { id: string } }).job.id)}`;
+      const status = async () => ((await client.get(path)).body as { status?: string } | null)?.status;
+      for (let i = 0; i < ctx.plan.reindexKillsPerRun; i++) {
+        await delay(ctx.random.between(0, i === 0 ? 100 : 1_000)); // the first soon: a builtin build of a small corpus takes well under a second
+        if (i > 0 && (await status()) === 'succeeded') break;
+        await killRandomWorker(ctx.stack, ctx.random); // the supervisor starts it again; the build resumes from its staged vectors
+        ctx.faults += 1;
       }
-      if (!isSwitched) {
-        const result = await runReindex(env, undefined);
-        if (result.outcome === 'nothing') note(ctx, 'killed reindexes that had already switched');
-        else if (result.outcome !== 'done') throw new Error(`reindex did not switch (${result.outcome}):\n${result.output}`);
-      }
-      note(ctx, 'reindex switches');
-      ctx.stack.workerEnv = env; // the workers stop by themselves at their next sync; the supervisor starts them with the new embedder
-      const before = ctx.stack.workers.map((worker) => worker.processes.length);
-      const deadline = Date.now() + 60_000;
-      const isRestarted = () => ctx.stack.workers.every((worker, i) => worker.processes.length > (before[i] ?? 0) && worker.isReady);
-      while (!isRestarted() && Date.now() < deadline) {
-        await ctx.stack.client.post('/search', { query: 'hive honey', k: 1 }); // the load searches too; this bounds the wait without it
+      const deadline = Date.now() + 120_000;
+      let last = await status();
+      while (last !== 'succeeded' && last !== 'failed' && Date.now() < deadline) {
         await delay(250);
+        last = await status();
       }
-      if (!isRestarted()) throw new Error('the workers did not restart with the new embedder within 60 s of the reindex');
+      if (last !== 'succeeded') throw new Error(`the reindex did not swap within 120 s of its kills (${last ?? 'unknown'})`);
+      note(ctx, 'reindex swaps');
       await delay(1_000);
     },
   },

@@ -97,6 +97,7 @@ export const Config = z
     CHAT_MODEL: z.string().min(1).default('llama3.2'), // Ollama chat model
     OLLAMA_TIMEOUT_MS: positiveInt().default(60_000), // one Ollama HTTP call, below the answer job timeout
     OLLAMA_MAX_CONCURRENCY: positiveInt().default(2), // model calls in flight per worker
+    EMBEDDER_RETRY_MS: positiveInt().default(5_000), // a collection's embedder that could not be made (Ollama down, model missing) is tried again after this
     API_KEYS: commaList().refine((keys) => keys.every((key) => /^[\x21-\x7e]+$/.test(key)), 'keys must be visible ASCII (a Bearer token)'), // comma-separated; when set every route but /health needs Authorization: Bearer
     TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
     CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all
@@ -127,10 +128,12 @@ export const Config = z
     INGEST_TIMEOUT_MS: positiveInt().default(300_000), // one ingest attempt
     ANSWER_TIMEOUT_MS: positiveInt().default(180_000), // one answer attempt
     REMOVE_TIMEOUT_MS: positiveInt().default(120_000), // one removal attempt
+    REINDEX_TIMEOUT_MS: positiveInt().default(3_600_000), // one attempt of a collection's reindex (a re-run resumes from its staged vectors)
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3), // attempts of ingest, remove and answer jobs (stalls included)
     JOB_BACKOFF_MS: positiveInt().default(1_000), // first retry delay; doubles with jitter
     INGEST_CONCURRENCY: positiveInt().default(2), // ingest jobs at once per worker
     REMOVE_CONCURRENCY: positiveInt().default(1), // remove jobs at once per worker
+    REINDEX_CONCURRENCY: positiveInt().default(1), // reindex jobs at once per worker
     SEARCH_CONCURRENCY: positiveInt().default(8), // search jobs at once per worker (they overlap Redis and SQL waits)
     ANSWER_CONCURRENCY: positiveInt().default(4), // answer jobs at once per worker (model calls are also capped by OLLAMA_MAX_CONCURRENCY)
     STALL_INTERVAL_MS: positiveInt().default(5_000), // a job whose worker stops reporting is retried after about this

@@ -22,6 +22,18 @@ export const QueueJobStats = z.object({
 });
 export type QueueJobStats = z.infer<typeof QueueJobStats>;
 
+/** One collection's index in one worker: its generation, the embedder its vectors are of, and whether it can serve. */
+export const CollectionIndexBeat = z.object({
+  size: z.number(),
+  appliedSeq: z.number(),
+  checkpointSeq: z.number(),
+  lastSyncMs: z.number(),
+  generation: z.number().optional(),
+  embedder: z.string().optional(), // the generation's fingerprint, or its spec while none is recorded
+  status: z.string().optional(), // ready | degraded: <reason>
+});
+export type CollectionIndexBeat = z.infer<typeof CollectionIndexBeat>;
+
 export const Heartbeat = z.object({
   id: z.string(),
   pid: z.number(),
@@ -35,7 +47,7 @@ export const Heartbeat = z.object({
   status: z.string(), // ready | degraded: <reason>
   lastSyncMs: z.number().optional(), // duration of the last index sync
   // every collection's index in this worker; the fields above are the default collection's
-  collections: z.record(z.string(), z.object({ size: z.number(), appliedSeq: z.number(), checkpointSeq: z.number(), lastSyncMs: z.number() })).optional(),
+  collections: z.record(z.string(), CollectionIndexBeat).optional(),
   jobs: z.record(z.string(), QueueJobStats).optional(), // per queue, since the worker started
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;

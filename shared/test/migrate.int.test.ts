@@ -32,7 +32,8 @@ describe('migrations', () => {
         'vector_log',
         'chunks',
         'idempotency_keys',
-        'reindex_embeddings',
+        'generation_embeddings',
+        'collection_generations',
         'collections',
       ]) {
         await db.schema.dropTableIfExists(table);

@@ -49,7 +49,6 @@ describe('revision fences on postgres, with a newer revision posted during the c
         documentId: 'race-1',
         revision: first.revision,
         contentHash: hashContent('first text'),
-        embedder: 'test',
         chunks: [{ text: 'first text', embedding: [1, 0, 0] }],
       }),
     );

@@ -5,7 +5,7 @@
  *   DELETE, or whose metadata left the filter, or created after a removal by filter, stays;
  * - a document created again after a removal continues its revisions, so its ingest job never has
  *   the id (and the stored outcome) of the deleted one;
- * - questions and removals whose jobs Redis lost (FLUSHALL) are still known to GET /jobs and are
+ * - questions, removals and reindexes whose jobs Redis lost (FLUSHALL) are still known to GET /jobs and are
  *   enqueued again by the sweep from what SQL recorded.
  */
 import assert from 'node:assert/strict';
@@ -147,10 +147,12 @@ for (const backend of BACKENDS) {
       const sessionId = (session.body as { id: string }).id;
       const question = await accepted('POST', `/chat/sessions/${sessionId}/messages`, { content: 'Where do bees keep honey?' });
       const removal = await accepted('DELETE', '/documents/lost-removal');
+      const reindex = await accepted('POST', '/collections/default/reindex', { embedder: 'builtin:128' });
       assert.equal(await sendInlineCommand(redis.port, 'FLUSHALL'), '+OK');
       for (const [queue, id] of [
         ['answer', question.job.id],
         ['remove', removal.job.id],
+        ['reindex', reindex.job.id],
       ] as const) {
         const job = await client.job(queue, id); // 200, not 404: SQL knows the job
         assert.equal(job.status, 'waiting', `${queue}: ${JSON.stringify(job)}`);
@@ -158,6 +160,8 @@ for (const backend of BACKENDS) {
       await startTheWorker();
       await waitForJob('answer', question.job.id, 'succeeded');
       await waitForJob('remove', removal.job.id, 'succeeded');
+      await waitForJob('reindex', reindex.job.id, 'succeeded');
+      assert.equal(((await client.get('/collections/default')).body as { embedder: string }).embedder, 'builtin:128');
       const messages = await client.get(`/chat/sessions/${sessionId}/messages`);
       const replies = (messages.body as { messages: Array<{ role: string; content: string }> }).messages.filter((m) => m.role === 'assistant');
       assert.equal(replies.length, 1);

@@ -158,6 +158,10 @@ describe('answers match the OpenAPI description', () => {
       what: 'a heartbeat with the collection',
     });
     check('getCollection', await client.get(c), 200);
+    check('reindexCollection', await client.post(`${c}/reindex`, { embedder: 'builtin:128' }), 202);
+    check('reindexCollection', await client.post(`${c}/reindex`, { embedder: 'builtin:128' }), 409);
+    check('reindexCollection', await client.post(`${c}/reindex`, { embedder: 'word2vec' }), 400);
+    check('reindexCollection', await client.post('/collections/nope/reindex', { embedder: 'builtin' }), 404);
     const session = bodyOf<{ id: string }>(check('createSessionInCollection', await client.post(`${c}/chat/sessions`, { title: 'wax' }), 201)).id;
     check('getSessionInCollection', await client.get(`${c}/chat/sessions/${session}`), 200);
     check('getSession', await client.get(`/chat/sessions/${session}`), 404);

@@ -16,6 +16,7 @@ export interface OllamaTestModel {
   family: string; // details.family and the model_info key prefix ("nomic-bert", "llama")
   parameterSize: string; // details.parameter_size ("137M")
   kind: 'embedding' | 'chat';
+  dimension?: number; // this embedding model's vector length; default: the behaviour's `dimension`
 }
 
 /** Deterministic vectors for the texts; the server corrupts them afterwards when asked to. */
@@ -94,6 +95,16 @@ export const defaultTestModels: readonly OllamaTestModel[] = [
   { name: 'nomic-embed-text:latest', digest: digestOf('nomic-embed-text'), family: 'nomic-bert', parameterSize: '137M', kind: 'embedding' },
   { name: 'llama3.2:latest', digest: digestOf('llama3.2'), family: 'llama', parameterSize: '3.2B', kind: 'chat' },
 ];
+
+/** A second embedding model with its own dimension, for tests of collections with different embedders. */
+export const largeEmbeddingModel: OllamaTestModel = {
+  name: 'mxbai-embed-large:latest',
+  digest: digestOf('mxbai-embed-large'),
+  family: 'bert',
+  parameterSize: '335M',
+  kind: 'embedding',
+  dimension: 1024,
+};
 
 export async function startOllamaTestServer(options: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
   let behaviour: OllamaTestBehaviour = {
@@ -221,7 +232,7 @@ export async function startOllamaTestServer(options: OllamaTestServerOptions = {
       'general.architecture': model.family,
       'general.parameter_count': 137_000_000,
       [`${model.family}.context_length`]: model.kind === 'embedding' ? 2048 : 131072,
-      [`${model.family}.embedding_length`]: model.kind === 'embedding' ? behaviour.dimension : 3072,
+      [`${model.family}.embedding_length`]: model.kind === 'embedding' ? (model.dimension ?? behaviour.dimension) : 3072,
     };
     sendJson(res, 200, {
       license: 'Apache License 2.0',
@@ -248,7 +259,7 @@ export async function startOllamaTestServer(options: OllamaTestServerOptions = {
     if (model === undefined) return sendJson(res, 404, { error: `model "${name}" not found, try pulling it first` });
     if (!(await pause(behaviour.initialDelayMs, res))) return;
     if (behaviour.malformed !== null) return sendMalformed(res, behaviour.malformed, 'application/json; charset=utf-8');
-    const vectors = texts.length === 0 ? [] : await behaviour.embed(texts, behaviour.dimension);
+    const vectors = texts.length === 0 ? [] : await behaviour.embed(texts, model.dimension ?? behaviour.dimension);
     const head = { model: name };
     const tail = { total_duration: 14_143_917, load_duration: 1_019_500, prompt_eval_count: texts.length * 8 };
     const json = corruptEmbeddings(JSON.stringify({ ...head, embeddings: vectors, ...tail }), vectors, behaviour.badVectors, head, tail);

@@ -12,7 +12,7 @@ import { relevantPassages } from './answerers/grounding.js';
 import { retrieve } from './retrieve.js';
 import type { Services } from './services.js';
 
-export type AnswerRetrievalServices = Pick<Services, 'config' | 'db' | 'indexes' | 'embedder' | 'answerer'>;
+export type AnswerRetrievalServices = Pick<Services, 'config' | 'db' | 'indexes' | 'answerer'>;
 
 export interface AnswerRetrieval {
   passages: Passage[]; // relevant ones only, best first

@@ -1,6 +1,7 @@
-/** Worker entry: startServices, then the processors; SIGTERM (or an index a reindex replaced) closes everything and exits. */
+/** Worker entry: startServices, then the processors; SIGTERM closes everything and exits. */
 import { loadConfigOrExit } from '../../shared/src/config.js';
 import { createLogger, serializeError } from '../../shared/src/logger.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { startServices } from './services.js';
 import { registerProcessors } from './processors/register.js';
 
@@ -8,7 +9,7 @@ const config = loadConfigOrExit();
 try {
   const services = await startServices(config);
   registerProcessors(services);
-  services.logger.info('worker ready', { workerId: services.workerId, ...services.indexes.default.stats(), collections: services.indexes.stats() });
+  services.logger.info('worker ready', { workerId: services.workerId, ...services.indexes.stats()[DEFAULT_COLLECTION], collections: services.indexes.stats() });
   let isClosing = false;
   const shutdown = (reason: string) => {
     if (isClosing) return;
@@ -27,11 +28,6 @@ try {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // The platform restarts the worker; with the new embedder it rebuilds.
-  void services.failure.then((err) => {
-    services.logger.error('index invalidated, stopping', { err: serializeError(err) });
-    shutdown('index invalidated');
-  });
 } catch (err) {
   createLogger(config, 'worker').error('worker start failed', { err: serializeError(err) });
   process.exit(1);

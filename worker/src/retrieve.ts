@@ -13,14 +13,18 @@ import { searchLexical } from '../../shared/src/db/lexical-repo.js';
 import type { WhereAst } from '../../shared/src/db/where.js';
 import { fuseRanks, singleSide, type FusedHit, type SideHit } from './rank-fusion.js';
 import type { Services } from './services.js';
+import type { Embedder } from './embedders/embedder.js';
 import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import type { VectorIndex } from './vectors/vector-index.js';
+import type { ServingIndex } from './vectors/collection-indexes.js';
+import { CollectionDegradedError } from './embedders/generation-embedder.js';
 
-export type RetrieveServices = Pick<Services, 'config' | 'db' | 'embedder'> & { indexes: IndexSource };
+export type RetrieveServices = Pick<Services, 'config' | 'db'> & { indexes: IndexSource };
 
-/** Where retrieval finds a collection's index, synced (CollectionIndexes in the worker). */
+/** Where retrieval finds a collection's index, synced, with the embedder of its generation (CollectionIndexes in the worker). */
 export interface IndexSource {
   synced(collection: string): Promise<VectorIndex>;
+  serving(collection: string): Promise<ServingIndex>;
 }
 
 export interface RetrieveQuery {
@@ -41,9 +45,9 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
   const mode = input.mode ?? 'hybrid';
   const depth = mode === 'hybrid' ? Math.max(input.k, s.config.HYBRID_CANDIDATES) : input.k;
   const lexicalText = input.context === undefined ? input.query : `${input.query}\n${input.context}`;
-  const index = await s.indexes.synced(collection); // a NotFoundError for a collection that does not exist
+  const serving = mode === 'lexical' ? await mustExist(s, collection) : await s.indexes.serving(collection); // NotFoundError, CollectionDegradedError
   const [vector, lexical] = await Promise.all([
-    mode === 'lexical' ? [] : searchVectors(s, index, input, depth, signal),
+    serving === null ? [] : searchVectors(s, serving, input, depth, signal),
     mode === 'vector' ? [] : searchLexical(s.db, lexicalText, depth, input.where, collection),
   ]);
   const fused =
@@ -54,10 +58,19 @@ export async function retrieve(s: RetrieveServices, input: RetrieveQuery, signal
   return hydrate(s, kept, input.k);
 }
 
-async function searchVectors(s: RetrieveServices, index: VectorIndex, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
+/** A lexical search needs no index or embedder, only a collection that exists (a degraded one serves it). */
+async function mustExist(s: RetrieveServices, collection: string): Promise<null> {
+  await s.indexes.synced(collection).catch((err: unknown) => {
+    if (!(err instanceof CollectionDegradedError)) throw err;
+  });
+  return null;
+}
+
+async function searchVectors(s: RetrieveServices, serving: ServingIndex, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
   const { where } = input;
+  const { index, embedder } = serving;
   const [vector, allowed] = await Promise.all([
-    embedQuery(s, input, signal),
+    embedQuery(embedder, input, signal),
     where === undefined ? undefined : chunkIdsMatching(s.db, where, index.collection),
   ]);
   return allowed === undefined ? index.search(vector, depth) : index.searchWithin(vector, depth, allowed);
@@ -69,9 +82,9 @@ async function searchVectors(s: RetrieveServices, index: VectorIndex, input: Ret
  * shortest text of the conversation, and in a concatenation its weight would shrink with the length
  * of what came before; the mix keeps the question dominant whatever the lengths.
  */
-async function embedQuery(s: RetrieveServices, input: RetrieveQuery, signal?: AbortSignal): Promise<number[]> {
+async function embedQuery(embedder: Embedder, input: RetrieveQuery, signal?: AbortSignal): Promise<number[]> {
   const texts = input.context === undefined ? [input.query] : [input.query, input.context];
-  const [question = [], context] = await s.embedder.embed(texts, signal);
+  const [question = [], context] = await embedder.embed(texts, signal);
   if (context === undefined) return question;
   const mixed = question.map((value, i) => value + CONTEXT_WEIGHT * (context[i] ?? 0));
   const norm = Math.hypot(...mixed);

@@ -12,19 +12,20 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/src/config.js';
 import { createLogger, type Logger } from '../../shared/src/logger.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
-import { claimIndexMeta, readIndexMeta } from '../../shared/src/db/index-meta-repo.js';
+import { claimIndexMeta } from '../../shared/src/db/index-meta-repo.js';
+import { adoptDefaultEmbedder } from '../../shared/src/db/generations-repo.js';
+import { defaultEmbedderSpec } from '../../shared/src/embedder-spec.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { QUEUES, type QueueName } from '../../shared/src/jobs/queue-table.js';
 import { closeQueues, createQueues, queueList, type Queues } from '../../shared/src/queue/queues.js';
 import { createRedisClient } from '../../shared/src/queue/redis-client.js';
 import { checkEvictionPolicy } from '../../shared/src/queue/check-eviction-policy.js';
 import { startQueueWatchdog } from '../../shared/src/queue/queue-watchdog.js';
 import { createEvents, type Events } from '../../shared/src/events.js';
-import { createEmbedder, embedderHealth } from './embedders/create-embedder.js';
+import { EmbedderRegistry } from './embedders/embedder-registry.js';
 import { createConcurrencyLimit } from './ollama/concurrency-limit.js';
-import type { Embedder } from './embedders/embedder.js';
 import { createAnswerer } from './answerers/create-answerer.js';
 import type { Answerer } from './answerers/answerer.js';
-import type { IndexInvalidatedError } from './vectors/vector-index.js';
 import { CollectionIndexes } from './vectors/collection-indexes.js';
 import { JobStats } from './job-stats.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -39,23 +40,11 @@ export interface Services {
   redis: Redis;
   queues: Queues;
   events: Events;
-  embedder: Embedder;
+  embedders: EmbedderRegistry; // one per embedder spec; each collection's generation names its own
   answerer: Answerer;
-  indexes: CollectionIndexes; // one HNSW index per collection
+  indexes: CollectionIndexes; // one HNSW index per collection, with its generation's embedder
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
-  /** Resolves when this worker can serve nothing more (a reindex replaced its vectors): restart it. */
-  failure: Promise<IndexInvalidatedError>;
   close(): Promise<void>;
-}
-
-export class EmbedderMismatchError extends Error {
-  constructor(stored: string, configured: string) {
-    super(
-      `the database's vectors were made by ${stored}, but this worker's embedder is ${configured}; ` +
-        `start workers with the embedder the database uses, or re-embed everything with \`npm run reindex\``,
-    );
-    this.name = 'EmbedderMismatchError';
-  }
 }
 
 export async function startServices(config: Config): Promise<Services> {
@@ -63,13 +52,13 @@ export async function startServices(config: Config): Promise<Services> {
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   logger.info('config loaded', { workerId, embedder: config.EMBEDDER, answerer: config.ANSWERER, database: config.DATABASE_URL ? 'postgres' : 'sqlite' });
   const db = await openDatabase(config, logger);
-  const { embedder, answerer, indexes, failure } = await startModelParts(config, logger, db);
+  const { embedders, answerer, indexes } = await startModelParts(config, logger, db);
   const queues = createQueues(config, 'worker');
   const events = createEvents(config, 'worker', logger);
   const redis = createRedisClient(config, `colmeia-worker-${process.pid}`);
   void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
   const jobStats = new JobStats();
-  const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, indexes, jobStats });
+  const heartbeat = await startHeartbeat({ config, logger, workerId, redis, indexes, jobStats });
   const sweeper = startSweeper({ config, db, queues, logger });
   const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: (collection) => indexes.get(collection)?.stats().checkpointSeq ?? 0 });
   const watchdog = startQueueWatchdog({
@@ -92,25 +81,23 @@ export async function startServices(config: Config): Promise<Services> {
     await indexes.close(); // final checkpoints
     await heartbeat.close();
     redis.disconnect();
-    await Promise.allSettled([embedder.close(), answerer.close()]);
+    await Promise.allSettled([embedders.close(), answerer.close()]);
     await db.destroy();
   };
   indexes.startVectorCopies(); // last: background reads that must not delay the start
-  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, indexes, jobStats, failure, close };
+  return { config, logger, workerId, db, redis, queues, events, embedders, answerer, indexes, jobStats, close };
 }
 
-/** Embedder (checked against the database's), answerer and every collection's index of the embedder's vectors. */
+/**
+ * The embedders (one per spec, made as collections need them), the answerer and every collection's
+ * index with its generation's embedder; a collection whose embedder is unavailable starts degraded.
+ */
 async function startModelParts(config: Config, logger: Logger, db: Knex) {
-  const modelCalls = createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY); // one limit for embedder and answerer
-  const recorded = await readIndexMeta(db);
-  const embedder = await createEmbedder(config, logger, { limit: modelCalls, expectedId: recorded?.embedder ?? null });
-  logger.info('embedder ready', { embedder: embedder.id, dimension: embedder.dimension, ...embedderHealth(embedder) });
+  const modelCalls = createConcurrencyLimit(config.OLLAMA_MAX_CONCURRENCY); // one limit for every embedder and the answerer
+  const embedders = new EmbedderRegistry(config, logger, modelCalls);
   const answerer = createAnswerer(config, logger, { limit: modelCalls });
-  const meta = await claimIndexMeta(db, embedder.id, embedder.dimension);
-  if (meta.embedder !== embedder.id) throw new EmbedderMismatchError(meta.embedder, embedder.id);
-  let fail: (err: IndexInvalidatedError) => void = () => undefined;
-  const failure = new Promise<IndexInvalidatedError>((resolve) => (fail = resolve));
-  const identity = { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId };
-  const indexes = await CollectionIndexes.load(config, db, identity, logger, (err) => fail(err));
-  return { embedder, answerer, indexes, failure };
+  const meta = await claimIndexMeta(db, 'per-collection', 0); // the database's identity; each collection's generation records its embedder
+  await adoptDefaultEmbedder(db, DEFAULT_COLLECTION, defaultEmbedderSpec(config)); // a fresh database's default collection: the deployment's
+  const indexes = await CollectionIndexes.load(config, db, embedders, meta.instanceId, logger);
+  return { embedders, answerer, indexes };
 }

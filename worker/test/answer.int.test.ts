@@ -68,13 +68,12 @@ async function openHarness(redisUrl: string, env: Record<string, string> = {}): 
     async seed(id, text, metadata = {}, title) {
       const saved = await upsertPendingDocument(services.db, { id, text, metadata, title: title ?? id, requestId: 'test' });
       const texts = chunkText(text, { size: config.CHUNK_SIZE, overlap: config.CHUNK_OVERLAP });
-      const vectors = await services.embedder.embed(texts);
+      const vectors = await (await services.indexes.serving('default')).embedder.embed(texts);
       const chunks = texts.map((chunk, i) => ({ text: chunk, embedding: vectors[i] ?? [] }));
       await replaceDocumentChunks(services.db, {
         documentId: id,
         revision: saved.revision,
         contentHash: hashContent(text),
-        embedder: services.embedder.id,
         chunks,
       });
     },

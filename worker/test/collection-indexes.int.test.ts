@@ -20,6 +20,8 @@ import { NotFoundError } from '../../shared/src/errors.js';
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { compactOnce } from '../src/log-compactor.js';
 import { CollectionIndexes } from '../src/vectors/collection-indexes.js';
+import { EmbedderRegistry } from '../src/embedders/embedder-registry.js';
+import { createConcurrencyLimit } from '../src/ollama/concurrency-limit.js';
 import { BACKENDS, openIndexFixture, type IndexFixture } from './index-fixture.js';
 
 async function seedIn(fx: IndexFixture, collection: string, id: string, text: string): Promise<void> {
@@ -30,7 +32,6 @@ async function seedIn(fx: IndexFixture, collection: string, id: string, text: st
     documentId: id,
     revision: saved.revision,
     contentHash: hashContent(text),
-    embedder: fx.embedder.id,
     chunks: [{ text, embedding }],
   };
   await replaceDocumentChunks(fx.db, input);
@@ -38,8 +39,8 @@ async function seedIn(fx: IndexFixture, collection: string, id: string, text: st
 
 async function openIndexes(fx: IndexFixture): Promise<CollectionIndexes> {
   const meta = await claimIndexMeta(fx.db, fx.embedder.id, fx.embedder.dimension);
-  const identity = { embedder: fx.embedder.id, dimension: fx.embedder.dimension, instanceId: meta.instanceId };
-  return CollectionIndexes.load(fx.config, fx.db, identity, fx.logger);
+  const embedders = new EmbedderRegistry(fx.config, fx.logger, createConcurrencyLimit(1));
+  return CollectionIndexes.load(fx.config, fx.db, embedders, meta.instanceId, fx.logger);
 }
 
 for (const backend of BACKENDS) {
@@ -68,7 +69,7 @@ for (const backend of BACKENDS) {
         assert.equal((await indexes.synced('late')).size, 1, 'a collection created after start is loaded when a job names it');
 
         await (await indexes.synced('small')).checkpoint();
-        await indexes.default.checkpoint();
+        await (await indexes.synced('default')).checkpoint();
         for (const c of ['default', 'small']) assert.ok(existsSync(path.join(fx.dataDir, 'index', c, 'CURRENT')), c);
 
         await purgeCollection(fx.db, 'small');

@@ -44,9 +44,9 @@ describe('a job delivered again after it ended', () => {
     const { db } = services;
     const text = 'a document a removal takes';
     const saved = await upsertPendingDocument(db, { id: 'gone', text, requestId: 'test' });
-    const [vector] = await services.embedder.embed([text]);
+    const [vector] = await (await services.indexes.serving('default')).embedder.embed([text]);
     const chunks = [{ text, embedding: vector ?? [] }];
-    await replaceDocumentChunks(db, { documentId: 'gone', revision: saved.revision, contentHash: hashContent(text), embedder: services.embedder.id, chunks });
+    await replaceDocumentChunks(db, { documentId: 'gone', revision: saved.revision, contentHash: hashContent(text), chunks });
     const jobId = `remove:${randomUUID()}`;
     const data = { collection: DEFAULT_COLLECTION, dryRun: false, requestId: 'test' };
     await db.transaction(async (trx) => {

@@ -66,7 +66,6 @@ export async function openIndexFixture(backend: Backend, env: Record<string, str
         documentId: id,
         revision: saved.revision,
         contentHash: hashContent(text),
-        embedder: embedder.id,
         chunks,
       });
       return outcome.status === 'replaced' ? outcome.chunks : 0;

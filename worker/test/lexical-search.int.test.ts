@@ -6,6 +6,7 @@
  * and queries full of query-syntax characters. Entries follow their chunks through replace,
  * removal and the migration's back-fill; hybrid retrieval keeps k results under a filter.
  */
+import type { Embedder } from '../src/embedders/embedder.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -160,15 +161,12 @@ describe('the lexical index', () => {
   it('ranks a rare word first, and forgets a removed document on both sides', async () => {
     for (const { fx, index } of fixtures.values()) {
       await fx.seed('rare-doc', 'The zygomorphic florets of this plant are rare.', { half: 0 });
-      const found = await retrieve({ config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder }, { query: 'ZYGOMORPHIC', k: 3 });
+      const found = await retrieve({ config: fx.config, db: fx.db, indexes: sourceOf(index, fx.embedder) }, { query: 'ZYGOMORPHIC', k: 3 });
       assert.equal(found[0]?.documentId, 'rare-doc');
       assert.equal(found[0]?.lexicalRank, 1);
       await fx.remove('rare-doc');
       for (const mode of ['hybrid', 'vector', 'lexical'] as const) {
-        const after = await retrieve(
-          { config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder },
-          { query: 'zygomorphic florets', k: 200, mode },
-        );
+        const after = await retrieve({ config: fx.config, db: fx.db, indexes: sourceOf(index, fx.embedder) }, { query: 'zygomorphic florets', k: 200, mode });
         assert.ok(!after.some((hit) => hit.documentId === 'rare-doc'), mode);
       }
       assert.deepEqual(await searchLexical(fx.db, 'zygomorphic', 10), []);
@@ -178,7 +176,7 @@ describe('the lexical index', () => {
   it('keeps k results under a filter in every mode, with scores and ranks of each side', async () => {
     const where = createWhereSchema({ maxDepth: 4, maxConditions: 8, maxInList: 8 }).parse({ half: 1 });
     for (const { fx, index } of fixtures.values()) {
-      const s = { config: fx.config, db: fx.db, indexes: sourceOf(index), embedder: fx.embedder };
+      const s = { config: fx.config, db: fx.db, indexes: sourceOf(index, fx.embedder) };
       for (const mode of ['hybrid', 'vector', 'lexical'] as const) {
         const hits = await retrieve(s, { query: 'honey café', k: 7, where, mode });
         assert.equal(hits.length, 7, mode);
@@ -217,11 +215,15 @@ describe('the lexical index', () => {
 });
 
 /** The fixture's one index as retrieval's index source: synced before each read, as the worker's are. */
-function sourceOf(index: VectorIndex): IndexSource {
+function sourceOf(index: VectorIndex, embedder: Embedder): IndexSource {
   return {
     synced: async () => {
       await index.sync();
       return index;
+    },
+    serving: async () => {
+      await index.sync();
+      return { index, embedder };
     },
   };
 }

@@ -32,7 +32,6 @@ describe('VectorIndex quality at default settings', () => {
       documentId: 'synthetic',
       revision: saved.revision,
       contentHash: 'synthetic',
-      embedder: fx.embedder.id,
       chunks: vectors.map((embedding, i) => ({ text: `v${i}`, embedding })),
     });
     const ids = ((await fx.db('chunks').select('id').orderBy('ordinal')) as Array<{ id: number }>).map((r) => r.id);
@@ -63,7 +62,6 @@ describe('VectorIndex quality at default settings', () => {
         documentId: 'huge-id',
         revision: saved.revision,
         contentHash: 'x',
-        embedder: fx.embedder.id,
         chunks: [{ text: 'x', embedding: vector ?? [] }],
       }),
       /exceeds/,

@@ -9,14 +9,16 @@ import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js
 const exampleCollection = {
   id: 'handbook',
   title: 'Beekeeping handbook',
-  embedder: 'builtin',
+  embedder: 'ollama:nomic-embed-text',
+  generation: 1,
+  buildingGeneration: null,
   metadata: { team: 'apiary' },
   status: 'active',
   createdAt: TIME,
 };
 
 export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
-  const { CollectionInput, CollectionParams } = createCollectionSchemas(config);
+  const { CollectionInput, CollectionParams, ReindexInput } = createCollectionSchemas(config);
   return [
     {
       method: 'post',
@@ -24,8 +26,13 @@ export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
       operationId: 'createCollection',
       tag: 'collections',
       summary: 'Create a collection (a knowledge base of its own: documents, index, chat sessions)',
-      description: "embedder: only the deployment's EMBEDDER for now (the default); another one is a 400.",
-      body: { schema: CollectionInput, example: { id: 'handbook', title: 'Beekeeping handbook', metadata: { team: 'apiary' } } },
+      description:
+        'embedder: `builtin`, `builtin:<dimension>` or `ollama:<model>`, fixed at creation (a reindex changes it); ' +
+        "default: the deployment's EMBEDDER. A worker that cannot serve it (Ollama down, model missing) reports the collection degraded.",
+      body: {
+        schema: CollectionInput,
+        example: { id: 'handbook', title: 'Beekeeping handbook', embedder: 'ollama:nomic-embed-text', metadata: { team: 'apiary' } },
+      },
       responses: { 201: ok('created', R.CollectionView, exampleCollection), ...errors(400, 401, 409) },
     },
     {
@@ -49,9 +56,43 @@ export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
           documents: 3,
           chunks: 12,
           sessions: 1,
-          workers: [{ id: 'worker-1', size: 12, appliedSeq: 40, checkpointSeq: 40, lastSyncMs: 0.04, lastSeen: TIME }],
+          fingerprint: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
+          workers: [
+            {
+              id: 'worker-1',
+              size: 12,
+              appliedSeq: 40,
+              checkpointSeq: 40,
+              lastSyncMs: 0.04,
+              generation: 1,
+              embedder: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
+              status: 'ready',
+              lastSeen: TIME,
+            },
+          ],
         }),
         ...errors(400, 401, 404, 503),
+      },
+    },
+    {
+      method: 'post',
+      path: '/collections/:collection/reindex',
+      operationId: 'reindexCollection',
+      tag: 'collections',
+      summary: 'Re-embed a collection with another embedder, as a new generation built beside the current one (a job)',
+      description:
+        'Searches keep using the current generation while the job embeds every chunk into the new one (progress in GET /jobs/reindex/:id); ' +
+        'documents ingested meanwhile land in both. The swap is one transaction and every worker switches without a restart. One reindex at a time per collection (409).',
+      params: CollectionParams,
+      body: { schema: ReindexInput, example: { embedder: 'ollama:mxbai-embed-large' } },
+      responses: {
+        202: ok('reindex enqueued', R.ReindexAccepted, {
+          job: { queue: 'reindex', id: 'reindex:handbook:3f6c2a1e-5b7d-4c8e-9f0a-1b2c3d4e5f60:2' },
+          collection: 'handbook',
+          generation: 2,
+          embedder: 'ollama:mxbai-embed-large',
+        }),
+        ...errors(400, 401, 404, 409, 503),
       },
     },
     {

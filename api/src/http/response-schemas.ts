@@ -180,16 +180,25 @@ export const TextBody = z.string();
 export const CollectionView = z.strictObject({
   id: z.string(),
   title: z.string().nullable(),
-  embedder: z.string().describe('builtin or ollama: the deployment embedder the collection was created with'),
+  embedder: z.string().describe("the embedder spec of the collection's current generation: builtin, builtin:<dimension> or ollama:<model>"),
+  generation: z.number().int().positive().describe('the current generation of its vectors (each reindex makes the next)'),
+  buildingGeneration: z.number().int().positive().nullable().describe('the generation a running reindex is building, or null'),
   metadata: freeForm,
   status: z.enum(['active', 'deleting']).describe('deleting: a drop-collection job is under way; its routes answer 404'),
   createdAt: isoTime,
+});
+export const ReindexAccepted = z.strictObject({
+  job: JobRefBody,
+  collection: z.string(),
+  generation: z.number().int().positive().describe('the generation being built'),
+  embedder: z.string().describe('its embedder spec'),
 });
 export const CollectionList = z.strictObject({ collections: z.array(CollectionView) });
 export const CollectionDetail = CollectionView.extend({
   documents: count,
   chunks: count,
   sessions: count.describe('chat sessions'),
+  fingerprint: z.string().nullable().describe('the embedder id recorded for the current generation (model digest, dimension); null until a worker served it'),
   workers: z
     .array(
       z.strictObject({
@@ -198,6 +207,9 @@ export const CollectionDetail = CollectionView.extend({
         appliedSeq: count,
         checkpointSeq: count,
         lastSyncMs: z.number(),
+        generation: z.number().int().positive().optional().describe('the generation this worker serves'),
+        embedder: z.string().optional().describe("the generation's fingerprint in this worker, or its spec while none is recorded"),
+        status: z.string().optional().describe('ready, or degraded: <reason> (its embedder is unavailable: searches answer 503, ingests retry)'),
         lastSeen: isoTime,
       }),
     )

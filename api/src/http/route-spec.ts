@@ -30,7 +30,7 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER'>;
+export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'EMBED_MODEL'>;
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'invalid input: details lists {path, rule, message} per problem',

@@ -1,8 +1,10 @@
 /**
- * Collections (DESIGN.md §13): create, list, read (counts and every worker's index of it, from the
- * heartbeats) and delete. A deletion is a job (jobs/drop-collection.ts): the collection is marked
- * deleting in the transaction that records the job, so from the 202 on it is not found anywhere.
- * `default` always exists and cannot be deleted.
+ * Collections (DESIGN.md §13): create (with its embedder, fixed until a reindex), list, read
+ * (counts and every worker's index of it, from the heartbeats: generation, embedder, ready or
+ * degraded), reindex and delete. A reindex is a job (jobs/reindex.ts): the next generation is
+ * started in the transaction that records it, so only one builds at a time. A deletion is a job too
+ * (jobs/drop-collection.ts): the collection is marked deleting in the transaction that records the
+ * job, so from the 202 on it is not found anywhere. `default` always exists and cannot be deleted.
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -19,6 +21,9 @@ import type { Config } from '../../../shared/src/config.js';
 import { ConflictError, NotFoundError } from '../../../shared/src/errors.js';
 import { CollectionId, DEFAULT_COLLECTION, metadataSchema, text } from '../../../shared/src/input.js';
 import { dropCollectionJobId } from '../../../shared/src/jobs/drop-collection.js';
+import { reindexJobId } from '../../../shared/src/jobs/reindex.js';
+import { readCollectionGenerations, startGeneration } from '../../../shared/src/db/generations-repo.js';
+import { defaultEmbedderSpec, EmbedderSpec } from '../../../shared/src/embedder-spec.js';
 import { acceptJob } from '../../../shared/src/queue/accept-job.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { parse } from '../../../shared/src/validation.js';
@@ -29,25 +34,30 @@ import type { ApiServices } from '../services.js';
 const HEARTBEAT_TIMEOUT_MS = 1_000;
 
 /** The collection routes' request schemas; the route registry describes these same ones. */
-export function createCollectionSchemas(config: RequestLimitsConfig & Pick<Config, 'EMBEDDER'>) {
+export function createCollectionSchemas(config: RequestLimitsConfig & Pick<Config, 'EMBEDDER' | 'EMBED_MODEL'>) {
+  const spec = EmbedderSpec.describe(
+    `builtin (feature hashing at BUILTIN_EMBED_DIM), builtin:<dimension> or ollama:<model> (an Ollama embedding model, e.g. ollama:nomic-embed-text); default ${defaultEmbedderSpec(config)}, the deployment's EMBEDDER`,
+  );
   const CollectionInput = z.strictObject({
     id: CollectionId,
     title: text(config.MAX_TITLE_CHARS).nullable().optional(),
-    // Only the deployment's EMBEDDER for now (the default): per-collection embedders are not built yet.
-    embedder: z.literal(config.EMBEDDER).optional().describe("the deployment's EMBEDDER (the default): per-collection embedders are not built yet"),
+    embedder: spec.optional(),
     metadata: metadataSchema({ maxBytes: config.MAX_METADATA_BYTES, maxDepth: config.MAX_METADATA_DEPTH }).optional(),
   });
   const CollectionParams = z.strictObject({ collection: CollectionId });
-  return { CollectionInput, CollectionParams };
+  const ReindexInput = z.strictObject({
+    embedder: EmbedderSpec.describe('the embedder of the new generation: builtin, builtin:<dimension> or ollama:<model>'),
+  });
+  return { CollectionInput, CollectionParams, ReindexInput };
 }
 
 export function collectionsRouter(s: ApiServices): Router {
   const router = Router();
-  const { CollectionInput, CollectionParams } = createCollectionSchemas(s.config);
+  const { CollectionInput, CollectionParams, ReindexInput } = createCollectionSchemas(s.config);
 
   router.post('/collections', async (req, res) => {
     const input = parse(CollectionInput, req.body, 'collection');
-    const embedder = input.embedder ?? s.config.EMBEDDER;
+    const embedder = input.embedder ?? defaultEmbedderSpec(s.config);
     const created = await createCollection(s.db, { id: input.id, title: input.title ?? null, embedder, metadata: input.metadata ?? {} });
     if (!created) throw new ConflictError(`collection ${input.id} already exists`);
     res.status(201).json(viewOf(created));
@@ -69,7 +79,31 @@ export function collectionsRouter(s: ApiServices): Router {
       const index = beat.collections?.[id];
       return index ? [{ id: beat.id, ...index, lastSeen: new Date(beat.lastSeen).toISOString() }] : [];
     });
-    res.json({ ...viewOf(collection), ...counts, workers });
+    const generations = await readCollectionGenerations(s.db, id);
+    res.json({ ...viewOf(collection), ...counts, fingerprint: generations?.current.fingerprint ?? null, workers });
+  });
+
+  router.post('/collections/:collection/reindex', async (req, res) => {
+    const { collection: id } = parse(CollectionParams, { ...req.params }, 'collection');
+    const input = parse(ReindexInput, req.body, 'reindex');
+    const { requestId } = localsOf(res);
+    const { value, job } = await acceptJob(s, s.queues.reindex, async (trx) => {
+      const collection = await findCollection(trx, id);
+      const started = collection?.status === 'active' ? await startGeneration(trx, id, input.embedder) : undefined;
+      if (!collection || !started) throw new NotFoundError(`collection ${id} not found`);
+      if ('busy' in started) {
+        throw new ConflictError(
+          `a reindex of collection ${id} is under way (generation ${started.busy}, job ${reindexJobId(id, collection.uid, started.busy)})`,
+        );
+      }
+      const { generation } = started;
+      return {
+        value: { generation },
+        jobId: reindexJobId(id, collection.uid, generation),
+        data: { collection: id, uid: collection.uid, generation, requestId },
+      };
+    });
+    res.status(202).json({ job, collection: id, generation: value.generation, embedder: input.embedder });
   });
 
   router.delete('/collections/:collection', async (req, res) => {
@@ -87,5 +121,14 @@ export function collectionsRouter(s: ApiServices): Router {
 }
 
 function viewOf(c: CollectionRecord) {
-  return { id: c.id, title: c.title, embedder: c.embedder, metadata: c.metadata, status: c.status, createdAt: c.createdAt };
+  return {
+    id: c.id,
+    title: c.title,
+    embedder: c.embedder,
+    generation: c.generation,
+    buildingGeneration: c.buildingGeneration,
+    metadata: c.metadata,
+    status: c.status,
+    createdAt: c.createdAt,
+  };
 }

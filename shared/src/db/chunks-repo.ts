@@ -7,6 +7,7 @@ import { decodeEmbedding, encodeEmbedding, fromJsonColumn, nowMs, toJsonColumn }
 import { dialectOf } from './connection.js';
 import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
+import { GenerationChangedError, stageEmbeddings } from './generations-repo.js';
 import { applyWhere, type Where } from './where.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
@@ -20,32 +21,34 @@ export interface NewChunk {
   span?: { start: number; end: number }; // where the text lies in the document's text: content.slice(start, end)
 }
 
-/** The vectors of a commit come from another embedder than the one the database now records. */
-export class EmbedderSwitchedError extends Error {
-  constructor(recorded: string, used: string) {
-    super(`the database now uses embedder ${recorded}, not ${used}: a reindex switched it; retry with the new embedder`);
-    this.name = 'EmbedderSwitchedError';
-  }
-}
-
 export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
 
 /**
+ * The generations a commit's vectors were made for (DESIGN.md §13): `generation`, the collection's
+ * current one when they were computed, and `staged`, the same chunks embedded for the generation a
+ * reindex was building then. Absent `generation`: whatever is current (tests and benchmarks).
+ */
+export interface CommitGenerations {
+  generation?: number | undefined;
+  staged?: { generation: number; embeddings: number[][] } | undefined;
+}
+
+/**
  * Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted.
- * `embedder` made the vectors: if `npm run reindex` switched the database to another one while they
- * were computed, nothing is written (the switch and this commit take the same write lock) and the
- * job is retried, by a worker that has the new embedder once this one has seen the switch and stopped.
+ * Fenced on the generation: if a reindex swapped the collection to another generation while the
+ * vectors were computed, or started building one they lack vectors of, nothing is written (the swap
+ * and this commit take the same write lock) and GenerationChangedError asks for them to be embedded
+ * again. A commit during a build also stages its chunks' vectors of the generation being built.
  */
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { collection?: string; documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
+  input: { collection?: string; documentId: string; revision: number; contentHash: string; chunks: NewChunk[] } & CommitGenerations,
   onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   const key = { collection_id: collection, id: input.documentId };
   return logWriteTransaction(db, async (trx) => {
-    const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
-    if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
+    const generation = await fenceGeneration(trx, collection, input);
     // FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST of a newer
     // revision that is in flight is waited for and seen, and none can land between this check and
     // the commit, which would mark the newer revision ready with this one's chunks.
@@ -65,10 +68,12 @@ export async function replaceDocumentChunks(
         char_start: chunk.span?.start ?? null,
         char_end: chunk.span?.end ?? null,
         revision: input.revision,
+        generation: generation.current,
       }));
       // RETURNING order is not guaranteed: the ordinal pairs each id with its text
       const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
       ids.push(...inserted.map((row) => row.id));
+      await stageCommitted(trx, collection, generation.building, inserted, input.staged?.embeddings ?? []);
       await writeLexicalEntries(
         trx,
         inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
@@ -87,6 +92,36 @@ export async function replaceDocumentChunks(
     await onCommit(trx, { chunks: ids.length, removed });
     return { status: 'replaced', chunks: ids.length, removed };
   });
+}
+
+/** The generation the commit writes, after checking its vectors were made for it (and for the one being built, if any). */
+async function fenceGeneration(trx: Knex, collection: string, input: CommitGenerations): Promise<{ current: number; building: number | null }> {
+  const row = (await trx('collections').select('generation', 'building_generation').where({ id: collection }).first()) as
+    { generation: number; building_generation: number | null } | undefined;
+  if (!row) return { current: input.generation ?? 1, building: null }; // the collection is gone: the document check supersedes the commit
+  if (input.generation !== undefined && row.generation !== input.generation) {
+    throw new GenerationChangedError(collection, `the vectors are of generation ${input.generation}, but generation ${row.generation} is current`);
+  }
+  if (row.building_generation !== null && input.staged?.generation !== row.building_generation) {
+    throw new GenerationChangedError(collection, `generation ${row.building_generation} is being built and the commit has no vectors of it`);
+  }
+  return { current: row.generation, building: row.building_generation };
+}
+
+async function stageCommitted(
+  trx: Knex,
+  collection: string,
+  building: number | null,
+  inserted: ReadonlyArray<{ id: number; ordinal: number }>,
+  embeddings: readonly number[][],
+): Promise<void> {
+  if (building === null) return;
+  await stageEmbeddings(
+    trx,
+    collection,
+    building,
+    inserted.map((row) => ({ id: row.id, embedding: embeddings[row.ordinal] ?? [] })),
+  );
 }
 
 /** Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it ready. */
@@ -109,7 +144,7 @@ export async function refreshDocumentChunks(db: Knex, input: { collection?: stri
 
 export interface LogEntry {
   seq: number;
-  op: 'add' | 'delete' | 'reindex' | 'drop'; // reindex: every embedding was replaced by another embedder's; drop: the collection was deleted
+  op: 'add' | 'delete' | 'swap' | 'reindex' | 'drop'; // swap: a new generation became current (reindex: the same, written before generations); drop: the collection was deleted
   chunkId: number;
   embedding: number[] | null; // null for deletes and for adds whose chunk is already gone
 }
@@ -143,10 +178,15 @@ export async function hasLogAfter(db: Knex, afterSeq: number, collection = DEFAU
   return rows.length > 0;
 }
 
-/** The first `reindex` row after `afterSeq`, if any: the rows before it may already point at the new embeddings. */
-export async function findReindexAfter(db: Knex, afterSeq: number): Promise<number | undefined> {
-  const row = (await db('vector_log').select('seq').where('seq', '>', afterSeq).where('op', 'reindex').orderBy('seq').first()) as
-    { seq: number | string } | undefined;
+/** The first `swap` (or older `reindex`) row of the collection after `afterSeq`: the add rows before it may already point at the new generation's vectors. */
+export async function findSwapAfter(db: Knex, afterSeq: number, collection = DEFAULT_COLLECTION): Promise<number | undefined> {
+  const row = (await db('vector_log')
+    .select('seq')
+    .where('collection_id', collection)
+    .where('seq', '>', afterSeq)
+    .whereIn('op', ['swap', 'reindex'])
+    .orderBy('seq')
+    .first()) as { seq: number | string } | undefined;
   return row === undefined ? undefined : Number(row.seq);
 }
 
@@ -276,9 +316,9 @@ export async function deleteChunksWithLog(trx: Knex, chunkIds: number[], collect
   await appendLog(trx, 'delete', chunkIds, collection);
   await deleteLexicalEntries(trx, chunkIds);
   for (let start = 0; start < chunkIds.length; start += BATCH) {
-    await trx('chunks')
-      .whereIn('id', chunkIds.slice(start, start + BATCH))
-      .delete();
+    const batch = chunkIds.slice(start, start + BATCH);
+    await trx('generation_embeddings').where('collection_id', collection).whereIn('chunk_id', batch).delete();
+    await trx('chunks').whereIn('id', batch).delete();
   }
   return chunkIds.length;
 }

@@ -13,6 +13,7 @@ import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { deleteLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
+import { insertGeneration } from './generations-repo.js';
 
 export type CollectionStatus = 'active' | 'deleting';
 
@@ -20,7 +21,9 @@ export interface CollectionRecord {
   id: string;
   uid: string; // this incarnation: the same id deleted and created again is another collection
   title: string | null;
-  embedder: string;
+  embedder: string; // the spec of its current generation: builtin, builtin:<dimension> or ollama:<model>
+  generation: number; // the current generation (a reindex makes the next one)
+  buildingGeneration: number | null; // the generation a running reindex builds
   metadata: Record<string, unknown>;
   status: CollectionStatus;
   createdAt: string;
@@ -31,22 +34,38 @@ interface CollectionRow {
   uid: string;
   title: string | null;
   embedder: string;
+  generation: number;
+  building_generation: number | null;
   metadata: unknown;
   status: CollectionStatus;
   created_at: number | string;
 }
 
-const COLUMNS = ['id', 'uid', 'title', 'embedder', 'metadata', 'status', 'created_at'] as const;
+const COLUMNS = ['id', 'uid', 'title', 'embedder', 'generation', 'building_generation', 'metadata', 'status', 'created_at'] as const;
 const BATCH = 500;
 
-/** Creates a collection; undefined when the id is taken (also while a deletion of it is under way). */
+/** Creates a collection with its first generation; undefined when the id is taken (also while a deletion of it is under way). */
 export async function createCollection(
   db: Knex,
   input: { id: string; title: string | null; embedder: string; metadata: Record<string, unknown> },
 ): Promise<CollectionRecord | undefined> {
-  const row = { ...input, uid: randomUUID(), metadata: toJsonColumn(input.metadata), status: 'active' as const, compacted_seq: 0, created_at: nowMs() };
-  const inserted: Array<{ id: string }> = await db('collections').insert(row).onConflict('id').ignore().returning(['id']);
-  return inserted.length === 0 ? undefined : toRecord(row);
+  const row = {
+    ...input,
+    uid: randomUUID(),
+    generation: 1,
+    building_generation: null,
+    metadata: toJsonColumn(input.metadata),
+    status: 'active' as const,
+    compacted_seq: 0,
+    created_at: nowMs(),
+  };
+  return db.transaction(async (trx) => {
+    const inserted: Array<{ id: string }> = await trx('collections').insert(row).onConflict('id').ignore().returning(['id']);
+    if (inserted.length === 0) return undefined;
+    await trx('collection_generations').where({ collection_id: input.id }).delete(); // an earlier incarnation's
+    await insertGeneration(trx, input.id, 1, input.embedder);
+    return toRecord(row);
+  });
 }
 
 export async function findCollection(db: Knex, id: string): Promise<CollectionRecord | undefined> {
@@ -121,6 +140,8 @@ export async function purgeCollection(db: Knex, id: string): Promise<CollectionC
       .delete();
     await trx('chat_sessions').where({ collection_id: id }).delete();
     await trx('vector_log').where({ collection_id: id }).delete();
+    await trx('generation_embeddings').where({ collection_id: id }).delete();
+    await trx('collection_generations').where({ collection_id: id }).delete();
     await trx('vector_log').insert({ op: 'drop', chunk_id: 0, collection_id: id });
     await trx('collections').where({ id }).delete();
     return counts;
@@ -133,6 +154,8 @@ function toRecord(row: CollectionRow): CollectionRecord {
     uid: row.uid,
     title: row.title,
     embedder: row.embedder,
+    generation: Number(row.generation),
+    buildingGeneration: row.building_generation === null ? null : Number(row.building_generation),
     metadata: fromJsonColumn<Record<string, unknown>>(row.metadata),
     status: row.status,
     createdAt: new Date(Number(row.created_at)).toISOString(),

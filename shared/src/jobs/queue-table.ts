@@ -8,6 +8,7 @@ import { removeQueue } from './remove.js';
 import { searchQueue } from './search.js';
 import { answerQueue } from './answer.js';
 import { dropCollectionQueue } from './drop-collection.js';
+import { reindexQueue } from './reindex.js';
 
 export const QUEUES = {
   ingest: ingestQueue,
@@ -15,6 +16,7 @@ export const QUEUES = {
   search: searchQueue,
   answer: answerQueue,
   'drop-collection': dropCollectionQueue,
+  reindex: reindexQueue,
 } as const;
 
 export type QueueName = keyof typeof QUEUES;

@@ -23,7 +23,7 @@ import type { Passage } from '../answerers/answerer.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type AnswerServices = Pick<Services, 'config' | 'db' | 'indexes' | 'embedder' | 'answerer' | 'events' | 'logger'>;
+type AnswerServices = Pick<Services, 'config' | 'db' | 'indexes' | 'answerer' | 'events' | 'logger'>;
 
 class AnswerCancelledError extends Error {
   constructor() {

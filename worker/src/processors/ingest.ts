@@ -3,18 +3,28 @@
  * the document's chunks and log the changes in one transaction, then sync the index. Running it
  * twice, or two attempts at once, leaves exactly one set of chunks: the last commit replaces the rest.
  * A document with too many chunks fails for good (the queue's give-up handler marks it failed).
+ * The chunks are embedded by the collection's current generation's embedder, and also by the one a
+ * running reindex builds; the commit is fenced on those generations, and embedded again when a
+ * reindex started or swapped meanwhile (DESIGN.md §13). A collection whose embedder is unavailable
+ * fails the attempt (CollectionDegradedError), so the job is retried with back-off.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
-import { EmbedderSwitchedError, refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
+import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk, type ReplaceOutcome } from '../../../shared/src/db/chunks-repo.js';
+import { GenerationChangedError, readCollectionGenerations } from '../../../shared/src/db/generations-repo.js';
+import type { Embedder } from '../embedders/embedder.js';
+import { embedderForGeneration } from '../embedders/generation-embedder.js';
+import type { Logger } from '../../../shared/src/logger.js';
 import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'indexes'>;
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes'>;
+
+const FENCE_TRIES = 5; // embeddings made again within one attempt when a reindex moved the generation meanwhile
 
 export async function processIngest(
   s: IngestServices,
@@ -44,8 +54,6 @@ export async function processIngest(
       `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`,
     );
   }
-  reportProgress({ done: 0, total: texts.length });
-  const chunks = await embedChunks(s, texts, spans, (embedded) => reportProgress({ done: embedded, total: texts.length }));
   const ready = (replaced: { chunks: number; removed: number }): IngestResult => ({
     documentId: doc.id,
     revision: doc.revision,
@@ -53,26 +61,68 @@ export async function processIngest(
     chunks: replaced.chunks,
     removedChunks: replaced.removed,
   });
-  const input = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, embedder: s.embedder.id, chunks };
-  const outcome = await replaceDocumentChunks(s.db, input, (trx, replaced) => saveOutcome(trx, ready(replaced))).catch(async (err: unknown) => {
-    // A reindex switched the embedder meanwhile: syncing meets its log row, which stops this worker
-    // (a restart with the new embedder follows); the job is retried, by a worker of the new space.
-    if (err instanceof EmbedderSwitchedError) await s.indexes.synced(collection);
-    throw err;
-  });
+  const commit = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash };
+  const onProgress = (embedded: number) => reportProgress({ done: embedded, total: texts.length });
+  const outcome = await commitFenced(s, { collection, texts, logger, onProgress }, (generations, chunks) =>
+    replaceDocumentChunks(s.db, { ...commit, ...generations, chunks: withSpans(chunks, spans) }, (trx, replaced) => saveOutcome(trx, ready(replaced))),
+  );
   if (outcome.status === 'superseded') return superseded;
   await s.indexes.synced(collection);
   logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
 }
 
-async function embedChunks(s: IngestServices, texts: string[], spans: TextSpan[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {
+type Commit = (
+  generations: { generation: number; staged: { generation: number; embeddings: number[][] } | undefined },
+  chunks: NewChunk[],
+) => Promise<ReplaceOutcome>;
+
+interface FencedInput {
+  collection: string;
+  texts: string[];
+  logger: Logger;
+  onProgress: (embedded: number) => void;
+}
+
+/** Embeds the chunks for the collection's generations (current, and the one being built) and commits them; again when the fence refuses. */
+async function commitFenced(s: IngestServices, input: FencedInput, commit: Commit): Promise<ReplaceOutcome> {
+  const { collection, texts } = input;
   const signal = AbortSignal.timeout(s.config.INGEST_TIMEOUT_MS);
+  for (let attempt = 1; ; attempt++) {
+    const state = await readCollectionGenerations(s.db, collection);
+    if (!state) return { status: 'superseded' }; // the collection is gone
+    const current = await embedderForGeneration(s, collection, state.current);
+    const building = state.building === null ? null : await embedderForGeneration(s, collection, state.building);
+    input.onProgress(0);
+    const chunks = await embedChunks(current.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, input.onProgress);
+    const staged =
+      building === null || state.building === null
+        ? undefined
+        : {
+            generation: state.building.generation,
+            embeddings: (await embedChunks(building.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, () => undefined)).map((c) => c.embedding),
+          };
+    try {
+      return await commit({ generation: state.current.generation, staged }, chunks);
+    } catch (err) {
+      if (!(err instanceof GenerationChangedError) || attempt >= FENCE_TRIES) throw err;
+      input.logger.info('generation moved while embedding; embedding again', { collection, attempt, reason: err.message });
+    }
+  }
+}
+
+async function embedChunks(
+  embedder: Embedder,
+  batchSize: number,
+  texts: string[],
+  signal: AbortSignal,
+  onProgress: (embedded: number) => void,
+): Promise<NewChunk[]> {
   const chunks: NewChunk[] = [];
-  for (let start = 0; start < texts.length; start += s.config.EMBED_BATCH_SIZE) {
-    const batch = texts.slice(start, start + s.config.EMBED_BATCH_SIZE);
-    const vectors = await s.embedder.embed(batch, signal);
-    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [], ...spanAt(spans, start + i) }));
+  for (let start = 0; start < texts.length; start += batchSize) {
+    const batch = texts.slice(start, start + batchSize);
+    const vectors = await embedder.embed(batch, signal);
+    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [] }));
     onProgress(chunks.length);
     // A CPU-bound embedder never yields on its own: let timers run, or Bee-Queue's stall guard
     // (every STALL_INTERVAL_MS / 2) misses its turn and a live job is taken for a dead one.
@@ -81,7 +131,10 @@ async function embedChunks(s: IngestServices, texts: string[], spans: TextSpan[]
   return chunks;
 }
 
-function spanAt(spans: TextSpan[], index: number): Pick<NewChunk, 'span'> {
-  const span = spans[index];
-  return span === undefined ? {} : { span: { start: span.start, end: span.end } };
+/** The chunks with where each lies in the document's text. */
+function withSpans(chunks: NewChunk[], spans: TextSpan[]): NewChunk[] {
+  return chunks.map((chunk, i) => {
+    const span = spans[i];
+    return span === undefined ? chunk : { ...chunk, span: { start: span.start, end: span.end } };
+  });
 }

@@ -7,6 +7,7 @@ import { processRemove } from './remove.js';
 import { processSearch } from './search.js';
 import { processAnswer } from './answer.js';
 import { processDropCollection } from './drop-collection.js';
+import { processReindex } from './reindex.js';
 
 export type Processor<N extends QueueName> = (services: Services, job: PayloadOf<N>, context: JobContext) => Promise<ResultOf<N>>;
 
@@ -16,4 +17,5 @@ export const PROCESSORS: { [N in QueueName]: Processor<N> } = {
   search: processSearch,
   answer: processAnswer,
   'drop-collection': processDropCollection,
+  reindex: processReindex,
 };

@@ -1,11 +1,18 @@
 /**
  * Every collection's HNSW index in this worker (DESIGN.md §13), one VectorIndex per collection,
  * each synced from its own collection's change-log rows, checkpointed in its own directory and
- * rebuilt on its own. All of them are loaded at start (refresh() reads the collections table), so
- * no collection is set up lazily inside a job. Later changes to the set reach the worker two ways:
- * a `drop` row in a collection's log (seen by the sync every read and removal runs) and a look at
- * the collections table, which is one small query, made every HEARTBEAT_INTERVAL_MS and whenever a
- * job names a collection this worker holds no index of (one created since the last look).
+ * rebuilt on its own, with the embedder of the collection's current generation beside it. All of
+ * them are loaded at start (refresh() reads the collections table), so no collection is set up
+ * lazily inside a job. Later changes reach the worker two ways: a `drop` or `swap` row in a
+ * collection's log (seen by the sync every read and removal runs) and a look at the collections
+ * table, one small query made every HEARTBEAT_INTERVAL_MS and whenever a job names a collection
+ * this worker holds no index of. A swapped collection's index is rebuilt from SQL, of the new
+ * generation's dimension, without a restart; the other collections are untouched.
+ *
+ * A collection whose embedder cannot be had (Ollama down with nothing recorded, a missing model, a
+ * fingerprint that no longer matches) is degraded: its index is still loaded when its dimension is
+ * recorded, the others serve as usual, and each look tries its embedder again.
+ *
  * Several collections load at once (LOAD_CONCURRENCY: checkpoint reads on the thread pool overlap
  * the SQL and hashing of the others). The vector copies for filtered search are made one
  * collection after another in the background: those of the indexes loaded at start only once the
@@ -14,55 +21,68 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Knex } from 'knex';
-import { listCollections } from '../../../shared/src/db/collections-repo.js';
+import { listCollections, type CollectionRecord } from '../../../shared/src/db/collections-repo.js';
+import { readCollectionGenerations } from '../../../shared/src/db/generations-repo.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { serializeError, type Logger } from '../../../shared/src/logger.js';
+import { embedderHealth } from '../embedders/create-embedder.js';
+import type { Embedder } from '../embedders/embedder.js';
+import type { EmbedderRegistry } from '../embedders/embedder-registry.js';
+import { CollectionDegradedError, embedderForGeneration } from '../embedders/generation-embedder.js';
 import { checkpointDir } from './index-checkpoints.js';
-import type { IndexConfig, IndexIdentity } from './index-types.js';
-import { VectorIndex, type IndexInvalidatedError, type IndexStats } from './vector-index.js';
-
-export type CollectionIndexConfig = IndexConfig & { HEARTBEAT_INTERVAL_MS: number };
+import type { IndexConfig } from './index-types.js';
+import { VectorIndex, type IndexStats } from './vector-index.js';
 
 const LOAD_CONCURRENCY = 4; // the thread pool's default size: readIndex runs there
+
+export type CollectionIndexConfig = IndexConfig & { HEARTBEAT_INTERVAL_MS: number };
 
 export interface CollectionIndexStats {
   size: number;
   appliedSeq: number;
   checkpointSeq: number;
   lastSyncMs: number;
+  generation: number;
+  embedder: string; // the generation's fingerprint when known, else its spec
+  status: string; // ready | degraded: <reason>
+}
+
+/** A collection's index with the embedder its vectors were made by. */
+export interface ServingIndex {
+  index: VectorIndex;
+  embedder: Embedder;
 }
 
 interface Held {
   uid: string;
-  index: VectorIndex;
+  generation: number;
+  spec: string;
+  fingerprint: string | null;
+  index: VectorIndex | null; // null: no dimension is recorded yet (no worker could serve its embedder so far)
+  embedder: Embedder | null; // null: unavailable, `reason` says why
+  reason: string | null;
 }
 
 export class CollectionIndexes {
   private readonly held = new Map<string, Held>();
   private refreshing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
   private copying: Promise<void> = Promise.resolve();
   private copiesWaiting: VectorIndex[] | null = []; // loaded before startVectorCopies(); null once it ran
-  private timer: NodeJS.Timeout | null = null;
   private isClosed = false;
 
   private constructor(
     private readonly config: CollectionIndexConfig,
     private readonly db: Knex,
-    private readonly identity: IndexIdentity, // the database's; each collection's adds its incarnation
+    private readonly embedders: EmbedderRegistry,
+    private readonly instanceId: string, // the database's identity; each collection's adds its incarnation and generation
     private readonly logger: Logger,
-    private readonly onInvalidated: (err: IndexInvalidatedError) => void,
   ) {}
 
-  /** Loads the index of every collection (checkpoint or rebuild, then the log tail), then watches for new and deleted ones. */
-  static async load(
-    config: CollectionIndexConfig,
-    db: Knex,
-    identity: IndexIdentity,
-    logger: Logger,
-    onInvalidated: (err: IndexInvalidatedError) => void = () => undefined,
-  ): Promise<CollectionIndexes> {
-    const indexes = new CollectionIndexes(config, db, identity, logger, onInvalidated);
+  /** Loads the index of every collection (checkpoint or rebuild, then the log tail), then watches for new, swapped and deleted ones. */
+  static async load(config: CollectionIndexConfig, db: Knex, embedders: EmbedderRegistry, instanceId: string, logger: Logger): Promise<CollectionIndexes> {
+    const indexes = new CollectionIndexes(config, db, embedders, instanceId, logger);
     await indexes.refresh();
     indexes.timer = setInterval(() => {
       indexes.refresh().catch((err: unknown) => logger.warn('collections not refreshed; the next look tries again', { err: serializeError(err) }));
@@ -73,46 +93,43 @@ export class CollectionIndexes {
 
   /**
    * The index of `collection`, synced: it holds every commit made before this call. A collection
-   * this worker has not seen yet is loaded first; one that does not exist is a NotFoundError.
+   * this worker has not seen yet is loaded first; one that does not exist is a NotFoundError; one
+   * without an index yet is a CollectionDegradedError.
    */
   async synced(collection: string): Promise<VectorIndex> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (!this.held.has(collection)) await this.refresh();
-      const held = this.held.get(collection);
-      if (!held) break;
-      await held.index.sync();
-      if (!held.index.isDropped) return held.index;
-      await this.refresh(); // lets the deleted one go; a collection created again since is loaded fresh
-    }
-    throw new NotFoundError(`collection ${collection} not found`);
+    const held = await this.current(collection);
+    if (held.index === null) throw this.degraded(collection, held);
+    return held.index;
+  }
+
+  /** The synced index and its generation's embedder, for retrieval; a CollectionDegradedError when the embedder is unavailable. */
+  async serving(collection: string): Promise<ServingIndex> {
+    const held = await this.current(collection);
+    if (held.index === null || held.embedder === null) throw this.degraded(collection, held);
+    return { index: held.index, embedder: held.embedder };
   }
 
   /** The index held for `collection`, as it is (not synced). */
   get(collection: string): VectorIndex | undefined {
-    return this.held.get(collection)?.index;
-  }
-
-  /** The default collection's index: it always exists. */
-  get default(): VectorIndex {
-    const index = this.get(DEFAULT_COLLECTION);
-    if (!index) throw new Error('the default collection has no index');
-    return index;
+    return this.held.get(collection)?.index ?? undefined;
   }
 
   stats(): Record<string, CollectionIndexStats> {
     const out: Record<string, CollectionIndexStats> = {};
-    for (const [collection, { index }] of this.held) {
-      const s: IndexStats = index.stats();
-      out[collection] = { size: s.size, appliedSeq: s.appliedSeq, checkpointSeq: s.checkpointSeq, lastSyncMs: s.lastSyncMs };
+    for (const [collection, held] of this.held) {
+      const s: IndexStats | undefined = held.index?.stats();
+      const reason = this.reasonOf(held);
+      out[collection] = {
+        size: s?.size ?? 0,
+        appliedSeq: s?.appliedSeq ?? 0,
+        checkpointSeq: s?.checkpointSeq ?? 0,
+        lastSyncMs: s?.lastSyncMs ?? 0,
+        generation: held.generation,
+        embedder: held.fingerprint ?? held.spec,
+        status: reason === null ? 'ready' : `degraded: ${reason}`,
+      };
     }
     return out;
-  }
-
-  /** Starts the vector copies of the indexes loaded so far (call it once the worker is ready); later loads copy on their own. */
-  startVectorCopies(): void {
-    const waiting = this.copiesWaiting ?? [];
-    this.copiesWaiting = null;
-    this.copyInBackground(waiting);
   }
 
   /** Brings the set in line with the collections table; each call runs after the previous one, so it sees every earlier commit. */
@@ -122,41 +139,102 @@ export class CollectionIndexes {
     return next;
   }
 
+  /** Starts the vector copies of the indexes loaded so far (call it once the worker is ready); later loads copy on their own. */
+  startVectorCopies(): void {
+    const waiting = this.copiesWaiting ?? [];
+    this.copiesWaiting = null;
+    this.copyInBackground(waiting);
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.isClosed = true; // the vector copies stop at their next batch
     await this.refreshing.catch(() => undefined);
     await this.copying;
-    for (const { index } of this.held.values()) await index.close(); // final checkpoints
+    for (const { index } of this.held.values()) await index?.close(); // final checkpoints
+  }
+
+  /** The held entry, synced; a swapped or dropped index is replaced first (a look at the collections table). */
+  private async current(collection: string): Promise<Held> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let held = this.held.get(collection);
+      if (held === undefined || held.index === null || held.index.isStale || held.index.isDropped) {
+        await this.refresh();
+        held = this.held.get(collection);
+      }
+      if (held === undefined) break;
+      if (held.index === null) return held;
+      await held.index.sync();
+      if (!held.index.isStale && !held.index.isDropped) return held;
+    }
+    throw new NotFoundError(`collection ${collection} not found`);
+  }
+
+  private reasonOf(held: Held): string | null {
+    if (held.reason !== null || held.embedder === null) return held.reason ?? 'embedder unavailable';
+    return embedderHealth(held.embedder).degradedReason;
+  }
+
+  private degraded(collection: string, held: Held): CollectionDegradedError {
+    return new CollectionDegradedError(collection, held.spec, this.reasonOf(held) ?? 'embedder unavailable');
   }
 
   private async refreshOnce(): Promise<void> {
     const collections = await listCollections(this.db);
-    const wanted = new Map(collections.map((c) => [c.id, c.uid]));
+    const wanted = new Map(collections.map((c) => [c.id, c]));
     for (const [collection, held] of [...this.held]) {
-      if (wanted.get(collection) !== held.uid || held.index.isDropped) await this.letGo(collection, held);
+      if (wanted.get(collection)?.uid !== held.uid || held.index?.isDropped === true) await this.letGo(collection, held);
     }
-    const missing = [...wanted].filter(([collection]) => !this.held.has(collection));
     const loaded: VectorIndex[] = [];
     try {
-      await forEachLimited(missing, LOAD_CONCURRENCY, async ([collection, uid]) => {
-        const index = await this.loadIndex(collection, uid);
-        this.held.set(collection, { uid, index });
-        loaded.push(index);
+      await forEachLimited(collections, LOAD_CONCURRENCY, async (record) => {
+        const index = await this.ensure(record);
+        if (index !== null) loaded.push(index);
       });
     } finally {
       this.copyInBackground(loaded);
     }
   }
 
-  private loadIndex(collection: string, uid: string): Promise<VectorIndex> {
+  /** Holds the collection's current generation: loads what is missing, rebuilds a swapped index, tries a missing embedder again. */
+  private async ensure(record: CollectionRecord): Promise<VectorIndex | null> {
+    let held = this.held.get(record.id);
+    if (held !== undefined && (held.generation !== record.generation || held.index?.isStale === true)) {
+      await held.index?.discard(); // another generation's: replaced by a rebuild from SQL
+      this.held.delete(record.id);
+      held = undefined;
+    }
+    if (held?.index != null && held.embedder !== null) return null;
+    const generations = await readCollectionGenerations(this.db, record.id);
+    if (generations === undefined || generations.uid !== record.uid) return null; // deleted since the look: the next one lets it go
+    const { current } = generations;
+    const logger = this.logger.child({ collection: record.id, generation: current.generation });
+    let resolved: { embedder: Embedder | null; fingerprint: string | null; dimension: number | null; reason: string | null };
+    try {
+      resolved = { ...(await embedderForGeneration({ db: this.db, embedders: this.embedders }, record.id, current)), reason: null };
+    } catch (err) {
+      if (!(err instanceof CollectionDegradedError)) throw err;
+      resolved = { embedder: null, fingerprint: current.fingerprint, dimension: current.dimension, reason: err.reason };
+      if (held?.reason !== err.reason) logger.warn('collection degraded: its embedder is unavailable', { embedder: current.embedder, reason: err.reason });
+    }
+    if (held?.reason != null && resolved.reason === null) logger.info('collection embedder available again', { embedder: resolved.fingerprint });
+    const index =
+      held?.index ?? (resolved.fingerprint !== null && resolved.dimension !== null ? await this.loadIndex(record, current.generation, resolved, logger) : null);
+    const { embedder, fingerprint, reason } = resolved;
+    this.held.set(record.id, { uid: record.uid, generation: current.generation, spec: current.embedder, fingerprint, index, embedder, reason });
+    return held?.index == null ? index : null; // a fresh load: its vector copy is to be made
+  }
+
+  private async loadIndex(record: CollectionRecord, generation: number, fingerprint: { fingerprint: string | null; dimension: number | null }, logger: Logger) {
+    const incarnation = record.id === DEFAULT_COLLECTION ? this.instanceId : `${this.instanceId}:${record.uid}`;
     const identity = {
-      ...this.identity,
-      collection,
-      instanceId: collection === DEFAULT_COLLECTION ? this.identity.instanceId : `${this.identity.instanceId}:${uid}`,
+      embedder: fingerprint.fingerprint ?? '',
+      dimension: fingerprint.dimension ?? 0,
+      collection: record.id,
+      instanceId: generation === 1 ? incarnation : `${incarnation}:g${generation}`, // checkpoints carry the generation
     };
-    return VectorIndex.load(this.config, this.db, identity, this.logger.child({ collection }), this.onInvalidated);
+    return VectorIndex.load(this.config, this.db, identity, logger);
   }
 
   /** The vector copies of freshly loaded indexes, one index at a time, after the copies already queued (or kept until startVectorCopies). */
@@ -174,7 +252,7 @@ export class CollectionIndexes {
   /** A deleted collection: its index stops, and its checkpoints go from disk. */
   private async letGo(collection: string, held: Held): Promise<void> {
     this.held.delete(collection);
-    await held.index.discard();
+    await held.index?.discard();
     await rm(checkpointDir(this.config, collection), { recursive: true, force: true });
     this.logger.info('collection index removed', { collection });
   }

@@ -3,21 +3,14 @@
  * changed that costs one indexed query and takes no lock, so a search never waits for a
  * checkpoint write; otherwise only the new rows are applied, under the index lock. Callers that
  * arrive while a sync runs wait for the next one, which starts after their call and so sees every
- * commit made before it. A `reindex` row means the embeddings were replaced: nothing more applies. Each
- * collection's index reads only its collection's rows; a `drop` row means the collection was deleted.
+ * commit made before it. Each collection's index reads only its collection's rows. A `swap` row (or an
+ * older `reindex` one) means the collection's vectors are now another generation's: nothing more
+ * applies, and the owner rebuilds the index from SQL; a `drop` row means the collection was deleted.
  */
 import type { Knex } from 'knex';
-import { findReindexAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
+import { findSwapAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { SerialLock } from './serial-lock.js';
-
-/** The database's vectors now come from another embedder (npm run reindex): this index can serve nothing more. */
-export class IndexInvalidatedError extends Error {
-  constructor(seq: number) {
-    super(`the embeddings were replaced by a reindex at seq ${seq}; this worker must restart with the new embedder`);
-    this.name = 'IndexInvalidatedError';
-  }
-}
 
 /** What the log is applied to: the graph and the exact-scan copies together. */
 export interface ReplayTarget {
@@ -34,7 +27,7 @@ export interface LogReplayOptions {
   logger: Logger;
   seq: number; // the seq the target already holds
   onApplied: (ops: number) => void;
-  onInvalidated: (err: IndexInvalidatedError) => void;
+  onSwapped: (seq: number) => void; // the collection swapped to another generation: nothing more applies
   onDropped: (seq: number) => void; // the collection was deleted: nothing more applies
 }
 
@@ -46,7 +39,7 @@ export class LogReplay {
   private requests = 0;
   private covered = 0;
   private inflight: Promise<void> | null = null;
-  private invalidatedAt: number | null = null;
+  private swappedAt: number | null = null;
   private droppedAt: number | null = null;
 
   constructor(private readonly o: LogReplayOptions) {
@@ -61,8 +54,9 @@ export class LogReplay {
     return this.lastMs;
   }
 
-  get isInvalidated(): boolean {
-    return this.invalidatedAt !== null;
+  /** A `swap` row was seen: the index holds a generation the collection no longer uses. */
+  get isStale(): boolean {
+    return this.swappedAt !== null;
   }
 
   get isDropped(): boolean {
@@ -88,18 +82,21 @@ export class LogReplay {
 
   private async syncOnce(): Promise<void> {
     const started = performance.now();
-    if (this.droppedAt === null && (await hasLogAfter(this.o.db, this.appliedSeq, this.o.collection))) await this.o.lock.run(() => this.replay());
+    if (this.droppedAt === null && this.swappedAt === null && (await hasLogAfter(this.o.db, this.appliedSeq, this.o.collection)))
+      await this.o.lock.run(() => this.replay());
     else this.lastMs = performance.now() - started;
   }
 
   private async replay(): Promise<void> {
     const started = performance.now();
-    // The add rows before a reindex read today's embeddings, which may be the new embedder's: none applies.
-    const reindexAt = this.invalidatedAt ?? (await findReindexAfter(this.o.db, this.appliedSeq));
-    if (reindexAt !== undefined) this.invalidate(reindexAt);
+    // The add rows before a swap read today's embeddings, which may be the new generation's: none applies.
+    const swapAt = await findSwapAfter(this.o.db, this.appliedSeq, this.o.collection);
+    if (swapAt !== undefined) return this.markSwapped(swapAt);
     let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection);
     let applied = 0;
     while (entries.length > 0) {
+      const swap = entries.find((entry) => entry.op === 'swap' || entry.op === 'reindex'); // committed since the look above: same rule
+      if (swap !== undefined) return this.markSwapped(swap.seq);
       for (const entry of entries) this.apply(entry);
       if (this.droppedAt !== null) break;
       applied += entries.length;
@@ -113,8 +110,6 @@ export class LogReplay {
   }
 
   private apply(entry: LogEntry): void {
-    if (entry.op === 'reindex') this.invalidate(entry.seq);
-    if (this.invalidatedAt !== null) throw new IndexInvalidatedError(this.invalidatedAt);
     if (this.droppedAt !== null) return;
     if (entry.op === 'drop') {
       this.droppedAt = entry.seq;
@@ -126,12 +121,8 @@ export class LogReplay {
     else if (entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since
   }
 
-  /** Nothing more applies: tell the owner once (it restarts the worker), and refuse every later sync. */
-  private invalidate(seq: number): never {
-    if (this.invalidatedAt === null) {
-      this.invalidatedAt = seq;
-      this.o.onInvalidated(new IndexInvalidatedError(seq));
-    }
-    throw new IndexInvalidatedError(seq);
+  private markSwapped(seq: number): void {
+    this.swappedAt = seq;
+    this.o.onSwapped(seq);
   }
 }

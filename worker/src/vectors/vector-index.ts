@@ -14,13 +14,12 @@ import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { ExactScan } from './exact-scan.js';
 import { IndexCheckpoints, type LoadedCheckpoint } from './index-checkpoints.js';
 import type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
-import { LogReplay, type IndexInvalidatedError, type ReplayTarget } from './log-replay.js';
+import { LogReplay, type ReplayTarget } from './log-replay.js';
 import { rebuildFromDatabase } from './rebuild-from-database.js';
 import { SerialLock } from './serial-lock.js';
 import type { VectorGraph } from './vector-graph.js';
 
 export type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
-export { IndexInvalidatedError } from './log-replay.js';
 
 export interface IndexStartup {
   source: 'checkpoint' | 'rebuild';
@@ -43,7 +42,6 @@ interface IndexParts {
   db: Knex;
   identity: IndexIdentity;
   logger: Logger;
-  onInvalidated: (err: IndexInvalidatedError) => void;
   graph: VectorGraph;
   seq: number; // the seq `graph` holds
   scan: ExactScan;
@@ -67,7 +65,7 @@ export class VectorIndex {
     this.graph = parts.graph;
     this.scan = parts.scan;
     this.checkpoints = parts.checkpoints;
-    const { db, logger, seq, onInvalidated } = parts;
+    const { db, logger, seq } = parts;
     this.replay = new LogReplay({
       db,
       collection: this.collection,
@@ -75,20 +73,14 @@ export class VectorIndex {
       target: this.replayTarget(),
       logger,
       seq,
-      onInvalidated,
+      onSwapped: (swapSeq) => logger.info('collection swapped to a new generation; its index is rebuilt', { collection: this.collection, seq: swapSeq }),
       onApplied: (ops) => this.checkpoints.noteApplied(ops),
       onDropped: (dropSeq) => logger.info('collection deleted; its index serves nothing more', { collection: this.collection, seq: dropSeq }),
     });
   }
 
   /** Loads the newest verified checkpoint, or rebuilds from the chunks table; then replays the log tail. */
-  static async load(
-    config: IndexConfig,
-    db: Knex,
-    identity: IndexIdentity,
-    logger: Logger,
-    onInvalidated: (err: IndexInvalidatedError) => void = () => undefined,
-  ): Promise<VectorIndex> {
+  static async load(config: IndexConfig, db: Knex, identity: IndexIdentity, logger: Logger): Promise<VectorIndex> {
     const started = performance.now();
     const collection = identity.collection ?? DEFAULT_COLLECTION;
     const checkpoints = await IndexCheckpoints.open(config, identity, logger);
@@ -98,11 +90,11 @@ export class VectorIndex {
     else logger.warn('index rebuild from database', { collection, reason: loaded.reason });
     const start = loaded.ok ? loaded : await rebuildFromDatabase({ config, db, logger }, identity.dimension, scan, collection);
     if (!loaded.ok) checkpoints.noteApplied(start.graph.size); // a rebuild is worth a checkpoint as soon as it is large
-    const index = new VectorIndex({ config, db, identity, logger, onInvalidated, graph: start.graph, seq: start.seq, scan, checkpoints });
+    const index = new VectorIndex({ config, db, identity, logger, graph: start.graph, seq: start.seq, scan, checkpoints });
     await index.sync();
     if (loaded.ok && (await compactedThrough(db, collection)) > loaded.seq) {
       logger.warn('the change log was compacted while the checkpoint was replayed; loading again', { seq: loaded.seq });
-      return VectorIndex.load(config, db, identity, logger, onInvalidated); // finds the checkpoint unreplayable: rebuilds
+      return VectorIndex.load(config, db, identity, logger); // finds the checkpoint unreplayable: rebuilds
     }
     index.startCheckpointTimer();
     index.startupReport = {
@@ -134,6 +126,11 @@ export class VectorIndex {
 
   get collection(): string {
     return this.parts.identity.collection ?? DEFAULT_COLLECTION;
+  }
+
+  /** Its collection swapped to another generation (a `swap` row): the index serves nothing more, a rebuild replaces it. */
+  get isStale(): boolean {
+    return this.replay.isStale;
   }
 
   /** Its collection was deleted (a `drop` row was replayed): the index serves nothing more. */
@@ -196,7 +193,7 @@ export class VectorIndex {
   /** Writes a checkpoint now if anything changed since the last one; a failed write is logged and the previous one kept. */
   async checkpoint(): Promise<void> {
     await this.lock.run(async () => {
-      if (!this.replay.isInvalidated && !this.replay.isDropped && !this.isDiscarded) await this.checkpoints.write(this.graph, this.replay.seq);
+      if (!this.replay.isStale && !this.replay.isDropped && !this.isDiscarded) await this.checkpoints.write(this.graph, this.replay.seq);
     });
   }
 
