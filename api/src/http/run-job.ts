@@ -37,6 +37,9 @@ export class JobRunner<T> {
         reject(new SearchTimeoutError(`no worker answered within ${timeoutMs} ms`));
       }, timeoutMs);
     });
+    // It may settle while save() is still pending (a worker that fails at once, or the timeout) and
+    // is awaited only after: handled from the start, or that rejection would end the process.
+    result.catch(() => undefined);
     try {
       const job = this.queue.createJob(data).setId(jobId).timeout(timeoutMs);
       await saveOrUnavailable(this.queue, job);
