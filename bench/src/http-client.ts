@@ -1,7 +1,9 @@
 /**
  * A small keep-alive HTTP client for the benchmark's own requests (sequential latency, ingest, chat):
  * node:http with one persistent agent, so a timing holds the request, not a TCP handshake. Every
- * request carries the API key, as a production client's would.
+ * request carries the API key, as a production client's would. A socket left idle past the
+ * server's keep-alive timeout (the benchmark computes in between) may be closed just as it is
+ * reused: that request is sent once more, on a new socket, as Node's documentation advises.
  */
 import { Agent, request } from 'node:http';
 
@@ -23,8 +25,17 @@ export class HttpClient {
     return { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' };
   }
 
-  send(method: string, path: string, body?: unknown): Promise<HttpReply> {
+  async send(method: string, path: string, body?: unknown): Promise<HttpReply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    try {
+      return await this.sendOnce(method, path, payload);
+    } catch (err) {
+      if (!(err instanceof StaleSocketError)) throw err;
+      return this.sendOnce(method, path, payload);
+    }
+  }
+
+  private sendOnce(method: string, path: string, payload: string | undefined): Promise<HttpReply> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const req = request(
@@ -42,7 +53,7 @@ export class HttpClient {
         },
       );
       req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path} got no answer within 60 s`)));
-      req.once('error', reject);
+      req.once('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleSocketError(err) : err));
       req.end(payload);
     });
   }
@@ -56,6 +67,14 @@ export class HttpClient {
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/** The server closed a kept-alive socket as this request reused it: nothing reached the handler. */
+class StaleSocketError extends Error {
+  constructor(cause: Error) {
+    super('a kept-alive socket was closed by the server as it was reused', { cause });
+    this.name = 'StaleSocketError';
   }
 }
 
