@@ -33,6 +33,7 @@ describe('migrations', () => {
         'idempotency_keys',
         'reindex_embeddings',
         'collections',
+        'api_keys',
       ]) {
         await db.schema.dropTableIfExists(table);
       }

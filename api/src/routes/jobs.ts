@@ -8,6 +8,8 @@
  * POST /jobs/answer/:id/cancel: the web cannot reach a worker's memory, so a cancel is a Redis flag
  * plus a pub/sub message; a running job aborts its model call and stores the cancelled message, and
  * a job no worker runs is taken off the queue and its cancelled message stored here.
+ * A job belongs to the collection its payload names (an answer: its session's); for a key outside
+ * that collection the job does not exist (404), as authorize.ts does for collection routes.
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -16,14 +18,16 @@ import { findJobRecord, outcomeOf, resetJobRecord, saveJobOutcome, type JobRecor
 import { enqueue, ensureQueueConnected } from '../../../shared/src/queue/enqueue.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
-import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
+import { findChatMessage, findReply, findSessionCollection, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
 import { ConflictError, NotFoundError } from '../../../shared/src/errors.js';
+import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { messageIdOfAnswerJob } from '../../../shared/src/jobs/answer.js';
 import { CANCELLED_CODE } from '../../../shared/src/jobs/answer-messages.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { queueKey } from '../../../shared/src/queue/queues.js';
 import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
+import { canSeeCollection, principalOf } from '../http/access.js';
 import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
@@ -47,7 +51,8 @@ export function jobsRouter(s: ApiServices): Router {
       if (record) return undefined; // Redis away: what SQL knows answers alone
       throw err;
     });
-    if (!live?.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    if ((!live?.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
+      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
     const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
     res.json({
@@ -68,7 +73,8 @@ export function jobsRouter(s: ApiServices): Router {
     if (!retry.isAllowed) throw new ConflictError(retry.reason);
     const record = await findJobRecord(s.db, ref.queue, ref.id);
     const live = await readLiveJob(s, ref);
-    if (!live.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    if ((!live.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
+      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status = live.job ? live.status : outcomeOf(record)?.status;
     if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
     const data = QUEUES[ref.queue].payload.safeParse(record?.data);
@@ -83,7 +89,10 @@ export function jobsRouter(s: ApiServices): Router {
     const id = parse(JobRef.shape.id, req.params['id'], 'job id');
     const messageId = messageIdOfAnswerJob(id);
     const question = messageId === undefined ? undefined : await findChatMessage(s.db, messageId);
-    if (!question || question.role !== 'user') throw new NotFoundError(`job answer/${id} not found`);
+    const collection = question ? await findSessionCollection(s.db, question.sessionId) : undefined;
+    if (!question || question.role !== 'user' || collection === undefined || !canSeeCollection(principalOf(res), collection)) {
+      throw new NotFoundError(`job answer/${id} not found`);
+    }
     const outcome = await cancelAnswer(s, question, id, localsOf(res));
     res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: 'answer', id }, ...outcome });
   });
@@ -124,6 +133,14 @@ async function cancelAnswer(
   if (!isCancelledReply(stored.message)) throw finished(); // the answer was stored first
   await saveJobOutcome(s.db, { queue: 'answer', jobId, status: 'cancelled', requestId }); // the attempts counted so far stand
   return { status: 'cancelled', message: stored.message };
+}
+
+const CollectionOfPayload = z.object({ collection: z.string().default(DEFAULT_COLLECTION) });
+
+/** The collection a job's payload names (SQL's copy first, else Redis's); payloads from before collections are default's. */
+function collectionOfJob(record: JobRecord | undefined, live: LiveJob | undefined): string {
+  const parsed = CollectionOfPayload.safeParse(record?.data ?? live?.job?.data ?? {});
+  return parsed.success ? parsed.data.collection : DEFAULT_COLLECTION;
 }
 
 interface LiveJob {
