@@ -220,6 +220,24 @@ describe('answers match the OpenAPI description', () => {
     assert.equal(bodyOf<{ status: string }>(cancelled).status, 'cancelled');
   });
 
+  it('key routes, and what a key with a role below the route gets', async () => {
+    const created = bodyOf<{ key: { id: string }; secret: string }>(
+      check('createKey', await client.post('/keys', { name: 'reader', role: 'read', collections: ['default'] }), 201),
+    );
+    check('createKey', await client.post('/keys', { name: 'x', role: 'owner', collections: ['*'] }), 400);
+    check('createKey', await client.post('/keys', { name: 'x', role: 'read', collections: ['no-such'] }), 404);
+    check('listKeys', await client.get('/keys'), 200);
+    const reader = new ApiClient(() => web.url, created.secret);
+    check('listDocuments', await reader.get('/documents'), 200);
+    check('addDocument', await reader.post('/documents', { text: 'A reader cannot write.' }), 403);
+    check('listKeys', await reader.get('/keys'), 403);
+    check('queueDashboard', await reader.get('/admin/queues/'), 403);
+    check('listDocumentsInCollection', await reader.get('/collections/handbook/documents'), 404);
+    check('revokeKey', await client.request('DELETE', `/keys/${created.key.id}`), 200);
+    check('revokeKey', await client.request('DELETE', `/keys/key_${'0'.repeat(24)}`), 404);
+    check('listDocuments', await reader.get('/documents'), 401);
+  });
+
   it('showed the success answer of every route', () => {
     const missing = routes.filter((route) => {
       const success = Object.keys(route.responses).filter((status) => status.startsWith('2'));
