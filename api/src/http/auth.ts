@@ -51,7 +51,7 @@ export function requireApiKey(store: KeyStore): RequestHandler {
     const principal = await store.verify(presented.key);
     if (principal?.keyId === undefined) {
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token"`);
-      return next(unauthorized('the API key is not valid (or was revoked)', 'api_key'));
+      return next(unauthorized('the API key is not valid', 'api_key'));
     }
     setPrincipal(res, principal);
     res.locals['apiKeyId'] = principal.keyId;
