@@ -3,6 +3,8 @@
  * Only the SHA-256 of a key is kept (keys are 256-bit random, so a digest cannot be turned back into
  * one); the key itself is shown once, when it is created. A revoked key keeps its row, so a revocation
  * is visible in GET /keys and authentication stays on after the last key is revoked.
+ * Jobs also name their collection (from the payload, which always carried it), so GET /jobs lists
+ * only the jobs of a key's collections with one indexed query.
  */
 import type { Knex } from 'knex';
 
@@ -17,8 +19,17 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('revoked_at').nullable();
     t.bigInteger('last_used_at').nullable();
   });
+  await knex.schema.alterTable('jobs', (t) => {
+    t.string('collection_id', 64).notNullable().defaultTo('default');
+  });
+  const isPostgres = (knex.client as { dialect?: unknown }).dialect === 'postgresql';
+  const payloadCollection = isPostgres ? "data->>'collection'" : "json_extract(data, '$.collection')";
+  await knex.raw(`update jobs set collection_id = ${payloadCollection} where ${payloadCollection} is not null`);
+  await knex.schema.alterTable('jobs', (t) => t.index(['collection_id', 'updated_at']));
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('jobs', (t) => t.dropIndex(['collection_id', 'updated_at']));
+  await knex.schema.alterTable('jobs', (t) => t.dropColumn('collection_id'));
   await knex.schema.dropTableIfExists('api_keys');
 }

@@ -375,6 +375,14 @@ function scopedKeyTests(started: () => { web: WebProcess; env: Record<string, st
     const all = (await send(web.url, { path: '/metrics', headers: { authorization: `Bearer ${KEY}` } })).text;
     assert.match(all, /^colmeia_collection_documents\{collection="scope-b"\} 1$/m);
     assert.match(all, /^colmeia_documents\{/m);
+    const jobs = (await getJson(web.url, '/jobs?limit=200', reader)) as { jobs: Array<{ id: string; collection: string }> };
+    assert.deepEqual([...new Set(jobs.jobs.map((job) => job.collection))], [a.collection]);
+    assert.ok(jobs.jobs.some((job) => job.id === a.ingestJobId) && jobs.jobs.some((job) => job.id === a.answerJobId), JSON.stringify(jobs));
+    const every = (await getJson(web.url, '/jobs?limit=200')) as { jobs: Array<{ id: string }> };
+    assert.ok(
+      every.jobs.some((job) => job.id === b.ingestJobId),
+      'a key over every collection lists every job',
+    );
     assert.equal((await send(web.url, { path: `/jobs/ingest/${b.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 404);
     assert.equal((await send(web.url, { path: `/jobs/ingest/${a.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 200);
     const stream = (collection: string, session: string) => `${collection}/chat/sessions/${session}/events?access_token=${encodeURIComponent(reader)}`;

@@ -129,6 +129,12 @@ describe('answers match the OpenAPI description', () => {
     const ingestJob = bodyOf<{ job: { id: string } }>(added).job.id;
     check('getJob', await client.get(`/jobs/ingest/${ingestJob}`), 200);
     check('getJob', await client.get('/jobs/ingest/ingest:nope:1'), 404);
+    const jobs = bodyOf<{ jobs: Array<{ id: string }> }>(check('listJobs', await client.get('/jobs?queue=ingest&limit=50'), 200));
+    assert.ok(
+      jobs.jobs.some((job) => job.id === ingestJob),
+      JSON.stringify(jobs),
+    );
+    check('listJobs', await client.get('/jobs?status=waiting'), 400);
     check('retryJob', await client.post(`/jobs/ingest/${ingestJob}/retry`), 409);
     await waitForDocument('too-long', 'failed');
     check('retryJob', await client.post('/jobs/ingest/ingest:too-long:1/retry'), 202);

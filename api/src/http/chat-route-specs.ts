@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RequestSchemas } from './request-schemas.js';
 import { createChatSchemas, MessageCursor, SessionId } from '../routes/chat.js';
 import { IdempotencyKey } from './idempotency.js';
-import { JobRef } from '../routes/jobs.js';
+import { createJobSchemas, JobRef } from '../routes/jobs.js';
 import { exampleAnswer, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
@@ -18,8 +18,34 @@ const idempotency = {
 type ChatSchemas = ReturnType<typeof createChatSchemas>;
 type SessionParams = z.ZodObject<{ id: typeof SessionId }>;
 
-export function jobRoutes(): RouteSpec[] {
+export function jobRoutes(config: RegistryConfig): RouteSpec[] {
+  const { JobListQuery } = createJobSchemas(config);
   return [
+    {
+      method: 'get',
+      path: '/jobs',
+      operationId: 'listJobs',
+      tag: 'jobs',
+      access: 'read',
+      summary: "The jobs of the key's collections that SQL records (every kind but search), most recently changed first",
+      query: JobListQuery,
+      responses: {
+        200: ok('newest first', R.JobList, {
+          jobs: [
+            {
+              id: 'ingest:bees:1',
+              queue: 'ingest',
+              collection: 'default',
+              status: 'succeeded',
+              attempts: 1,
+              result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
+              updatedAt: TIME,
+            },
+          ],
+        }),
+        ...errors(400, 401, 503),
+      },
+    },
     {
       method: 'get',
       path: '/jobs/:queue/:id',

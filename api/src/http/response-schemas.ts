@@ -166,3 +166,20 @@ export const ApiKeyCreated = z.strictObject({
   secret: z.string().describe('the API key: shown this once, only its SHA-256 is stored'),
 });
 export const ApiKeyList = z.strictObject({ keys: z.array(ApiKeyView) });
+
+export const JobList = z.strictObject({
+  jobs: z.array(
+    z.strictObject({
+      id: z.string(),
+      queue: z.enum(QUEUE_NAMES),
+      collection: z.string(),
+      status: z
+        .enum(['pending', 'active', 'succeeded', 'failed', 'cancelled'])
+        .describe("pending: acknowledged, not attempted yet; active: attempted, not ended (GET /jobs/{queue}/{id} has Redis's live detail)"),
+      attempts: count,
+      result: z.unknown().optional(),
+      error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+      updatedAt: isoTime,
+    }),
+  ),
+});

@@ -27,7 +27,7 @@ export function createRouteRegistry(config: RegistryConfig, schemas: RequestSche
     ...referenceRoutes(),
     ...collectionRoutes(config),
     ...keyRoutes(config),
-    ...jobRoutes(),
+    ...jobRoutes(config),
     ...scoped,
     ...inCollection(scoped),
   ];

@@ -35,7 +35,8 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'MAX_API_KEY_COLLECTIONS'>;
+export type RegistryConfig = RequestLimitsConfig &
+  Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'MAX_API_KEY_COLLECTIONS' | 'MAX_PAGE_SIZE'>;
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'invalid input: details lists {path, rule, message} per problem',

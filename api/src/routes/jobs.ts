@@ -1,4 +1,5 @@
 /**
+ * GET /jobs: what SQL knows of the jobs of the key's collections, most recently changed first.
  * GET /jobs/:queue/:id: Bee-Queue knows a live job's status; the worker stores its progress in Redis
  * (queue/job-progress.ts); SQL keeps outcomes (finished jobs are removed from Redis) and our own
  * attempt counter (stalls included), so together they answer for any job we ever ran. While Redis is
@@ -14,7 +15,17 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type Queue from 'bee-queue';
-import { findJobRecord, outcomeOf, resetJobRecord, saveJobOutcome, type JobRecord } from '../../../shared/src/db/jobs-repo.js';
+import {
+  findJobRecord,
+  JOB_RECORD_STATUSES,
+  listJobRecords,
+  outcomeOf,
+  resetJobRecord,
+  saveJobOutcome,
+  type JobRecord,
+  type JobRecordStatus,
+} from '../../../shared/src/db/jobs-repo.js';
+import type { Config } from '../../../shared/src/config.js';
 import { enqueue, ensureQueueConnected } from '../../../shared/src/queue/enqueue.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
@@ -27,7 +38,7 @@ import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { queueKey } from '../../../shared/src/queue/queues.js';
 import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
-import { canSeeCollection, principalOf } from '../http/access.js';
+import { canSeeCollection, principalOf, reachesAllCollections, scopeList } from '../http/access.js';
 import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
@@ -36,6 +47,22 @@ export const JobRef = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be a job id'),
 });
 
+/** GET /jobs's query; the route registry describes this same one. */
+export function createJobSchemas(config: Pick<Config, 'MAX_PAGE_SIZE'>) {
+  const JobListQuery = z.strictObject({
+    queue: z.enum(QUEUE_NAMES).optional(),
+    status: z.enum(JOB_RECORD_STATUSES as [JobRecordStatus, ...JobRecordStatus[]]).optional(),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(config.MAX_PAGE_SIZE))
+      .default(50)
+      .meta({ type: 'integer', minimum: 1, maximum: config.MAX_PAGE_SIZE }),
+  });
+  return { JobListQuery };
+}
+
 export type JobStatus = 'waiting' | 'active' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 type JobRef = z.infer<typeof JobRef>;
 
@@ -43,6 +70,26 @@ const REDIS_TIMEOUT_MS = 1_000;
 
 export function jobsRouter(s: ApiServices): Router {
   const router = Router();
+  const { JobListQuery } = createJobSchemas(s.config);
+  router.get('/jobs', async (req, res) => {
+    const query = parse(JobListQuery, { ...req.query }, 'query');
+    const principal = principalOf(res);
+    const collections = reachesAllCollections(principal) ? undefined : scopeList(principal);
+    const records = await listJobRecords(s.db, { ...query, collections });
+    res.json({
+      jobs: records.map((r) => ({
+        id: r.jobId,
+        queue: r.queue,
+        collection: r.collection,
+        status: r.status,
+        attempts: r.attempts,
+        ...(r.result != null ? { result: r.result } : {}),
+        ...(r.error != null ? { error: r.error } : {}),
+        updatedAt: r.updatedAt,
+      })),
+    });
+  });
+
   router.get('/jobs/:queue/:id', async (req, res) => {
     const ref = parse(JobRef, { ...req.params }, 'job');
     const record = await findJobRecord(s.db, ref.queue, ref.id);
@@ -137,9 +184,10 @@ async function cancelAnswer(
 
 const CollectionOfPayload = z.object({ collection: z.string().default(DEFAULT_COLLECTION) });
 
-/** The collection a job's payload names (SQL's copy first, else Redis's); payloads from before collections are default's. */
+/** The collection a job belongs to: SQL's record, else the payload Redis holds; payloads from before collections are default's. */
 function collectionOfJob(record: JobRecord | undefined, live: LiveJob | undefined): string {
-  const parsed = CollectionOfPayload.safeParse(record?.data ?? live?.job?.data ?? {});
+  if (record) return record.collection;
+  const parsed = CollectionOfPayload.safeParse(live?.job?.data ?? {});
   return parsed.success ? parsed.data.collection : DEFAULT_COLLECTION;
 }
 
