@@ -244,7 +244,17 @@ async function call(base: string, operation: Operation, input: Input): Promise<A
   );
   const query = new URLSearchParams(Object.entries(input.query).map(([name, value]): [string, string] => [name, String(value)])).toString();
   const headers = Object.fromEntries(Object.entries(input.header).map(([name, value]) => [name, String(value)]));
-  return send(base, operation.method.toUpperCase(), `${path}${query ? `?${query}` : ''}`, headers, operation.body ? input.body : undefined);
+  const body = operation.body ? input.body : undefined;
+  const isOversize = body !== undefined && Buffer.byteLength(JSON.stringify(body)) > BODY_LIMIT_BYTES;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send(base, operation.method.toUpperCase(), `${path}${query ? `?${query}` : ''}`, headers, body);
+    } catch (err) {
+      // the server closes the connection of a refused oversize body right after its 413: on a loaded machine the close can win the race
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!isOversize || attempt === 3 || !['ECONNRESET', 'EPIPE'].includes(code ?? '')) throw err;
+    }
+  }
 }
 
 /** The web's BODY_LIMIT_BYTES (its default): a larger body is answered 413 from its Content-Length alone. */
