@@ -129,7 +129,7 @@ describe('the route registry', () => {
     for (const route of routes) {
       const operation = document.paths[openApiPath(route.path)]?.[route.method];
       assert.ok(operation, key(route));
-      if (route.isPublic) assert.deepEqual(operation['security'], [], `${key(route)} is public`);
+      if (route.access === 'public') assert.deepEqual(operation['security'], [], `${key(route)} is public`);
     }
   });
 

@@ -98,7 +98,9 @@ export const Config = z
     OLLAMA_TIMEOUT_MS: positiveInt().default(60_000), // one Ollama HTTP call, below the answer job timeout
     OLLAMA_MAX_CONCURRENCY: positiveInt().default(2), // model calls in flight per worker
     EMBEDDER_RETRY_MS: positiveInt().default(5_000), // a collection's embedder that could not be made (Ollama down, model missing) is tried again after this
-    API_KEYS: commaList().refine((keys) => keys.every((key) => /^[\x21-\x7e]+$/.test(key)), 'keys must be visible ASCII (a Bearer token)'), // comma-separated; when set every route but /health needs Authorization: Bearer
+    API_KEYS: commaList().refine((keys) => keys.every((key) => /^[\x21-\x7e]+$/.test(key)), 'keys must be visible ASCII (a Bearer token)'), // comma-separated admin keys over every collection; when set, or once a key exists in SQL (POST /keys), every route but /health needs Authorization: Bearer
+    API_KEY_CACHE_MS: nonNegativeInt().max(60_000).default(0), // how long a web process trusts what it read of a key stored in SQL; 0: read it on every request (a revocation takes effect at once), N: up to N ms late
+    MAX_API_KEY_COLLECTIONS: positiveInt().default(100), // collections one key stored in SQL may name (POST /keys)
     TRUST_PROXY: trustProxy(), // Express 'trust proxy': false (direct), a hop count (Heroku router: 1) or proxy subnets; true lets clients spoof X-Forwarded-For
     CORS_ORIGINS: originList(), // comma-separated browser origins allowed by CORS; unset: no CORS headers at all
     RATE_LIMIT_WINDOW_MS: positiveInt().default(60_000), // rate-limit window, shared by all web processes through Redis

@@ -44,6 +44,11 @@ export class UnauthorizedError extends AppError {
   readonly status = 401;
   readonly code = 'unauthorized';
 }
+/** A valid key whose role is below what the route needs (a collection outside its scope is a 404 instead: it is not seen at all). */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';

@@ -35,6 +35,7 @@ describe('migrations', () => {
         'generation_embeddings',
         'collection_generations',
         'collections',
+        'api_keys',
       ]) {
         await db.schema.dropTableIfExists(table);
       }

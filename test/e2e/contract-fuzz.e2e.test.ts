@@ -244,14 +244,38 @@ async function call(base: string, operation: Operation, input: Input): Promise<A
   );
   const query = new URLSearchParams(Object.entries(input.query).map(([name, value]): [string, string] => [name, String(value)])).toString();
   const headers = Object.fromEntries(Object.entries(input.header).map(([name, value]) => [name, String(value)]));
-  return send(base, operation.method.toUpperCase(), `${path}${query ? `?${query}` : ''}`, headers, operation.body ? input.body : undefined);
+  const body = operation.body ? input.body : undefined;
+  const isOversize = body !== undefined && Buffer.byteLength(JSON.stringify(body)) > BODY_LIMIT_BYTES;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send(base, operation.method.toUpperCase(), `${path}${query ? `?${query}` : ''}`, headers, body);
+    } catch (err) {
+      // the server closes the connection of a refused oversize body right after its 413: on a loaded machine the close can win the race
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!isOversize || attempt === 3 || !['ECONNRESET', 'EPIPE'].includes(code ?? '')) throw err;
+    }
+  }
 }
 
-/** One request over node:http (no URL normalisation: "/jobs/ingest/.." is sent as is); an event stream ends at its head. */
+/** The web's BODY_LIMIT_BYTES (its default): a larger body is answered 413 from its Content-Length alone. */
+const BODY_LIMIT_BYTES = 1_048_576;
+
+/**
+ * One request over node:http (no URL normalisation: "/jobs/ingest/.." is sent as is); an event stream
+ * ends at its head. A body over BODY_LIMIT_BYTES is announced by Content-Length but not sent: the
+ * server must answer from the head alone, and it closes the connection then, so a client still
+ * writing would lose the answer to a broken pipe.
+ */
 function send(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
   const url = new URL(base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const allHeaders = { authorization: `Bearer ${KEY}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers };
+  const isOversize = payload !== undefined && Buffer.byteLength(payload) > BODY_LIMIT_BYTES;
+  const allHeaders = {
+    authorization: `Bearer ${KEY}`,
+    ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...(isOversize ? { 'content-length': String(Buffer.byteLength(payload)) } : {}),
+    ...headers,
+  };
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: allHeaders, timeout: 15_000 }, (res) => {
       const contentType = String(res.headers['content-type'] ?? '');
@@ -262,11 +286,15 @@ function send(base: string, method: string, path: string, headers: Record<string
       }
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, contentType, text: Buffer.concat(chunks).toString('utf8') });
+        if (isOversize) req.destroy();
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);
-    req.end(payload);
+    if (isOversize) req.flushHeaders();
+    else req.end(payload);
   });
 }

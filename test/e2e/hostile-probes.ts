@@ -285,3 +285,106 @@ export function hostileProbes({ key, sessionId, documentId }: ProbeContext): Pro
     get('headers: 70 KB header (over HTTP_MAX_HEADER_BYTES)', '/documents', 431, { ...auth, 'x-big': 'a'.repeat(70_000) }),
   ];
 }
+
+/**
+ * Cross-collection probes, built from the running API's own description (/openapi.json, generated
+ * from the route registry), so a route added to the registry is probed without editing this file.
+ * For a key over collection A with a given role, every operation is sent:
+ * - for collection B (its path's {collection}, or B's documents, sessions, jobs and keys): a 404
+ *   answered exactly as for an unknown collection, or for a route above the role that names no
+ *   collection in its path, the 403 that comes first;
+ * - un-prefixed (the default collection's routes, outside A): the collection 404;
+ * - for collection A: 403 `forbidden` when the route needs more than the role (or every collection),
+ *   else an answer that is no refusal of the key (not 401, not 403, not a collection 404, no 5xx).
+ */
+export type ScopeRole = 'read' | 'write' | 'admin';
+
+export interface ScopeFixture {
+  collection: string;
+  documentId: string;
+  sessionId: string;
+  ingestJobId: string;
+  answerJobId: string;
+  keyId: string; // a key over this collection only (DELETE /keys/{id} may revoke it)
+}
+
+export type ScopeExpectation = { kind: 'collection_not_found'; collection: string } | { kind: 'not_found' } | { kind: 'forbidden' } | { kind: 'allowed' };
+
+export interface ScopeProbe {
+  name: string;
+  operationId: string;
+  method: string;
+  path: string;
+  body: string | undefined;
+  expect: ScopeExpectation;
+}
+
+interface DescribedOperation {
+  operationId: string;
+  'x-access': 'public' | ScopeRole;
+  'x-needs-all-collections'?: boolean;
+  requestBody?: { content: Record<string, { example?: unknown }> };
+}
+
+export interface ScopeDescription {
+  paths: Record<string, Record<string, DescribedOperation>>;
+}
+
+const ROLE_ORDER: readonly ScopeRole[] = ['read', 'write', 'admin'];
+
+export function scopeProbes(description: ScopeDescription, role: ScopeRole, inside: ScopeFixture, outside: ScopeFixture): ScopeProbe[] {
+  const probes: ScopeProbe[] = [];
+  for (const [path, operations] of Object.entries(description.paths)) {
+    for (const [method, op] of Object.entries(operations)) {
+      if (op['x-access'] === 'public') continue;
+      const isAboveRole = ROLE_ORDER.indexOf(role) < ROLE_ORDER.indexOf(op['x-access']) || op['x-needs-all-collections'] === true;
+      const probe = (context: string, fixture: ScopeFixture | undefined, expect: ScopeExpectation): ScopeProbe => ({
+        name: `${role} key over ${inside.collection}: ${method.toUpperCase()} ${path} (${context})`,
+        operationId: op.operationId,
+        method: method.toUpperCase(),
+        path: fillPath(path, fixture),
+        body: bodyOf(op, fixture ?? inside),
+        expect,
+      });
+      const inScope = probe('its collection', inside, { kind: isAboveRole ? 'forbidden' : 'allowed' });
+      if (path.includes('{collection}')) {
+        probes.push(probe('another collection', outside, { kind: 'collection_not_found', collection: outside.collection }), inScope);
+      } else if (description.paths[`/collections/{collection}${path}`]) {
+        probes.push(probe('the default collection', defaultFixture(outside), { kind: 'collection_not_found', collection: 'default' }));
+      } else if (path.includes('{')) {
+        probes.push(probe("another collection's", outside, { kind: isAboveRole ? 'forbidden' : 'not_found' }), inScope);
+      } else {
+        probes.push(inScope);
+      }
+    }
+  }
+  return probes;
+}
+
+/** Un-prefixed routes are the default collection's: the outside fixture's ids stand in (they are not found there either). */
+function defaultFixture(outside: ScopeFixture): ScopeFixture {
+  return { ...outside, collection: 'default' };
+}
+
+function fillPath(path: string, fixture: ScopeFixture | undefined): string {
+  const bare = path.replace(/^\/collections\/\{collection\}/, '');
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (!fixture) throw new Error(`${path}: no fixture for {${name}}`);
+    if (name === 'collection') return fixture.collection;
+    if (name === 'queue') return 'ingest';
+    if (name !== 'id') throw new Error(`${path}: the scope probes do not know what {${name}} names: add it to fillPath`);
+    if (bare.startsWith('/documents/')) return encodeURIComponent(fixture.documentId);
+    if (bare.startsWith('/chat/sessions/')) return encodeURIComponent(fixture.sessionId);
+    if (bare.startsWith('/jobs/answer/')) return encodeURIComponent(fixture.answerJobId);
+    if (bare.startsWith('/jobs/')) return encodeURIComponent(fixture.ingestJobId);
+    if (bare.startsWith('/keys/')) return encodeURIComponent(fixture.keyId);
+    throw new Error(`${path}: the scope probes do not know what {id} names: add it to fillPath`);
+  });
+}
+
+/** The operation's described example body; a new key's scope is the fixture's collection. */
+function bodyOf(op: DescribedOperation, fixture: ScopeFixture): string | undefined {
+  const example = op.requestBody?.content['application/json']?.example;
+  if (example === undefined) return undefined;
+  return JSON.stringify(op.operationId === 'createKey' ? { ...(example as object), collections: [fixture.collection] } : example);
+}

@@ -11,9 +11,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { run, startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { waitFor } from '../support/wait-for.js';
-import { hostileProbes, type Probe } from './hostile-probes.js';
+import { hostileProbes, scopeProbes, type Probe, type ScopeDescription, type ScopeFixture, type ScopeProbe, type ScopeRole } from './hostile-probes.js';
 
 const KEY = `hostile-${randomUUID()}`;
 const DATABASE_URL = process.env['TEST_DATABASE_URL'];
@@ -35,6 +35,11 @@ function send(base: string, probe: Pick<Probe, 'method' | 'path' | 'headers' | '
     const req = httpRequest(
       { host: url.hostname, port: url.port, method: probe.method ?? 'GET', path: probe.path, headers: probe.headers ?? {}, timeout: timeoutMs },
       (res) => {
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', elapsedMs: performance.now() - started }); // a stream ends at its head
+          req.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
@@ -86,17 +91,17 @@ function timeToStatus(base: string, path: string, bytes: number, key: string): P
   });
 }
 
-async function getJson(base: string, path: string): Promise<unknown> {
-  const answer = await send(base, { path, headers: { authorization: `Bearer ${KEY}` } });
+async function getJson(base: string, path: string, key = KEY): Promise<unknown> {
+  const answer = await send(base, { path, headers: { authorization: `Bearer ${key}` } });
   assert.equal(answer.status, 200, `${path}: ${answer.text}`);
   return JSON.parse(answer.text) as unknown;
 }
 
-async function postJson(base: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+async function postJson(base: string, path: string, body: unknown, key = KEY): Promise<{ status: number; json: unknown }> {
   const answer = await send(base, {
     method: 'POST',
     path,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: answer.status, json: JSON.parse(answer.text) as unknown };
@@ -166,11 +171,12 @@ for (const backend of backends()) {
     let web: WebProcess;
     let seeded: { ids: string[]; sessionId: string };
     let before_: unknown;
+    let env: Record<string, string>;
 
     before(async () => {
       redis = await startRedisServer();
       schema = backend.databaseUrl ? await createPostgresSchema(backend.databaseUrl) : undefined;
-      const env = {
+      env = {
         REDIS_URL: redis.url,
         DATA_DIR: tempDataDir('colmeia-hostile-'),
         QUEUE_PREFIX: `hostile-${randomUUID()}`,
@@ -253,6 +259,220 @@ for (const backend of backends()) {
       }
       assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     });
+
+    describe('keys scoped to collections', () => scopedKeyTests(() => ({ web, env })));
+  });
+}
+
+const ROLES: readonly ScopeRole[] = ['read', 'write', 'admin'];
+
+async function createKey(base: string, role: ScopeRole, collections: string[], key = KEY): Promise<{ id: string; secret: string }> {
+  const created = await postJson(base, '/keys', { name: `${role} over ${collections.join(',')}`, role, collections }, key);
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const { key: record, secret } = created.json as { key: { id: string }; secret: string };
+  return { id: record.id, secret };
+}
+
+/** A collection with a document, a session with a question, their jobs and a key over it alone, made with the env key. */
+async function scopeFixture(base: string, collection: string): Promise<ScopeFixture> {
+  assert.equal((await postJson(base, '/collections', { id: collection })).status, 201);
+  const doc = await postJson(base, `/collections/${collection}/documents`, { id: 'doc-1', text: `Bees of ${collection} keep nectar in the comb.` });
+  assert.equal(doc.status, 202, JSON.stringify(doc.json));
+  const sessionId = `${collection}-session`;
+  assert.equal((await postJson(base, `/collections/${collection}/chat/sessions`, { id: sessionId })).status, 201);
+  const question = await postJson(base, `/collections/${collection}/chat/sessions/${sessionId}/messages`, { content: 'Where is nectar kept?' });
+  assert.equal(question.status, 202, JSON.stringify(question.json));
+  return {
+    collection,
+    documentId: 'doc-1',
+    sessionId,
+    ingestJobId: (doc.json as { job: { id: string } }).job.id,
+    answerJobId: (question.json as { job: { id: string } }).job.id,
+    keyId: (await createKey(base, 'read', [collection])).id,
+  };
+}
+
+function errorOf(answer: Answer): { code?: string; message?: string; details?: Array<{ rule?: string }> } {
+  return answer.headers['content-type']?.startsWith('application/json') ? ((JSON.parse(answer.text) as { error?: object }).error ?? {}) : {};
+}
+
+function checkScopeAnswer(probe: ScopeProbe, answer: Answer): void {
+  const label = `${probe.name}: ${probe.method} ${probe.path} → ${answer.status} ${answer.text.slice(0, 300)}`;
+  const error = errorOf(answer);
+  assert.doesNotMatch(answer.text, LEAK, label);
+  switch (probe.expect.kind) {
+    case 'collection_not_found': // the very answer an unknown collection gets
+      assert.equal(answer.status, 404, label);
+      assert.deepEqual(error, { code: 'not_found', message: `collection ${probe.expect.collection} not found` }, label);
+      break;
+    case 'not_found':
+      assert.equal(answer.status, 404, label);
+      assert.equal(error.code, 'not_found', label);
+      break;
+    case 'forbidden':
+      assert.equal(answer.status, 403, label);
+      assert.equal(error.code, 'forbidden', label);
+      assert.match(String(error.message), /needs a key (with the (write|admin) role|over every collection)/, label);
+      break;
+    case 'allowed': // what the route does with its input is its own affair (a 409 for a session made twice); a read finds what it reads
+      assert.ok(answer.status < 500 && answer.status !== 401 && answer.status !== 403, label);
+      assert.ok(answer.status !== 404 || !/^collection /.test(String(error.message)), label);
+      if (probe.method === 'GET') assert.ok([200, 503].includes(answer.status), label); // 503: a source slower than its bound on a loaded machine (/ready, /status)
+  }
+}
+
+/** Keys over one collection (each role) against every route of the registry, across two web processes, and scripts/keys.sh. */
+function scopedKeyTests(started: () => { web: WebProcess; env: Record<string, string> }): void {
+  let web: WebProcess;
+  let web2: WebProcess;
+  let a: ScopeFixture;
+  let b: ScopeFixture;
+  const keys = new Map<ScopeRole, string>();
+  const as = (role: ScopeRole) => keys.get(role) ?? assert.fail(`no ${role} key`);
+
+  before(async () => {
+    ({ web } = started());
+    web2 = await startWeb(started().env);
+    await web2.waitForHttp(web2.url, 30_000);
+    a = await scopeFixture(web.url, 'scope-a');
+    b = await scopeFixture(web.url, 'scope-b');
+    for (const role of ROLES) keys.set(role, (await createKey(web.url, role, [a.collection])).secret);
+  });
+
+  after(async () => {
+    await web2?.close();
+  });
+
+  it('hides another collection from the key in lists, counts, jobs, metrics and event streams', async () => {
+    const reader = as('read');
+    const collections = (await getJson(web.url, '/collections', reader)) as { collections: Array<{ id: string }> };
+    assert.deepEqual(
+      collections.collections.map((c) => c.id),
+      [a.collection],
+    );
+    const status = (await getJson(web.url, '/status', reader)) as { workers: Array<{ collections?: object }>; queues: unknown[]; documents: object };
+    assert.deepEqual(status.queues, [], 'queue counts span collections');
+    for (const worker of status.workers)
+      assert.ok(
+        Object.keys(worker.collections ?? {}).every((c) => c === a.collection),
+        JSON.stringify(worker),
+      );
+    const own = (await getJson(web.url, `/collections/${a.collection}`, reader)) as { documents: number };
+    assert.equal(
+      Object.values(status.documents).reduce((sum: number, n) => sum + Number(n), 0),
+      own.documents,
+    );
+    await waitFor(
+      async () => {
+        const text = (await send(web.url, { path: '/metrics', headers: { authorization: `Bearer ${reader}` } })).text;
+        return new RegExp(`^colmeia_collection_seq_lag\\{collection="${a.collection}",worker="[^"]+"\\} \\d+$`, 'm').test(text);
+      },
+      { timeoutMs: 20_000, intervalMs: 250, what: "the workers' heartbeats to carry the collection's index" },
+    );
+    const metrics = (await send(web.url, { path: '/metrics', headers: { authorization: `Bearer ${reader}` } })).text;
+    assert.match(metrics, new RegExp(`^colmeia_collection_documents\\{collection="${a.collection}"\\} 1$`, 'm'));
+    assert.doesNotMatch(metrics, /collection="(scope-b|default)"|^colmeia_documents\{|^colmeia_queue_jobs\{/m);
+    const all = (await send(web.url, { path: '/metrics', headers: { authorization: `Bearer ${KEY}` } })).text;
+    assert.match(all, /^colmeia_collection_documents\{collection="scope-b"\} 1$/m);
+    assert.match(all, /^colmeia_documents\{/m);
+    const jobs = (await getJson(web.url, '/jobs?limit=200', reader)) as { jobs: Array<{ id: string; collection: string }> };
+    assert.deepEqual([...new Set(jobs.jobs.map((job) => job.collection))], [a.collection]);
+    assert.ok(jobs.jobs.some((job) => job.id === a.ingestJobId) && jobs.jobs.some((job) => job.id === a.answerJobId), JSON.stringify(jobs));
+    const every = (await getJson(web.url, '/jobs?limit=200')) as { jobs: Array<{ id: string }> };
+    assert.ok(
+      every.jobs.some((job) => job.id === b.ingestJobId),
+      'a key over every collection lists every job',
+    );
+    assert.equal((await send(web.url, { path: `/jobs/ingest/${b.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 404);
+    assert.equal((await send(web.url, { path: `/jobs/ingest/${a.ingestJobId}`, headers: { authorization: `Bearer ${reader}` } })).status, 200);
+    const unrouted = await send(web.url, {
+      method: 'PUT',
+      path: `/collections/${a.collection}/documents/doc-1`,
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    assert.deepEqual([unrouted.status, errorOf(unrouted).code], [404, 'not_found'], 'a route not in the registry is a 404 for the key');
+    const stream = (collection: string, session: string) => `${collection}/chat/sessions/${session}/events?access_token=${encodeURIComponent(reader)}`;
+    assert.equal((await send(web.url, { path: stream(`/collections/${b.collection}`, b.sessionId) })).status, 404);
+    assert.equal((await send(web.url, { path: stream('', b.sessionId) })).status, 404);
+    const own_ = await send(web.url, { path: stream(`/collections/${a.collection}`, a.sessionId) });
+    assert.equal(own_.status, 200);
+    assert.match(String(own_.headers['content-type']), /^text\/event-stream/);
+    const hidden = errorOf(
+      await send(web.url, {
+        method: 'POST',
+        path: `/collections/${b.collection}/search`,
+        headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' },
+        body: '{"query":"x"}',
+      }),
+    );
+    const unknown = errorOf(
+      await send(web.url, {
+        method: 'POST',
+        path: '/collections/no-such/search',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: '{"query":"x"}',
+      }),
+    );
+    assert.deepEqual({ ...hidden, message: hidden.message?.replace(b.collection, 'X') }, { ...unknown, message: unknown.message?.replace('no-such', 'X') });
+  });
+
+  it('answers every route of the registry by the key role and scope: 404 outside, 403 above the role, no refusal within', async (t) => {
+    const description = (await getJson(web.url, '/openapi.json')) as ScopeDescription;
+    const probes = ROLES.flatMap((role) => scopeProbes(description, role, a, b).map((probe) => ({ role, probe })));
+    // removals within the scope come after every read of what they remove, and deleting the collection last
+    const rank = ({ probe }: { probe: ScopeProbe }) =>
+      probe.expect.kind !== 'allowed' || probe.method !== 'DELETE' ? 0 : probe.operationId === 'deleteCollection' ? 2 : 1;
+    const ordered = [...probes].sort((x, y) => rank(x) - rank(y));
+    const histogram = new Map<string, number>();
+    for (const { role, probe } of ordered) {
+      const headers: Record<string, string> = { authorization: `Bearer ${as(role)}`, ...(probe.body ? { 'content-type': 'application/json' } : {}) };
+      const answer = await send(web.url, { method: probe.method, path: probe.path, headers, body: probe.body });
+      checkScopeAnswer(probe, answer);
+      histogram.set(`${probe.expect.kind} ${answer.status}`, (histogram.get(`${probe.expect.kind} ${answer.status}`) ?? 0) + 1);
+    }
+    const operations = new Set(probes.map(({ probe }) => probe.operationId));
+    assert.ok(operations.size >= 30, `only ${operations.size} operations probed`);
+    t.diagnostic(`${probes.length} scope probes over ${operations.size} operations: ${[...histogram].map(([k, n]) => `${k}×${n}`).join(', ')}`);
+    assert.equal(web.exitStatus, undefined, web.tail());
+  });
+
+  it('honours a key made through one web process on another, and its revocation through the other on the first', async () => {
+    const made = await createKey(web.url, 'read', [b.collection]);
+    const read = (base: string) => send(base, { path: `/collections/${b.collection}/documents`, headers: { authorization: `Bearer ${made.secret}` } });
+    assert.equal((await read(web2.url)).status, 200);
+    const revoked = await send(web2.url, { method: 'DELETE', path: `/keys/${made.id}`, headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(revoked.status, 200, revoked.text);
+    for (const base of [web.url, web2.url]) {
+      const answer = await read(base);
+      assert.equal(answer.status, 401, answer.text);
+      assert.equal(errorOf(answer).code, 'unauthorized');
+    }
+    const listed = (await getJson(web.url, '/keys')) as { keys: Array<{ id: string; revokedAt: string | null }> };
+    assert.notEqual(listed.keys.find((k) => k.id === made.id)?.revokedAt ?? null, null);
+  });
+
+  it('makes, lists and revokes keys with scripts/keys.sh', async () => {
+    const keysSh = (base: string, args: string[], apiKey = KEY) => run('bash', ['scripts/keys.sh', ...args], { API_URL: base, API_KEY: apiKey });
+    const created = await keysSh(web.url, ['create', 'script writer', '--role', 'write', '-c', b.collection]);
+    assert.equal(created.code, 0, created.stderr);
+    const secret = created.stdout.trim();
+    assert.match(secret, /^colmeia_\S+$/);
+    const id = /created (key_[0-9a-f]+)/.exec(created.stderr)?.[1] ?? assert.fail(created.stderr);
+    const listed = await keysSh(web2.url, ['list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${id}  write  \\["${b.collection}"\\]  \\S+  active  script writer$`, 'm'));
+    const write = (base: string, collection: string) =>
+      postJson(base, `/collections/${collection}/documents`, { id: 'from-script-key', text: 'Written with a key made by keys.sh.' }, secret);
+    assert.equal((await write(web2.url, b.collection)).status, 202);
+    assert.equal((await write(web2.url, a.collection)).status, 404);
+    const refused = await keysSh(web.url, ['list'], secret);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /HTTP 403 forbidden: .*admin role/);
+    const revoked = await keysSh(web2.url, ['revoke', id]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal((await write(web.url, b.collection)).status, 401);
+    assert.match((await keysSh(web.url, ['list'])).stdout, new RegExp(`^${id}  write  .*  revoked \\S+  script writer$`, 'm'));
+    assert.match((await keysSh(web.url, ['--help'])).stdout, /Usage: scripts\/keys.sh create/);
   });
 }
 

@@ -129,6 +129,12 @@ describe('answers match the OpenAPI description', () => {
     const ingestJob = bodyOf<{ job: { id: string } }>(added).job.id;
     check('getJob', await client.get(`/jobs/ingest/${ingestJob}`), 200);
     check('getJob', await client.get('/jobs/ingest/ingest:nope:1'), 404);
+    const jobs = bodyOf<{ jobs: Array<{ id: string }> }>(check('listJobs', await client.get('/jobs?queue=ingest&limit=50'), 200));
+    assert.ok(
+      jobs.jobs.some((job) => job.id === ingestJob),
+      JSON.stringify(jobs),
+    );
+    check('listJobs', await client.get('/jobs?status=waiting'), 400);
     check('retryJob', await client.post(`/jobs/ingest/${ingestJob}/retry`), 409);
     await waitForDocument('too-long', 'failed');
     check('retryJob', await client.post('/jobs/ingest/ingest:too-long:1/retry'), 202);
@@ -231,6 +237,24 @@ describe('answers match the OpenAPI description', () => {
     const waiting = bodyOf<{ job: { id: string } }>(check('ask', await client.post(`/chat/sessions/${session}/messages`, { content: 'Still there?' }), 202));
     const cancelled = check('cancelAnswer', await client.post(`/jobs/answer/${waiting.job.id}/cancel`), 200);
     assert.equal(bodyOf<{ status: string }>(cancelled).status, 'cancelled');
+  });
+
+  it('key routes, and what a key with a role below the route gets', async () => {
+    const created = bodyOf<{ key: { id: string }; secret: string }>(
+      check('createKey', await client.post('/keys', { name: 'reader', role: 'read', collections: ['default'] }), 201),
+    );
+    check('createKey', await client.post('/keys', { name: 'x', role: 'owner', collections: ['*'] }), 400);
+    check('createKey', await client.post('/keys', { name: 'x', role: 'read', collections: ['no-such'] }), 404);
+    check('listKeys', await client.get('/keys'), 200);
+    const reader = new ApiClient(() => web.url, created.secret);
+    check('listDocuments', await reader.get('/documents'), 200);
+    check('addDocument', await reader.post('/documents', { text: 'A reader cannot write.' }), 403);
+    check('listKeys', await reader.get('/keys'), 403);
+    check('queueDashboard', await reader.get('/admin/queues/'), 403);
+    check('listDocumentsInCollection', await reader.get('/collections/handbook/documents'), 404);
+    check('revokeKey', await client.request('DELETE', `/keys/${created.key.id}`), 200);
+    check('revokeKey', await client.request('DELETE', `/keys/key_${'0'.repeat(24)}`), 404);
+    check('listDocuments', await reader.get('/documents'), 401);
   });
 
   it('showed the success answer of every route', () => {

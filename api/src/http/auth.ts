@@ -1,54 +1,26 @@
 /**
- * API keys: when API_KEYS is set, every route but /health needs `Authorization: Bearer
- * <key>`; event-stream routes also take `?access_token=<key>`, since EventSource cannot send headers.
- * Keys are compared as SHA-256 digests with timingSafeEqual, so the time taken depends neither on how
- * much of a key matches nor on its length (timingSafeEqual throws on unequal lengths; digests are
- * always 32 bytes), and every configured key is compared, matched or not. A key is never logged or
- * echoed: requests carry a key id instead (the first 8 hex digits of the key's SHA-256), which
+ * Authentication: when a key is required (API_KEYS set, or a key stored in SQL: key-store.ts), every
+ * route but the public ones needs `Authorization: Bearer <key>`; event-stream routes also take
+ * `?access_token=<key>`, since EventSource cannot send headers, and the queue dashboard HTTP Basic
+ * auth with the key as password. The request's principal (role and collection scope, access.ts)
+ * goes on res.locals for the route check (authorize.ts). A key is never logged or echoed: requests
+ * carry a key id instead (an env key's first 8 hex digits of SHA-256, a stored key's id), which
  * logging and rate limiting use.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Config } from '../../../shared/src/config.js';
 import { UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
+import { OPEN_ACCESS, setPrincipal } from './access.js';
+import type { KeyStore } from './key-store.js';
 
 /** Routes an EventSource opens: the only ones where a key in the URL is accepted. */
 export const EVENT_STREAM_PATHS: readonly RegExp[] = [/^(\/collections\/[^/]+)?\/chat\/sessions\/[^/]+\/events\/?$/i];
 /** The queue dashboard, opened in a browser: it also takes HTTP Basic auth with the key as password, so the browser asks for it. */
 export const DASHBOARD_PATHS: readonly RegExp[] = [/^\/admin\/queues(\/|$)/];
-/** Routes that need no key (exact paths, as Express reports req.path). */
+/** Routes that need no key (exact paths, as Express reports req.path): the registry's public routes that come after this check. */
 export const PUBLIC_PATHS: readonly string[] = ['/health'];
 
 const REALM = 'colmeia';
-
-export interface ApiKeyVerifier {
-  /** How many keys are configured; 0 means authentication is off. */
-  readonly size: number;
-  /** The id of the configured key equal to `presented`, or undefined. */
-  verify(presented: string): string | undefined;
-}
-
-/** Hashes the configured keys once; verify() hashes the presented one and compares it with all of them. */
-export function createApiKeyVerifier(keys: readonly string[]): ApiKeyVerifier {
-  const configured = keys.map((key) => ({ digest: sha256(key), id: apiKeyId(key) }));
-  return {
-    size: configured.length,
-    verify(presented) {
-      const digest = sha256(presented);
-      let matched: string | undefined;
-      for (const key of configured) {
-        if (timingSafeEqual(digest, key.digest) && matched === undefined) matched = key.id; // no early exit
-      }
-      return matched;
-    },
-  };
-}
-
-/** The non-secret name of a key: 8 hex digits of its SHA-256 (32 bits say nothing useful about a long random key). */
-export function apiKeyId(key: string): string {
-  return sha256(key).toString('hex').slice(0, 8);
-}
 
 /** The key id res.locals carries after a successful check; undefined when authentication is off. */
 export function apiKeyIdOf(res: Response): string | undefined {
@@ -57,15 +29,15 @@ export function apiKeyIdOf(res: Response): string | undefined {
 }
 
 /**
- * Middleware: 401 `unauthorized` with `WWW-Authenticate: Bearer` unless the request carries a
- * configured key; sets res.locals.apiKeyId and adds `keyId` to the request's child logger.
+ * Middleware: 401 `unauthorized` with `WWW-Authenticate: Bearer` unless the request carries a valid
+ * key; sets the principal and res.locals.apiKeyId and adds `keyId` to the request's child logger.
  */
-export function requireApiKey(config: Pick<Config, 'API_KEYS'>): RequestHandler {
-  const verifier = createApiKeyVerifier(config.API_KEYS);
-  return (req, res, next) => {
-    if (verifier.size === 0 || PUBLIC_PATHS.includes(req.path)) {
-      next();
-      return;
+export function requireApiKey(store: KeyStore): RequestHandler {
+  return async (req, res, next) => {
+    if (PUBLIC_PATHS.includes(req.path)) return next();
+    if (!(await store.isRequired())) {
+      setPrincipal(res, OPEN_ACCESS);
+      return next();
     }
     const presented = presentedKey(req);
     if (presented.kind !== 'key') {
@@ -74,18 +46,17 @@ export function requireApiKey(config: Pick<Config, 'API_KEYS'>): RequestHandler 
         'WWW-Authenticate',
         isDashboard ? `Basic realm="${REALM}", charset="UTF-8"` : `Bearer realm="${REALM}"${presented.kind === 'malformed' ? ', error="invalid_request"' : ''}`,
       );
-      next(unauthorized(presented.message, presented.rule));
-      return;
+      return next(unauthorized(presented.message, presented.rule));
     }
-    const keyId = verifier.verify(presented.key);
-    if (keyId === undefined) {
+    const principal = await store.verify(presented.key);
+    if (principal?.keyId === undefined) {
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token"`);
-      next(unauthorized('the API key is not valid', 'api_key'));
-      return;
+      return next(unauthorized('the API key is not valid', 'api_key'));
     }
-    res.locals['apiKeyId'] = keyId;
+    setPrincipal(res, principal);
+    res.locals['apiKeyId'] = principal.keyId;
     const logger = res.locals['logger'] as Logger | undefined;
-    if (logger) res.locals['logger'] = logger.child({ keyId });
+    if (logger) res.locals['logger'] = logger.child({ keyId: principal.keyId });
     next();
   };
 }
@@ -130,8 +101,4 @@ function queryToken(req: Request): string | undefined {
 
 function unauthorized(message: string, rule: string): UnauthorizedError {
   return new UnauthorizedError(message, [{ path: 'authorization', rule, message }]);
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }

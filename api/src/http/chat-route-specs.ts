@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RequestSchemas } from './request-schemas.js';
 import { createChatSchemas, MessageCursor, SessionId } from '../routes/chat.js';
 import { IdempotencyKey } from './idempotency.js';
-import { JobRef } from '../routes/jobs.js';
+import { createJobSchemas, JobRef } from '../routes/jobs.js';
 import { exampleAnswer, exampleAnswerSources, exampleCancelledAnswer, exampleQuestion, TIME } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
@@ -18,12 +18,39 @@ const idempotency = {
 type ChatSchemas = ReturnType<typeof createChatSchemas>;
 type SessionParams = z.ZodObject<{ id: typeof SessionId }>;
 
-export function jobRoutes(): RouteSpec[] {
+export function jobRoutes(config: RegistryConfig): RouteSpec[] {
+  const { JobListQuery } = createJobSchemas(config);
   return [
+    {
+      method: 'get',
+      path: '/jobs',
+      operationId: 'listJobs',
+      tag: 'jobs',
+      access: 'read',
+      summary: "The jobs of the key's collections that SQL records (every kind but search), most recently changed first",
+      query: JobListQuery,
+      responses: {
+        200: ok('newest first', R.JobList, {
+          jobs: [
+            {
+              id: 'ingest:bees:1',
+              queue: 'ingest',
+              collection: 'default',
+              status: 'succeeded',
+              attempts: 1,
+              result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
+              updatedAt: TIME,
+            },
+          ],
+        }),
+        ...errors(400, 401, 503),
+      },
+    },
     {
       method: 'get',
       path: '/jobs/:queue/:id',
       operationId: 'getJob',
+      access: 'read',
       tag: 'jobs',
       summary: "A job's status, progress, attempts and result",
       params: JobRef,
@@ -43,6 +70,7 @@ export function jobRoutes(): RouteSpec[] {
       method: 'post',
       path: '/jobs/:queue/:id/retry',
       operationId: 'retryJob',
+      access: 'write',
       tag: 'jobs',
       summary: 'Run a failed ingest or remove job again',
       params: JobRef,
@@ -55,6 +83,7 @@ export function jobRoutes(): RouteSpec[] {
       method: 'post',
       path: '/jobs/answer/:id/cancel',
       operationId: 'cancelAnswer',
+      access: 'read',
       tag: 'jobs',
       summary: "Cancel a question's answer job",
       params: z.strictObject({ id: JobRef.shape.id }),
@@ -87,6 +116,7 @@ function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'get',
       path: '/chat/sessions',
       operationId: 'listSessions',
+      access: 'read',
       tag: 'chat',
       summary: 'The chat sessions of the collection, newest first',
       query: chat.SessionsQuery,
@@ -96,6 +126,7 @@ function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'delete',
       path: '/chat/sessions/:id',
       operationId: 'deleteSession',
+      access: 'write',
       tag: 'chat',
       summary: 'Delete a chat session with its messages',
       params: sessionParams,
@@ -105,6 +136,7 @@ function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'post',
       path: '/chat/sessions',
       operationId: 'createSession',
+      access: 'read',
       tag: 'chat',
       summary: 'Create a chat session',
       headers: idempotency,
@@ -115,6 +147,7 @@ function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'get',
       path: '/chat/sessions/:id',
       operationId: 'getSession',
+      access: 'read',
       tag: 'chat',
       summary: 'One chat session',
       params: sessionParams,
@@ -129,6 +162,7 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'post',
       path: '/chat/sessions/:id/messages',
       operationId: 'ask',
+      access: 'read',
       tag: 'chat',
       summary: 'Ask a question; the answer is a job',
       params: sessionParams,
@@ -144,6 +178,7 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'get',
       path: '/chat/sessions/:id/messages',
       operationId: 'listMessages',
+      access: 'read',
       tag: 'chat',
       summary: 'Messages after an id (polling)',
       params: sessionParams,
@@ -153,6 +188,7 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
     {
       method: 'get',
       path: '/chat/messages/:id/sources',
+      access: 'read',
       operationId: 'answerSources',
       tag: 'chat',
       summary: "An answer's sources, with the text it quoted as it was then",
@@ -165,6 +201,7 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       method: 'get',
       path: '/chat/sessions/:id/events',
       operationId: 'sessionEvents',
+      access: 'read',
       tag: 'chat',
       summary: "The session's events (Server-Sent Events)",
       params: sessionParams,

@@ -43,7 +43,12 @@ export function renderDocsPage(document: OpenApiDocument): string {
 
 function renderOperation(method: string, path: string, operation: Json): string {
   const security = operation['security'] as unknown[] | undefined;
-  const auth = security !== undefined && security.length === 0 ? '<span class="badge public">public</span>' : '<span class="badge">API key</span>';
+  const access = typeof operation['x-access'] === 'string' ? operation['x-access'] : 'read';
+  const allCollections = operation['x-needs-all-collections'] === true ? ', every collection' : '';
+  const auth =
+    security !== undefined && security.length === 0
+      ? '<span class="badge public">public</span>'
+      : `<span class="badge">${esc(access)} key${allCollections}</span>`;
   const parameters = (operation['parameters'] ?? []) as Json[];
   const parameterRows = parameters
     .map(

@@ -13,23 +13,29 @@
  *   last sync time, and per queue their job counts by outcome and a job-duration histogram. Worker
  *   numbers are therefore up to one heartbeat interval old; a dead worker's series vanish after three.
  *   Counters restart with the worker, under a new `worker` label, as Prometheus expects of a restart.
+ * - Per collection (collection-metrics.ts): documents, chunks, newest seq, and per worker index size,
+ *   applied seq and seq lag, with a `collection` label. A key over some collections gets only these,
+ *   for its collections: every other series spans collections.
  */
 import type { RequestHandler, Request } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { latestSeq } from '../../../shared/src/db/chunks-repo.js';
+import { readCollectionStats } from '../../../shared/src/db/collections-repo.js';
 import { countDocumentsByStatus } from '../../../shared/src/db/documents-repo.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { JOB_DURATION_BUCKETS_S, readHeartbeats, type Heartbeat } from '../../../shared/src/heartbeats.js';
 import { serializeError } from '../../../shared/src/logger.js';
 import { queueList } from '../../../shared/src/queue/queues.js';
 import type { ApiServices } from '../services.js';
+import { canSeeCollection, reachesAllCollections, type Principal } from './access.js';
+import { escapeLabel, renderCollectionMetrics } from './collection-metrics.js';
 
 export interface AppMetrics {
   readonly contentType: string;
   /** Times every request; mount it before the routes. */
   readonly middleware: RequestHandler;
-  /** Reads the scrape-time sources and renders the exposition text. */
-  render(): Promise<string>;
+  /** Reads the scrape-time sources and renders the exposition text, as the key may see it. */
+  render(principal: Principal): Promise<string>;
 }
 
 type MetricsServices = Pick<ApiServices, 'config' | 'logger' | 'db' | 'redis' | 'queues'>;
@@ -46,10 +52,16 @@ export function createMetrics(s: MetricsServices): AppMetrics {
   return {
     contentType: registry.contentType,
     middleware: timeRequests(metrics.httpDuration),
-    async render() {
-      const live = await refresh(s, metrics);
+    async render(principal) {
+      const canSee = (collection: string) => canSeeCollection(principal, collection);
+      if (!reachesAllCollections(principal)) {
+        const [stats, beats] = await Promise.all([bounded(readCollectionStats(s.db)), bounded(readLiveHeartbeats(s))]);
+        return renderCollectionMetrics(stats, beats, canSee);
+      }
+      const [live, stats] = await Promise.all([refresh(s, metrics), bounded(readCollectionStats(s.db)).catch(() => undefined)]);
+      metrics.gauges.sourceUp.set({ source: 'collections' }, stats ? 1 : 0);
       const text = await registry.metrics();
-      return `${text}${text.endsWith('\n') ? '' : '\n'}${renderJobDurations(live)}`;
+      return `${text}${text.endsWith('\n') ? '' : '\n'}${renderJobDurations(live)}${stats ? renderCollectionMetrics(stats, live, canSee) : ''}`;
     },
   };
 }
@@ -111,7 +123,7 @@ async function refresh(s: MetricsServices, { gauges, workerJobs }: MetricSet): P
     bounded(Promise.all(queueList(s.queues).map(async (queue) => ({ name: queue.name, counts: await queue.checkHealth() })))),
     bounded(countDocumentsByStatus(s.db)),
     bounded(latestSeq(s.db)),
-    bounded(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3)),
+    bounded(readLiveHeartbeats(s)),
   ]);
   for (const [source, result] of Object.entries({ queues, documents, seq, heartbeats: beats })) {
     gauges.sourceUp.set({ source }, result.status === 'fulfilled' ? 1 : 0);
@@ -143,6 +155,10 @@ function recordHeartbeats(gauges: SourceGauges, workerJobs: MetricSet['workerJob
   }
 }
 
+function readLiveHeartbeats(s: MetricsServices): Promise<Heartbeat[]> {
+  return readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3);
+}
+
 function bounded<T>(promise: Promise<T>): Promise<T> {
   return withTimeout(promise, SOURCE_TIMEOUT_MS, `no answer within ${SOURCE_TIMEOUT_MS} ms`);
 }
@@ -171,8 +187,4 @@ function renderJobDurations(beats: Heartbeat[]): string {
     }
   }
   return `${lines.join('\n')}\n`;
-}
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

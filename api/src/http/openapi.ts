@@ -58,12 +58,17 @@ export function createOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocu
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['collections', 'documents', 'search', 'chat', 'jobs', 'service', 'reference'].map((name) => ({ name })),
+    tags: ['collections', 'documents', 'search', 'chat', 'jobs', 'keys', 'service', 'reference'].map((name) => ({ name })),
     paths,
     components: {
       schemas,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'one of API_KEYS (when API_KEYS is unset, no key is needed)' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'one of API_KEYS (admin over every collection) or a key made by POST /keys (a role and a collection scope); while neither exists, no key is needed. Each operation says the role it needs (x-access); outside its collections a key gets 404, below the role 403.',
+        },
         accessToken: {
           type: 'apiKey',
           in: 'query',
@@ -97,9 +102,11 @@ function operation(route: RouteSpec, responseSchema: (schema: z.ZodType) => Json
     };
     content['multipart/form-data'] = { schema: { ...fields, properties, required: [route.upload.fileField], description: route.upload.description } };
   }
-  const security = route.isPublic ? [] : route.path.endsWith('/events') ? [{ bearer: [] }, { accessToken: [] }] : undefined;
+  const security = route.access === 'public' ? [] : route.path.endsWith('/events') ? [{ bearer: [] }, { accessToken: [] }] : undefined;
   return {
     operationId: route.operationId,
+    'x-access': route.access,
+    ...(route.needsAllCollections ? { 'x-needs-all-collections': true } : {}),
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),

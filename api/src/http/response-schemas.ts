@@ -17,7 +17,7 @@ export const ErrorBody = z.strictObject({
     code: z
       .string()
       .describe(
-        'stable snake_case code: validation_failed, not_found, unauthorized, payload_too_large, unsupported_media_type, rate_limited, conflict, upstream_unavailable, search_timeout, internal_error',
+        'stable snake_case code: validation_failed, not_found, unauthorized, forbidden, payload_too_large, unsupported_media_type, rate_limited, conflict, upstream_unavailable, search_timeout, internal_error',
       ),
     message: z.string(),
     details: z.unknown().optional().describe('for validation_failed: [{path, rule, message}] per problem'),
@@ -217,3 +217,35 @@ export const CollectionDetail = CollectionView.extend({
 });
 export const SessionList = z.strictObject({ sessions: z.array(ChatSession) });
 export const SessionDeleted = z.strictObject({ id: z.string(), messages: count.describe('messages deleted with it') });
+
+export const ApiKeyView = z.strictObject({
+  id: z.string().describe("the key's name in logs and in DELETE /keys/{id}; not a secret"),
+  name: z.string(),
+  role: z.enum(['read', 'write', 'admin']),
+  collections: z.array(z.string()).describe('["*"]: every collection, those created later too; else collection ids'),
+  createdAt: isoTime,
+  revokedAt: isoTime.nullable(),
+  lastUsedAt: isoTime.nullable().describe('to the minute'),
+});
+export const ApiKeyCreated = z.strictObject({
+  key: ApiKeyView,
+  secret: z.string().describe('the API key: shown this once, only its SHA-256 is stored'),
+});
+export const ApiKeyList = z.strictObject({ keys: z.array(ApiKeyView) });
+
+export const JobList = z.strictObject({
+  jobs: z.array(
+    z.strictObject({
+      id: z.string(),
+      queue: z.enum(QUEUE_NAMES),
+      collection: z.string(),
+      status: z
+        .enum(['pending', 'active', 'succeeded', 'failed', 'cancelled'])
+        .describe("pending: acknowledged, not attempted yet; active: attempted, not ended (GET /jobs/{queue}/{id} has Redis's live detail)"),
+      attempts: count,
+      result: z.unknown().optional(),
+      error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+      updatedAt: isoTime,
+    }),
+  ),
+});

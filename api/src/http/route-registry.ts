@@ -12,22 +12,44 @@ import { documentRoutes, searchRoutes } from './document-route-specs.js';
 import { errors, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { referenceRoutes, serviceRoutes } from './service-route-specs.js';
 import { collectionRoutes, inCollection } from './collection-route-specs.js';
+import { keyRoutes } from './key-route-specs.js';
 
 export type { HttpMethod, RegistryConfig, ResponseSpec, RouteSpec } from './route-spec.js';
 
 export function createRouteRegistry(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
   // served un-prefixed for the default collection and under /collections/:collection (http/collection-scope.ts)
-  const scoped = [...documentRoutes(config, schemas), ...searchRoutes(schemas), ...chatRoutes(config, schemas)];
-  const routes = [...serviceRoutes(), ...referenceRoutes(), ...collectionRoutes(config), ...jobRoutes(), ...scoped, ...inCollection(scoped)];
+  const scoped = [...documentRoutes(config, schemas), ...searchRoutes(schemas), ...chatRoutes(config, schemas)].map((route) => ({
+    ...route,
+    isCollectionScoped: true,
+  }));
+  const routes = [
+    ...serviceRoutes(),
+    ...referenceRoutes(),
+    ...collectionRoutes(config),
+    ...keyRoutes(config),
+    ...jobRoutes(config),
+    ...scoped,
+    ...inCollection(scoped),
+  ];
   return routes.map(withCommonAnswers);
 }
 
 /**
  * Answers any route may give besides its own: 431 from Node's parser for every request; 429 from
- * the rate limiter on every route behind the API key; 413 and 415 from the JSON body reader.
+ * the rate limiter on every route behind the API key; 403 where a key's role can be below the
+ * route's (authorize.ts); 404 on a collection's routes for a key outside it; 413 and 415 from the
+ * JSON body reader.
  */
 function withCommonAnswers(route: RouteSpec): RouteSpec {
-  const common = [431, ...(route.isPublic ? [] : [429]), ...(route.body ? [413, 415] : [])];
+  const isGuarded = route.access !== 'public';
+  const canForbid = route.access === 'write' || route.access === 'admin' || route.needsAllCollections === true;
+  const common = [
+    431,
+    ...(isGuarded ? [401, 429] : []),
+    ...(canForbid ? [403] : []),
+    ...(route.isCollectionScoped ? [404] : []),
+    ...(route.body ? [413, 415] : []),
+  ];
   return { ...route, responses: { ...errors(...common), ...route.responses } };
 }
 

@@ -1,6 +1,7 @@
 /** What one route's entry in the route registry (route-registry.ts) holds, and the helpers entries are written with. */
 import type { z } from 'zod';
 import type { Config } from '../../../shared/src/config.js';
+import type { RouteAccess } from './access.js';
 import type { RequestLimitsConfig } from './request-schemas.js';
 import * as R from './response-schemas.js';
 
@@ -17,10 +18,14 @@ export interface RouteSpec {
   method: HttpMethod;
   path: string; // Express syntax: /documents/:id
   operationId: string;
-  tag: 'service' | 'reference' | 'collections' | 'documents' | 'search' | 'jobs' | 'chat';
+  tag: 'service' | 'reference' | 'collections' | 'documents' | 'search' | 'jobs' | 'chat' | 'keys';
   summary: string;
   description?: string;
-  isPublic?: boolean; // no API key needed
+  // Who may call it (authorize.ts enforces it for every route from here): 'public' needs no key; a
+  // role needs a key with at least that role (read < write < admin), else 403.
+  access: RouteAccess;
+  needsAllCollections?: boolean; // also a key over every collection (the dashboard, creating collections), else 403
+  isCollectionScoped?: boolean; // set by the registry: a route of one collection (un-prefixed: default's); outside the key's scope, 404
   isMounted?: boolean; // a mounted sub-application (the queue dashboard), not a route of our routers
   params?: z.ZodObject;
   query?: z.ZodObject;
@@ -30,11 +35,13 @@ export interface RouteSpec {
   responses: Record<number, ResponseSpec>;
 }
 
-export type RegistryConfig = RequestLimitsConfig & Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'EMBED_MODEL'>;
+export type RegistryConfig = RequestLimitsConfig &
+  Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'EMBED_MODEL' | 'MAX_API_KEY_COLLECTIONS' | 'MAX_PAGE_SIZE'>;
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'invalid input: details lists {path, rule, message} per problem',
   401: 'no API key, or not a valid one (WWW-Authenticate: Bearer)',
+  403: "the key's role is below the one the route needs (details name it)",
   404: 'not found',
   409: 'conflict with the current state',
   413: 'over a size limit',

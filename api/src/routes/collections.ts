@@ -5,6 +5,8 @@
  * started in the transaction that records it, so only one builds at a time. A deletion is a job too
  * (jobs/drop-collection.ts): the collection is marked deleting in the transaction that records the
  * job, so from the 202 on it is not found anywhere. `default` always exists and cannot be deleted.
+ * A key sees the collections of its scope only (authorize.ts answers 404 for the others; the list
+ * leaves them out).
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -28,6 +30,7 @@ import { acceptJob } from '../../../shared/src/queue/accept-job.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { parse } from '../../../shared/src/validation.js';
 import type { RequestLimitsConfig } from '../http/request-schemas.js';
+import { canSeeCollection, principalOf } from '../http/access.js';
 import { localsOf } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
@@ -64,7 +67,8 @@ export function collectionsRouter(s: ApiServices): Router {
   });
 
   router.get('/collections', async (_req, res) => {
-    res.json({ collections: (await listCollections(s.db)).map(viewOf) });
+    const principal = principalOf(res);
+    res.json({ collections: (await listCollections(s.db)).filter((c) => canSeeCollection(principal, c.id)).map(viewOf) });
   });
 
   router.get('/collections/:collection', async (req, res) => {

@@ -1,4 +1,5 @@
 /**
+ * GET /jobs: what SQL knows of the jobs of the key's collections, most recently changed first.
  * GET /jobs/:queue/:id: Bee-Queue knows a live job's status; the worker stores its progress in Redis
  * (queue/job-progress.ts); SQL keeps outcomes (finished jobs are removed from Redis) and our own
  * attempt counter (stalls included), so together they answer for any job we ever ran. While Redis is
@@ -8,22 +9,36 @@
  * POST /jobs/answer/:id/cancel: the web cannot reach a worker's memory, so a cancel is a Redis flag
  * plus a pub/sub message; a running job aborts its model call and stores the cancelled message, and
  * a job no worker runs is taken off the queue and its cancelled message stored here.
+ * A job belongs to the collection its payload names (an answer: its session's); for a key outside
+ * that collection the job does not exist (404), as authorize.ts does for collection routes.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import type Queue from 'bee-queue';
-import { findJobRecord, outcomeOf, resetJobRecord, saveJobOutcome, type JobRecord } from '../../../shared/src/db/jobs-repo.js';
+import {
+  findJobRecord,
+  JOB_RECORD_STATUSES,
+  listJobRecords,
+  outcomeOf,
+  resetJobRecord,
+  saveJobOutcome,
+  type JobRecord,
+  type JobRecordStatus,
+} from '../../../shared/src/db/jobs-repo.js';
+import type { Config } from '../../../shared/src/config.js';
 import { enqueue, ensureQueueConnected } from '../../../shared/src/queue/enqueue.js';
 import { withTimeout } from '../../../shared/src/time-limits.js';
 import { readJobProgress, progressPercent, removeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
-import { findChatMessage, findReply, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
+import { findChatMessage, findReply, findSessionCollection, type ChatMessage } from '../../../shared/src/db/chat-repo.js';
 import { ConflictError, NotFoundError } from '../../../shared/src/errors.js';
+import { DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { messageIdOfAnswerJob } from '../../../shared/src/jobs/answer.js';
 import { CANCELLED_CODE } from '../../../shared/src/jobs/answer-messages.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { queueKey } from '../../../shared/src/queue/queues.js';
 import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
+import { canSeeCollection, principalOf, reachesAllCollections, scopeList } from '../http/access.js';
 import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
@@ -32,6 +47,22 @@ export const JobRef = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be a job id'),
 });
 
+/** GET /jobs's query; the route registry describes this same one. */
+export function createJobSchemas(config: Pick<Config, 'MAX_PAGE_SIZE'>) {
+  const JobListQuery = z.strictObject({
+    queue: z.enum(QUEUE_NAMES).optional(),
+    status: z.enum(JOB_RECORD_STATUSES as [JobRecordStatus, ...JobRecordStatus[]]).optional(),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(config.MAX_PAGE_SIZE))
+      .default(50)
+      .meta({ type: 'integer', minimum: 1, maximum: config.MAX_PAGE_SIZE }),
+  });
+  return { JobListQuery };
+}
+
 export type JobStatus = 'waiting' | 'active' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 type JobRef = z.infer<typeof JobRef>;
 
@@ -39,6 +70,26 @@ const REDIS_TIMEOUT_MS = 1_000;
 
 export function jobsRouter(s: ApiServices): Router {
   const router = Router();
+  const { JobListQuery } = createJobSchemas(s.config);
+  router.get('/jobs', async (req, res) => {
+    const query = parse(JobListQuery, { ...req.query }, 'query');
+    const principal = principalOf(res);
+    const collections = reachesAllCollections(principal) ? undefined : scopeList(principal);
+    const records = await listJobRecords(s.db, { ...query, collections });
+    res.json({
+      jobs: records.map((r) => ({
+        id: r.jobId,
+        queue: r.queue,
+        collection: r.collection,
+        status: r.status,
+        attempts: r.attempts,
+        ...(r.result != null ? { result: r.result } : {}),
+        ...(r.error != null ? { error: r.error } : {}),
+        updatedAt: r.updatedAt,
+      })),
+    });
+  });
+
   router.get('/jobs/:queue/:id', async (req, res) => {
     const ref = parse(JobRef, { ...req.params }, 'job');
     const record = await findJobRecord(s.db, ref.queue, ref.id);
@@ -47,7 +98,8 @@ export function jobsRouter(s: ApiServices): Router {
       if (record) return undefined; // Redis away: what SQL knows answers alone
       throw err;
     });
-    if (!live?.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    if ((!live?.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
+      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
     const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
     res.json({
@@ -68,7 +120,8 @@ export function jobsRouter(s: ApiServices): Router {
     if (!retry.isAllowed) throw new ConflictError(retry.reason);
     const record = await findJobRecord(s.db, ref.queue, ref.id);
     const live = await readLiveJob(s, ref);
-    if (!live.job && !record) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+    if ((!live.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
+      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
     const status = live.job ? live.status : outcomeOf(record)?.status;
     if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
     const data = QUEUES[ref.queue].payload.safeParse(record?.data);
@@ -83,7 +136,10 @@ export function jobsRouter(s: ApiServices): Router {
     const id = parse(JobRef.shape.id, req.params['id'], 'job id');
     const messageId = messageIdOfAnswerJob(id);
     const question = messageId === undefined ? undefined : await findChatMessage(s.db, messageId);
-    if (!question || question.role !== 'user') throw new NotFoundError(`job answer/${id} not found`);
+    const collection = question ? await findSessionCollection(s.db, question.sessionId) : undefined;
+    if (!question || question.role !== 'user' || collection === undefined || !canSeeCollection(principalOf(res), collection)) {
+      throw new NotFoundError(`job answer/${id} not found`);
+    }
     const outcome = await cancelAnswer(s, question, id, localsOf(res));
     res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: 'answer', id }, ...outcome });
   });
@@ -124,6 +180,15 @@ async function cancelAnswer(
   if (!isCancelledReply(stored.message)) throw finished(); // the answer was stored first
   await saveJobOutcome(s.db, { queue: 'answer', jobId, status: 'cancelled', requestId }); // the attempts counted so far stand
   return { status: 'cancelled', message: stored.message };
+}
+
+const CollectionOfPayload = z.object({ collection: z.string().default(DEFAULT_COLLECTION) });
+
+/** The collection a job belongs to: SQL's record, else the payload Redis holds; payloads from before collections are default's. */
+function collectionOfJob(record: JobRecord | undefined, live: LiveJob | undefined): string {
+  if (record) return record.collection;
+  const parsed = CollectionOfPayload.safeParse(live?.job?.data ?? {});
+  return parsed.success ? parsed.data.collection : DEFAULT_COLLECTION;
 }
 
 interface LiveJob {

@@ -70,6 +70,12 @@ export async function findChatSession(db: Knex, id: string, collection = DEFAULT
   return row ? toSession(row) : undefined;
 }
 
+/** The collection a session belongs to, or undefined when there is no such session. */
+export async function findSessionCollection(db: Knex, id: string): Promise<string | undefined> {
+  const row = (await db('chat_sessions').select('collection_id').where({ id }).first()) as { collection_id: string } | undefined;
+  return row?.collection_id;
+}
+
 /** A collection's sessions, newest first, at most `limit`. */
 export async function listChatSessions(db: Knex, collection: string, limit: number): Promise<ChatSession[]> {
   const rows = (await db('chat_sessions')

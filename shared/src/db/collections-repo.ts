@@ -111,6 +111,35 @@ export async function countCollectionContents(db: Knex, id: string): Promise<Col
   return { documents, chunks, sessions };
 }
 
+export interface CollectionStats {
+  collection: string;
+  documents: number;
+  chunks: number;
+  latestSeq: number; // the newest seq of its change-log rows (or how far they were compacted)
+}
+
+/** Every active collection's document and chunk counts and newest change-log seq, in id order: three grouped queries. */
+export async function readCollectionStats(db: Knex): Promise<CollectionStats[]> {
+  const grouped = async (query: Knex.QueryBuilder) => {
+    const rows: Array<{ collection_id: string; n: number | string | null }> = await query.groupBy('collection_id');
+    return new Map(rows.map((row) => [row.collection_id, Number(row.n ?? 0)]));
+  };
+  const active = async () =>
+    (await db('collections').select('id', 'compacted_seq').where({ status: 'active' }).orderBy('id')) as Array<{ id: string; compacted_seq: number | string }>;
+  const [collections, documents, chunks, seqs] = await Promise.all([
+    active(),
+    grouped(db('documents').select('collection_id').count({ n: '*' })),
+    grouped(db('chunks').select('collection_id').count({ n: '*' })),
+    grouped(db('vector_log').select('collection_id').max({ n: 'seq' })),
+  ]);
+  return collections.map((c) => ({
+    collection: c.id,
+    documents: documents.get(c.id) ?? 0,
+    chunks: chunks.get(c.id) ?? 0,
+    latestSeq: Math.max(seqs.get(c.id) ?? 0, Number(c.compacted_seq)),
+  }));
+}
+
 /**
  * Deletes everything of a collection and the collection itself in one log transaction: lexical
  * entries, chunks, documents, removal targets, chat messages and sessions, and its change-log rows,

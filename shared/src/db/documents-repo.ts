@@ -205,8 +205,13 @@ export async function markDocumentPending(db: Knex, id: string, revision: number
   await db('documents').where({ collection_id: collection, id, revision }).update({ status: 'pending', error: null, updated_at: nowMs() });
 }
 
-export async function countDocumentsByStatus(db: Knex): Promise<Record<DocumentStatus, number>> {
-  const rows: Array<{ status: DocumentStatus; n: number | string }> = await db('documents').select('status').count({ n: '*' }).groupBy('status');
+/** Documents by status, of every collection or of the given ones. */
+export async function countDocumentsByStatus(db: Knex, collections?: readonly string[]): Promise<Record<DocumentStatus, number>> {
+  const query = db('documents').select('status').count({ n: '*' }).groupBy('status');
+  const rows = (await (collections === undefined ? query : query.whereIn('collection_id', collections))) as Array<{
+    status: DocumentStatus;
+    n: number | string;
+  }>;
   const counts: Record<DocumentStatus, number> = { pending: 0, indexing: 0, ready: 0, failed: 0 };
   for (const row of rows) counts[row.status] = Number(row.n);
   return counts;

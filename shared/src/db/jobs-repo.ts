@@ -7,11 +7,13 @@
  * removal counts, errors) live here, read by GET /jobs.
  */
 import type { Knex } from 'knex';
+import { DEFAULT_COLLECTION } from '../input.js';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'cancelled';
 export type JobRecordStatus = 'pending' | 'active' | OutcomeStatus; // pending: acknowledged; active: attempted, not ended
 const UNFINISHED: JobRecordStatus[] = ['pending', 'active'];
+export const JOB_RECORD_STATUSES: readonly JobRecordStatus[] = ['pending', 'active', 'succeeded', 'failed', 'cancelled'];
 
 export interface JobError {
   code: string;
@@ -21,6 +23,7 @@ export interface JobError {
 export interface JobRecord {
   queue: string;
   jobId: string;
+  collection: string; // the collection its payload names
   status: JobRecordStatus;
   attempts: number;
   data: unknown; // the payload; null for jobs recorded before payloads were kept
@@ -43,6 +46,7 @@ export interface JobOutcome {
 interface JobRow {
   queue: string;
   job_id: string;
+  collection_id: string;
   status: JobRecordStatus;
   attempts: number;
   data: unknown;
@@ -56,11 +60,15 @@ interface JobRow {
  * Records an acknowledged job, pending, with its payload; call it in the transaction that stores
  * what the job is about. Recording the same job again changes nothing.
  */
-export async function recordPendingJob(db: Knex, job: { queue: string; jobId: string; data: { requestId: string } }): Promise<void> {
+export async function recordPendingJob(
+  db: Knex,
+  job: { queue: string; jobId: string; data: { requestId: string; collection?: string | undefined } },
+): Promise<void> {
   await db('jobs')
     .insert({
       queue: job.queue,
       job_id: job.jobId,
+      collection_id: job.data.collection ?? DEFAULT_COLLECTION,
       status: 'pending',
       attempts: 0,
       data: toJsonColumn(job.data),
@@ -115,10 +123,26 @@ export async function saveJobOutcome(db: Knex, outcome: JobOutcome): Promise<voi
 
 export async function findJobRecord(db: Knex, queue: string, jobId: string): Promise<JobRecord | undefined> {
   const row = (await db('jobs').where({ queue, job_id: jobId }).first()) as JobRow | undefined;
-  if (!row) return undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/** The most recently changed jobs first, of every collection or of the given ones, optionally of one queue and status. */
+export async function listJobRecords(
+  db: Knex,
+  filter: { collections?: readonly string[] | undefined; queue?: string | undefined; status?: JobRecordStatus | undefined; limit: number },
+): Promise<JobRecord[]> {
+  let query = db('jobs').select('*').orderBy('updated_at', 'desc').orderBy('job_id').limit(filter.limit);
+  if (filter.collections !== undefined) query = query.whereIn('collection_id', filter.collections);
+  if (filter.queue !== undefined) query = query.where('queue', filter.queue);
+  if (filter.status !== undefined) query = query.where('status', filter.status);
+  return ((await query) as JobRow[]).map(toRecord);
+}
+
+function toRecord(row: JobRow): JobRecord {
   return {
     queue: row.queue,
     jobId: row.job_id,
+    collection: row.collection_id,
     status: row.status,
     attempts: row.attempts,
     data: row.data === null ? null : fromJsonColumn(row.data),

@@ -16,6 +16,7 @@ import * as createJobs from '../../../migrations/20261201000000_create_jobs.js';
 import * as createLogCompaction from '../../../migrations/20261201000050_create_log_compaction.js';
 import { createChunkTermsMigration } from '../../../migrations/20261210000000_create_chunk_terms.js';
 import * as createCollections from '../../../migrations/20261215000000_create_collections.js';
+import * as createApiKeys from '../../../migrations/20261220000000_create_api_keys.js';
 import * as createCollectionGenerations from '../../../migrations/20261221000000_create_collection_generations.js';
 import * as createAnswerSources from '../../../migrations/20261224000000_create_answer_sources.js';
 import { writeLexicalEntries } from './lexical-repo.js';
@@ -28,6 +29,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261201000050_create_log_compaction': createLogCompaction,
   '20261210000000_create_chunk_terms': createChunkTermsMigration(writeLexicalEntries),
   '20261215000000_create_collections': createCollections,
+  '20261220000000_create_api_keys': createApiKeys,
   '20261221000000_create_collection_generations': createCollectionGenerations,
   '20261224000000_create_answer_sources': createAnswerSources,
 };

@@ -1,7 +1,8 @@
 /**
- * API-key checks: the verifier (equal, unequal length, empty, missing, several keys) and the
- * middleware on a small Express app (401 shape and WWW-Authenticate, /health open, access_token only
- * on event-stream routes, the key id on res.locals, the key itself never echoed).
+ * API-key checks: the env-key verifier (equal, unequal length, empty, missing, several keys) and the
+ * middleware on a small Express app with a key store over a SQLite file (401 shape and
+ * WWW-Authenticate, /health open, access_token only on event-stream routes, the key id on
+ * res.locals, the key itself never echoed).
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -10,8 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { loadConfig } from '../../shared/src/config.js';
 import { createLogger } from '../../shared/src/logger.js';
-import { apiKeyId, apiKeyIdOf, createApiKeyVerifier, requireApiKey } from '../src/http/auth.js';
+import type { Knex } from 'knex';
+import { openDatabase } from '../../shared/src/db/connection.js';
+import { tempDataDir } from '../../test/support/service-processes.js';
+import { apiKeyId, createApiKeyVerifier } from '../src/http/api-key-verifier.js';
+import { apiKeyIdOf, requireApiKey } from '../src/http/auth.js';
 import { errorHandler } from '../src/http/errors.js';
+import { createKeyStore } from '../src/http/key-store.js';
 
 const KEY_A = 'k-3f9a1c7e5b2d4068a1b2c3d4e5f60718';
 const KEY_B = 'another-key-of-a-different-length-0123456789';
@@ -54,12 +60,15 @@ describe('createApiKeyVerifier', () => {
 
 describe('requireApiKey', () => {
   let server: Server;
+  let db: Knex;
   let base = '';
 
   before(async () => {
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', API_KEYS: `${KEY_A}, ${KEY_B}` });
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', API_KEYS: `${KEY_A}, ${KEY_B}`, DATA_DIR: tempDataDir('colmeia-auth-') });
+    const logger = createLogger(config, 'test');
+    db = await openDatabase(config, logger);
     const app = express();
-    app.use(requireApiKey(config));
+    app.use(requireApiKey(createKeyStore(config, db, logger)));
     app.get('/health', (_req, res) => void res.json({ status: 'ok' }));
     app.get('/whoami', (_req, res) => void res.json({ keyId: apiKeyIdOf(res) ?? null }));
     app.get('/chat/sessions/:id/events', (_req, res) => void res.json({ keyId: apiKeyIdOf(res) ?? null }));
@@ -71,6 +80,7 @@ describe('requireApiKey', () => {
 
   after(async () => {
     await new Promise((resolve) => server.close(resolve));
+    await db.destroy();
   });
 
   async function get(path: string, authorization?: string): Promise<{ status: number; body: unknown; text: string; wwwAuthenticate: string | null }> {
