@@ -397,6 +397,10 @@ describe('filter compiler on arbitrary accepted filters', () => {
       case 'in':
       case 'nin':
         return { kind: ast.kind, path: path(ast.path), values: ast.values.map(value) };
+      case 'not':
+        return { kind: 'not', clause: skeleton(ast.clause) };
+      case 'exists':
+        return { kind: 'exists', path: path(ast.path) };
       default:
         return { ...ast, path: path(ast.path), value: value(ast.value) } as WhereAst;
     }

@@ -35,6 +35,7 @@ const UNDESCRIBABLE: Array<[string, RegExp, string]> = [
   // $and/$or clauses are where filters themselves: the description shows the grammar one level deep
   // (clauses as non-empty objects), since a recursive schema would need the filter as a named component
   ['*', /^where\.\$(and|or)\.\d+/, '*'],
+  ['*', /^where\.\$not(\.|$)/, '*'], // a filter under $not: the same grammar, shown one level deep
   ['*', /^where$/, 'max_conditions'], // a count of conditions across nested clauses: no keyword counts that
 ];
 

@@ -87,7 +87,7 @@ export function searchRoutes(schemas: RequestSchemas): RouteSpec[] {
       summary: 'Search by meaning and by words, optionally filtered by metadata',
       description:
         'mode: hybrid (default) fuses the vector and the lexical side by reciprocal rank; vector ranks by meaning; lexical by the words of the query (any of them; punctuation is never query syntax). ' +
-        'where (applied to both sides): {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
+        'where (applied to both sides): {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {field: {$exists: bool}}, {field: {$contains: v}}, {field: {$not: {..}}}, {$and: [..]}, {$or: [..]}, {$not: filter}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
       body: { schema: schemas.SearchRequest, example: { query: 'where is nectar kept', k: 3, where: { lang: 'en' }, mode: 'hybrid' } },
       responses: {
         200: ok('best first', R.SearchResponse, {

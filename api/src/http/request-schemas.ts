@@ -39,13 +39,16 @@ function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
   const scalar = { type: ['string', 'number', 'boolean', 'null'] };
   const ordered = { type: ['string', 'number'] };
   const list = { type: 'array', items: scalar, maxItems: config.MAX_IN_LIST };
-  const operators = { $eq: scalar, $ne: scalar, $gt: ordered, $gte: ordered, $lt: ordered, $lte: ordered, $in: list, $nin: list };
+  const scalarOperators = { $eq: scalar, $ne: scalar, $gt: ordered, $gte: ordered, $lt: ordered, $lte: ordered, $in: list, $nin: list };
+  const moreOperators = { $exists: { type: 'boolean' }, $contains: scalar };
+  const notOperand = { type: 'object', minProperties: 1, additionalProperties: false, properties: { ...scalarOperators, ...moreOperators } }; // one level shown
+  const operators = { ...scalarOperators, ...moreOperators, $not: notOperand };
   const clauses = { type: 'array', minItems: 1, items: { type: 'object', minProperties: 1 } };
   return {
     type: 'object',
-    description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or`,
-    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
-    properties: { $and: clauses, $or: clauses },
+    description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {field: {$exists: true|false}}, {field: {$contains: v}} (a list holding v), {field: {$not: {operators}}}, {$and: [..]}, {$or: [..]}, {$not: filter}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or/$not`,
+    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|\\$not|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
+    properties: { $and: clauses, $or: clauses, $not: { type: 'object', minProperties: 1 } },
     additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
   };
 }
