@@ -63,6 +63,7 @@ export const DocumentView = z.strictObject({
   revision: z.number().int().positive(),
   contentHash: z.string(),
   indexedHash: z.string().nullable(),
+  seq: count.nullable().describe('the vector_log seq from which its indexed chunks are searchable (POST /search minSeq); null before its first ingest'),
   requestId: z.string().nullable(),
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -99,7 +100,12 @@ export const JobView = z.strictObject({
   progress: z.number().min(0).max(100).describe('percent'),
   progressDetail: z.strictObject({ done: count, total: count }).optional(),
   attempts: count,
-  result: z.unknown().optional().describe('ingest: {documentId, revision, status, chunks, removedChunks}; remove: {documents, chunks, dryRun}'),
+  result: z
+    .unknown()
+    .optional()
+    .describe(
+      'ingest: {documentId, revision, status, chunks, removedChunks, seq?}; remove: {documents, chunks, dryRun, seq?}; seq: the change is searchable from this vector_log seq',
+    ),
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
 });
 

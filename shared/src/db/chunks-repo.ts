@@ -17,6 +17,7 @@ const BATCH = 500;
 export interface NewChunk {
   text: string;
   embedding: number[];
+  span?: { start: number; end: number } | undefined; // where the chunk lies in the document text: content.slice(start, end)
 }
 
 /** The vectors of a commit come from another embedder than the one the database now records. */
@@ -27,7 +28,8 @@ export class EmbedderSwitchedError extends Error {
   }
 }
 
-export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
+/** seq: the vector_log seq of the commit that made this revision searchable (0 when nothing was ever logged). */
+export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number; seq: number } | { status: 'superseded' };
 
 /**
  * Replaces a document's chunks with new ones and marks it ready, unless a newer revision was posted.
@@ -38,7 +40,7 @@ export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: numb
 export async function replaceDocumentChunks(
   db: Knex,
   input: { collection?: string; documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
-  onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
+  onCommit: (trx: Knex, replaced: { chunks: number; removed: number; seq: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   const key = { collection_id: collection, id: input.documentId };
@@ -58,6 +60,8 @@ export async function replaceDocumentChunks(
         text: chunk.text,
         metadata,
         embedding: encodeEmbedding(chunk.embedding),
+        span_start: chunk.span?.start ?? null,
+        span_end: chunk.span?.end ?? null,
       }));
       // RETURNING order is not guaranteed: the ordinal pairs each id with its text
       const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
@@ -70,15 +74,17 @@ export async function replaceDocumentChunks(
     const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
     if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
     await appendLog(trx, 'add', ids, collection);
+    const seq = await latestSeq(trx, collection); // ours: the write lock is held
     await trx('documents').where(key).update({
       status: 'ready',
       error: null,
       chunk_count: ids.length,
       indexed_hash: input.contentHash,
+      seq,
       updated_at: nowMs(),
     });
-    await onCommit(trx, { chunks: ids.length, removed });
-    return { status: 'replaced', chunks: ids.length, removed };
+    await onCommit(trx, { chunks: ids.length, removed, seq });
+    return { status: 'replaced', chunks: ids.length, removed, seq };
   });
 }
 
@@ -86,14 +92,16 @@ export async function replaceDocumentChunks(
 export async function refreshDocumentChunks(db: Knex, input: { collection?: string; documentId: string; revision: number }): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   return db.transaction(async (trx) => {
-    const doc = (await trx('documents').select('revision', 'metadata', 'chunk_count').where({ collection_id: collection, id: input.documentId }).first()) as
-      { revision: number; metadata: unknown; chunk_count: number } | undefined;
+    const doc = (await trx('documents')
+      .select('revision', 'metadata', 'chunk_count', 'seq')
+      .where({ collection_id: collection, id: input.documentId })
+      .first()) as { revision: number; metadata: unknown; chunk_count: number; seq: number | string | null } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks')
       .where({ collection_id: collection, document_id: input.documentId })
       .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)) });
     await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
-    return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
+    return { status: 'replaced', chunks: doc.chunk_count, removed: 0, seq: Number(doc.seq ?? 0) };
   });
 }
 

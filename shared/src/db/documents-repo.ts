@@ -18,6 +18,7 @@ export interface DocumentRecord {
   revision: number;
   contentHash: string;
   indexedHash: string | null;
+  seq: number | null; // the vector_log seq from which its current chunks are searchable; null before its first commit
   requestId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -33,6 +34,7 @@ interface DocumentRow {
   revision: number;
   content_hash: string;
   indexed_hash: string | null;
+  seq: number | string | null;
   request_id: string | null;
   created_at: number;
   updated_at: number;
@@ -48,6 +50,7 @@ const COLUMNS = [
   'revision',
   'content_hash',
   'indexed_hash',
+  'seq',
   'request_id',
   'created_at',
   'updated_at',
@@ -174,6 +177,7 @@ function toRecord(row: DocumentRow): DocumentRecord {
     revision: row.revision,
     contentHash: row.content_hash,
     indexedHash: row.indexed_hash,
+    seq: row.seq === null ? null : Number(row.seq),
     requestId: row.request_id,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),

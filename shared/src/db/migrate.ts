@@ -16,6 +16,7 @@ import * as createJobs from '../../../migrations/20261201000000_create_jobs.js';
 import * as createLogCompaction from '../../../migrations/20261201000050_create_log_compaction.js';
 import { createChunkTermsMigration } from '../../../migrations/20261210000000_create_chunk_terms.js';
 import * as createCollections from '../../../migrations/20261215000000_create_collections.js';
+import * as addChunkSpans from '../../../migrations/20261223000000_add_chunk_spans.js';
 import { writeLexicalEntries } from './lexical-repo.js';
 
 const migrations: Record<string, Knex.Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261201000050_create_log_compaction': createLogCompaction,
   '20261210000000_create_chunk_terms': createChunkTermsMigration(writeLexicalEntries),
   '20261215000000_create_collections': createCollections,
+  '20261223000000_add_chunk_spans': addChunkSpans,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -9,7 +9,7 @@ import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
 import { EmbedderSwitchedError, refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
-import { chunkText } from '../chunk-text.js';
+import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
@@ -33,10 +33,11 @@ export async function processIngest(
     const outcome = await refreshDocumentChunks(s.db, { collection, documentId: doc.id, revision: doc.revision });
     if (outcome.status === 'superseded') return superseded;
     logger.info('document unchanged, metadata refreshed', { documentId: doc.id, chunks: outcome.chunks });
-    return { ...superseded, status: 'unchanged', chunks: outcome.chunks };
+    return { ...superseded, status: 'unchanged', chunks: outcome.chunks, seq: outcome.seq };
   }
 
-  const texts = chunkText(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+  const spans = chunkSpans(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+  const texts = spans.map((span) => content.slice(span.start, span.end));
   if (texts.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
     throw new UnrecoverableJobError(
       'too_many_chunks',
@@ -44,13 +45,14 @@ export async function processIngest(
     );
   }
   reportProgress({ done: 0, total: texts.length });
-  const chunks = await embedChunks(s, texts, (embedded) => reportProgress({ done: embedded, total: texts.length }));
-  const ready = (replaced: { chunks: number; removed: number }): IngestResult => ({
+  const chunks = await embedChunks(s, texts, spans, (embedded) => reportProgress({ done: embedded, total: texts.length }));
+  const ready = (replaced: { chunks: number; removed: number; seq: number }): IngestResult => ({
     documentId: doc.id,
     revision: doc.revision,
     status: 'ready',
     chunks: replaced.chunks,
     removedChunks: replaced.removed,
+    seq: replaced.seq,
   });
   const input = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, embedder: s.embedder.id, chunks };
   const outcome = await replaceDocumentChunks(s.db, input, (trx, replaced) => saveOutcome(trx, ready(replaced))).catch(async (err: unknown) => {
@@ -65,13 +67,13 @@ export async function processIngest(
   return ready(outcome);
 }
 
-async function embedChunks(s: IngestServices, texts: string[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {
+async function embedChunks(s: IngestServices, texts: string[], spans: TextSpan[], onProgress: (embedded: number) => void): Promise<NewChunk[]> {
   const signal = AbortSignal.timeout(s.config.INGEST_TIMEOUT_MS);
   const chunks: NewChunk[] = [];
   for (let start = 0; start < texts.length; start += s.config.EMBED_BATCH_SIZE) {
     const batch = texts.slice(start, start + s.config.EMBED_BATCH_SIZE);
     const vectors = await s.embedder.embed(batch, signal);
-    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [] }));
+    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [], span: spans[start + i] }));
     onProgress(chunks.length);
     // A CPU-bound embedder never yields on its own: let timers run, or Bee-Queue's stall guard
     // (every STALL_INTERVAL_MS / 2) misses its turn and a live job is taken for a dead one.
