@@ -30,6 +30,7 @@ import { JobStats } from './job-stats.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startSweeper } from './sweeper.js';
 import { startLogCompactor } from './log-compactor.js';
+import { startCommitAnnouncements, type CommitAnnouncements } from './commit-announcements.js';
 
 export interface Services {
   config: Config;
@@ -42,6 +43,7 @@ export interface Services {
   embedder: Embedder;
   answerer: Answerer;
   indexes: CollectionIndexes; // one HNSW index per collection
+  commits: CommitAnnouncements; // a commit's seq told to every worker, which then records what it applied (?wait=true)
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
   /** Resolves when this worker can serve nothing more (a reindex replaced its vectors): restart it. */
   failure: Promise<IndexInvalidatedError>;
@@ -70,6 +72,7 @@ export async function startServices(config: Config): Promise<Services> {
   void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
   const jobStats = new JobStats();
   const heartbeat = await startHeartbeat({ config, logger, workerId, redis, embedder, indexes, jobStats });
+  const commits = startCommitAnnouncements({ config, logger, workerId, redis, indexes });
   const sweeper = startSweeper({ config, db, queues, logger });
   const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: (collection) => indexes.get(collection)?.stats().checkpointSeq ?? 0 });
   const watchdog = startQueueWatchdog({
@@ -89,13 +92,14 @@ export async function startServices(config: Config): Promise<Services> {
     watchdog.close();
     await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
     await events.close(); // after the jobs: they publish what they store
+    await commits.close();
     await indexes.close(); // final checkpoints
     await heartbeat.close();
     redis.disconnect();
     await Promise.allSettled([embedder.close(), answerer.close()]);
     await db.destroy();
   };
-  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, indexes, jobStats, failure, close };
+  return { config, logger, workerId, db, redis, queues, events, embedder, answerer, indexes, commits, jobStats, failure, close };
 }
 
 /** Embedder (checked against the database's), answerer and every collection's index of the embedder's vectors. */

@@ -14,7 +14,7 @@ import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'indexes'>;
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedder' | 'indexes' | 'commits'>;
 
 export async function processIngest(
   s: IngestServices,
@@ -63,6 +63,7 @@ export async function processIngest(
   });
   if (outcome.status === 'superseded') return superseded;
   await s.indexes.synced(collection);
+  await s.commits.announce(collection, outcome.seq); // other workers apply it now, not at their next search (?wait=true)
   logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
 }
