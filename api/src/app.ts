@@ -10,6 +10,7 @@ import { rateLimiter } from './http/rate-limit.js';
 import { jsonBody } from './http/json-body.js';
 import { healthRouter } from './routes/health.js';
 import { documentsRouter } from './routes/documents.js';
+import { documentReadsRouter } from './routes/document-reads.js';
 import { searchRouter } from './routes/search.js';
 import { jobsRouter } from './routes/jobs.js';
 import { chatRouter } from './routes/chat.js';
@@ -37,6 +38,7 @@ export function createApp(services: ApiServices): express.Express {
   app.use(healthRouter(services));
   app.use(collectionsRouter(services));
   app.use(documentsRouter(services));
+  app.use(documentReadsRouter(services));
   app.use(searchRouter(services));
   app.use(jobsRouter(services));
   app.use(chatRouter(services));

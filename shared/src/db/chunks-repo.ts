@@ -230,6 +230,54 @@ export async function chunkIdsMatching(db: Knex, where: Where, collection = DEFA
   return rows.map((row) => row.id);
 }
 
+export interface StoredChunk {
+  id: number;
+  ordinal: number;
+  text: string;
+  start: number | null; // [start, end) in the document text; null for chunks stored before spans were kept
+  end: number | null;
+}
+
+/** A document's chunks in ordinal order after `afterOrdinal` (-1: from the first), at most `limit`. */
+export async function listDocumentChunks(
+  db: Knex,
+  ref: { collection: string; documentId: string },
+  page: { afterOrdinal: number; limit: number },
+): Promise<StoredChunk[]> {
+  const rows = (await db('chunks')
+    .select('id', 'ordinal', 'text', 'span_start', 'span_end')
+    .where({ collection_id: ref.collection, document_id: ref.documentId })
+    .where('ordinal', '>', page.afterOrdinal)
+    .orderBy('ordinal')
+    .limit(page.limit)) as ChunkRow[];
+  return rows.map(toStoredChunk);
+}
+
+/** The chunk `chunkId` of the document and its `n` neighbours on each side, in order; undefined when it is not the document's. */
+export async function chunksAround(db: Knex, ref: { collection: string; documentId: string }, chunkId: number, n: number): Promise<StoredChunk[] | undefined> {
+  const key = { collection_id: ref.collection, document_id: ref.documentId };
+  const center = (await db('chunks').select('ordinal').where(key).where('id', chunkId).first()) as { ordinal: number } | undefined;
+  if (!center) return undefined;
+  const rows = (await db('chunks')
+    .select('id', 'ordinal', 'text', 'span_start', 'span_end')
+    .where(key)
+    .whereBetween('ordinal', [center.ordinal - n, center.ordinal + n])
+    .orderBy('ordinal')) as ChunkRow[];
+  return rows.map(toStoredChunk);
+}
+
+interface ChunkRow {
+  id: number;
+  ordinal: number;
+  text: string;
+  span_start: number | null;
+  span_end: number | null;
+}
+
+function toStoredChunk(row: ChunkRow): StoredChunk {
+  return { id: Number(row.id), ordinal: row.ordinal, text: row.text, start: row.span_start, end: row.span_end };
+}
+
 export async function chunkIdsOf(trx: Knex, documentIds: string[], collection = DEFAULT_COLLECTION): Promise<number[]> {
   const ids: number[] = [];
   for (let start = 0; start < documentIds.length; start += BATCH) {

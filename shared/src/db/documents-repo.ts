@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { applyWhere, type Where } from './where.js';
+import { logWriteTransaction } from './write-transaction.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
 export type DocumentStatus = 'pending' | 'indexing' | 'ready' | 'failed';
@@ -140,6 +141,36 @@ export async function listDocuments(
   const rows = (await query) as DocumentRow[];
   const page = rows.slice(0, options.limit).map(toRecord);
   return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+}
+
+/** How many documents of the collection match the filter (all of them without one). */
+export async function countDocuments(db: Knex, options: { collection: string; where?: Where | undefined }): Promise<number> {
+  let query = db('documents').where('collection_id', options.collection).count({ n: '*' });
+  if (options.where !== undefined) query = applyWhere(query, options.where, 'documents.metadata', dialectOf(db));
+  const [row] = (await query) as Array<{ n: number | string }>;
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Replaces a document's metadata, and its chunks' copy with it, in one transaction: filters read
+ * the chunks' copy, so search, count and listing see the new metadata from the same commit. Nothing
+ * is embedded again and the index is untouched (a filter is resolved in SQL). It takes the change
+ * log's write lock, so an ingest committing meanwhile copies either the old metadata before it or
+ * the new one after it, never a mix. Undefined when the document does not exist.
+ */
+export async function updateDocumentMetadata(
+  db: Knex,
+  ref: { collection: string; id: string },
+  metadata: Record<string, unknown>,
+): Promise<DocumentRecord | undefined> {
+  return logWriteTransaction(db, async (trx) => {
+    const key = { collection_id: ref.collection, id: ref.id };
+    const json = toJsonColumn(metadata);
+    const updated = await trx('documents').where(key).update({ metadata: json, updated_at: nowMs() });
+    if (updated === 0) return undefined;
+    await trx('chunks').where({ collection_id: ref.collection, document_id: ref.id }).update({ metadata: json });
+    return findDocument(trx, ref.id, ref.collection);
+  });
 }
 
 /** Marks the revision indexing; false when it is gone (removed, re-posted) or already ready. */

@@ -115,7 +115,10 @@ export async function saveJobOutcome(db: Knex, outcome: JobOutcome): Promise<voi
 
 export async function findJobRecord(db: Knex, queue: string, jobId: string): Promise<JobRecord | undefined> {
   const row = (await db('jobs').where({ queue, job_id: jobId }).first()) as JobRow | undefined;
-  if (!row) return undefined;
+  return row ? toJobRecord(row) : undefined;
+}
+
+function toJobRecord(row: JobRow): JobRecord {
   return {
     queue: row.queue,
     jobId: row.job_id,
@@ -127,6 +130,18 @@ export async function findJobRecord(db: Knex, queue: string, jobId: string): Pro
     requestId: row.request_id,
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };
+}
+
+/** Several jobs of one queue at once (those recorded), by job id. */
+export async function findJobRecords(db: Knex, queue: string, jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+  const found = new Map<string, JobRecord>();
+  for (let start = 0; start < jobIds.length; start += 500) {
+    const rows = (await db('jobs')
+      .where('queue', queue)
+      .whereIn('job_id', jobIds.slice(start, start + 500))) as JobRow[];
+    for (const row of rows) found.set(row.job_id, toJobRecord(row));
+  }
+  return found;
 }
 
 /** The record's outcome, or undefined while the job has not ended. */
