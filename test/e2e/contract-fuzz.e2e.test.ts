@@ -32,6 +32,11 @@ const DOCUMENT_ID = 'fuzz-document';
 const UNDESCRIBABLE: Array<[string, RegExp, string]> = [
   ['addDocument', /^metadata/, 'max_bytes'], // metadata's size is counted in bytes of its JSON text: no keyword measures that
   ['addDocument', /^metadata/, 'max_depth'], // nesting of arbitrary JSON: expressible only as a schema as deep as the limit
+  ['addDocuments', /^documents\.\d+\.metadata/, 'max_bytes'], // the same, for each item of a batch
+  ['addDocuments', /^documents\.\d+\.metadata/, 'max_depth'],
+  ['addDocuments', /^documents\.\d+\.id$/, 'duplicate_id'], // uniqueness of one property across items: no keyword states it
+  ['updateDocumentMetadata', /^metadata/, 'max_bytes'],
+  ['updateDocumentMetadata', /^metadata/, 'max_depth'],
   // $and/$or clauses are where filters themselves: the description shows the grammar one level deep
   // (clauses as non-empty objects), since a recursive schema would need the filter as a named component
   ['*', /^where\.\$(and|or)\.\d+/, '*'],
