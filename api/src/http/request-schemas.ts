@@ -127,7 +127,7 @@ export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
 function wholeNumberParam(min: number, max: number) {
   return z
     .string()
-    .regex(/^[0-9]{1,9}$/, 'must be a whole number written in digits')
+    .regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), 'must be a whole number written in digits')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
     .meta({ type: 'integer', minimum: min, maximum: max });
