@@ -148,8 +148,10 @@ for (const scenario of scenarios) {
         assert.ok(typeof d.seq === 'number' && d.seq > 0, JSON.stringify(d));
         const view = await api.document(d.id);
         assert.equal(view?.seq, d.seq, 'GET /documents/:id names the same seq');
-        const job = await api.job('ingest', d.job.id);
-        assert.equal((job.result as { seq?: number }).seq, d.seq, 'GET /jobs names the same seq');
+        assert.equal(d.job.id, body.documents[0]?.job.id, 'one job for the whole batch');
+        const job = await api.job('ingest-batch', d.job.id);
+        const item = (job.result as { documents: Array<{ documentId: string; seq?: number }> }).documents.find((r) => r.documentId === d.id);
+        assert.equal(item?.seq, d.seq, 'GET /jobs names the same seq');
         const found = await search({ query: marker(1000 + i), k: 3, mode: 'vector', minSeq: d.seq });
         assert.equal(found.results[0]?.documentId, d.id);
         assert.ok(found.seq >= d.seq);
@@ -165,6 +167,29 @@ for (const scenario of scenarios) {
       const reused = await api.request('POST', '/documents/batch', { documents: documents.slice(1) }, headers);
       assert.equal(reused.status, 409, reused.text);
       assert.equal(await count({ batch: 'one' }), 12);
+    });
+
+    it('fails a batch document with too many chunks alone; the others are searchable', async () => {
+      const huge = Array.from({ length: 120_000 }, (_, i) => `w${i % 97}`).join(' '); // > MAX_CHUNKS_PER_DOCUMENT chunks of CHUNK_SIZE 200
+      const documents = [
+        { id: 'alone-0', text: `The first of a mixed batch, ${marker(9000)}.` },
+        { id: 'alone-huge', text: huge },
+        { id: 'alone-2', text: `The last of a mixed batch, ${marker(9002)}.` },
+      ];
+      const reply = await api.post('/documents/batch?wait=true', { documents });
+      assert.equal(reply.status, 200, reply.text.slice(0, 500));
+      const states = (reply.body as BatchWritten & { documents: Array<{ jobError?: { code: string } }> }).documents;
+      assert.deepEqual(
+        states.map((d) => [d.id, d.state, d.status]),
+        [
+          ['alone-0', 'searchable', 'ready'],
+          ['alone-huge', 'failed', 'failed'],
+          ['alone-2', 'searchable', 'ready'],
+        ],
+      );
+      assert.equal(states[1]?.jobError?.code, 'too_many_chunks');
+      assert.equal((await api.document('alone-huge'))?.status, 'failed');
+      assert.equal((await search({ query: marker(9002), k: 3, mode: 'vector' })).results[0]?.documentId, 'alone-2');
     });
 
     it(`finds a document written with wait=true through whichever worker searches, ${PAIRS} times`, async () => {

@@ -22,8 +22,9 @@ export type WriteState = (typeof WRITE_STATES)[number];
 const ENDED: ReadonlySet<WriteState> = new Set(['searchable', 'failed', 'superseded']);
 
 export interface WaitTarget {
-  queue: 'ingest' | 'remove';
+  queue: 'ingest' | 'ingest-batch' | 'remove';
   jobId: string;
+  documentId?: string; // ingest-batch: which of the batch's documents
   collection: string;
 }
 
@@ -35,7 +36,8 @@ export interface WriteProgress {
 
 type WaitServices = { db: Knex; redis: Redis; config: Pick<Config, 'QUEUE_PREFIX' | 'HEARTBEAT_INTERVAL_MS'> };
 
-const StoredOutcome = z.object({ status: z.string().optional(), seq: z.number().int().nonnegative().optional() });
+const StoredOutcome = z.object({ status: z.string().optional(), seq: z.number().int().nonnegative().optional(), error: z.string().optional() });
+const StoredBatchOutcome = z.object({ documents: z.array(StoredOutcome.extend({ documentId: z.string() })) });
 
 /** Each target's progress when all have ended or `timeoutMs` passed; isDone says which. */
 export async function waitUntilSearchable(
@@ -57,27 +59,33 @@ export async function waitUntilSearchable(
 
 /** Pending targets whose job ended: committed with its seq, failed with its error, or superseded. */
 async function settleJobs(db: Knex, targets: readonly WaitTarget[], progress: WriteProgress[]): Promise<void> {
-  for (const queue of ['ingest', 'remove'] as const) {
+  for (const queue of ['ingest', 'ingest-batch', 'remove'] as const) {
     const pending = targets.map((t, i) => ({ t, i })).filter(({ t, i }) => t.queue === queue && progress[i]?.state === 'pending');
     if (pending.length === 0) continue;
-    const records = await findJobRecords(
-      db,
-      queue,
-      pending.map(({ t }) => t.jobId),
-    );
+    const records = await findJobRecords(db, queue, [...new Set(pending.map(({ t }) => t.jobId))]);
     for (const { t, i } of pending) {
       const outcome = outcomeOf(records.get(t.jobId));
       if (!outcome) continue;
-      if (outcome.status !== 'succeeded') {
-        progress[i] = { state: 'failed', seq: null, ...(outcome.error ? { jobError: outcome.error } : {}) };
-        continue;
-      }
-      const result = StoredOutcome.safeParse(outcome.result);
-      const seq = result.success ? result.data.seq : undefined;
-      if (result.success && result.data.status === 'superseded') progress[i] = { state: 'superseded', seq: null };
-      else progress[i] = seq === undefined ? { state: 'searchable', seq: null } : { state: 'committed', seq }; // no seq: nothing was logged (a dry run)
+      if (outcome.status !== 'succeeded') progress[i] = { state: 'failed', seq: null, ...(outcome.error ? { jobError: outcome.error } : {}) };
+      else progress[i] = progressOf(queue === 'ingest-batch' ? batchItemOf(outcome.result, t.documentId) : outcome.result);
     }
   }
+}
+
+/** One document's entry in an ingest-batch outcome. */
+function batchItemOf(result: unknown, documentId: string | undefined): unknown {
+  const parsed = StoredBatchOutcome.safeParse(result);
+  return parsed.success ? parsed.data.documents.find((d) => d.documentId === documentId) : undefined;
+}
+
+/** A succeeded job's (or batch item's) stored outcome as progress: committed with its seq, superseded, or failed alone. */
+function progressOf(stored: unknown): WriteProgress {
+  const result = StoredOutcome.safeParse(stored);
+  if (!result.success) return { state: 'searchable', seq: null };
+  const { status, seq, error } = result.data;
+  if (status === 'superseded') return { state: 'superseded', seq: null };
+  if (status === 'failed') return { state: 'failed', seq: null, jobError: { code: 'too_many_chunks', message: error ?? 'the document failed' } };
+  return seq === undefined ? { state: 'searchable', seq: null } : { state: 'committed', seq }; // no seq: nothing was logged (a dry run)
 }
 
 /** Committed targets every live worker has applied become searchable. */

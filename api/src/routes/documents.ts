@@ -30,7 +30,7 @@ export function documentsRouter(s: ApiServices): Router {
       const waitMs = waitOf(s, req.query);
       const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
       const input = parse(DocumentInput, body, 'document');
-      const accepted = await acceptDocuments(s, req, res, collection, [input]);
+      const accepted = await acceptDocuments(s, req, res, collection, [input], 'single');
       const [written] = await answerDocuments(s, res, collection, accepted, waitMs);
       if (!written) throw new Error('a write of one document answered none');
       res.json({ document: { id: written.id, status: written.status, revision: written.revision }, job: written.job, ...progressFields(written) });
@@ -41,7 +41,7 @@ export function documentsRouter(s: ApiServices): Router {
       const waitMs = waitOf(s, req.query);
       const input = parse(DocumentBatch, req.body, 'batch');
       refuseDuplicateIds(input.documents, 'documents');
-      const accepted = await acceptDocuments(s, req, res, collection, input.documents);
+      const accepted = await acceptDocuments(s, req, res, collection, input.documents, 'batch');
       res.json({ documents: await answerDocuments(s, res, collection, accepted, waitMs) });
     });
 
@@ -109,7 +109,7 @@ async function answerDocuments(
     res.status(202);
     return accepted.documents;
   }
-  const targets = accepted.documents.map((d): WaitTarget => ({ queue: 'ingest', jobId: d.job.id, collection }));
+  const targets = accepted.documents.map((d): WaitTarget => ({ queue: d.job.queue, jobId: d.job.id, documentId: d.id, collection }));
   const { progress, isDone } = await waitUntilSearchable(s, targets, waitMs);
   res.status(isDone ? 200 : 202);
   return accepted.documents.map((d, i) => {

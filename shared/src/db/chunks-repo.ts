@@ -37,55 +37,70 @@ export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: numb
  * were computed, nothing is written (the switch and this commit take the same write lock) and the
  * job is retried, by a worker that has the new embedder once this one has seen the switch and stopped.
  */
+export interface ReplaceInput {
+  collection?: string;
+  documentId: string;
+  revision: number;
+  contentHash: string;
+  embedder: string;
+  chunks: NewChunk[];
+}
+
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { collection?: string; documentId: string; revision: number; contentHash: string; embedder: string; chunks: NewChunk[] },
+  input: ReplaceInput,
   onCommit: (trx: Knex, replaced: { chunks: number; removed: number; seq: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
+  return logWriteTransaction(db, async (trx) => {
+    const outcome = await replaceChunksIn(trx, input);
+    if (outcome.status === 'replaced') await onCommit(trx, outcome);
+    return outcome;
+  });
+}
+
+/** replaceDocumentChunks' work inside a transaction the caller holds through logWriteTransaction (a batch commits several documents in one). */
+export async function replaceChunksIn(trx: Knex, input: ReplaceInput): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   const key = { collection_id: collection, id: input.documentId };
-  return logWriteTransaction(db, async (trx) => {
-    const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
-    if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
-    const doc = (await trx('documents').select('revision', 'metadata').where(key).first()) as { revision: number; metadata: unknown } | undefined;
-    if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-    const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
-    const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
-    const ids: number[] = [];
-    for (let start = 0; start < input.chunks.length; start += BATCH) {
-      const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
-        collection_id: collection,
-        document_id: input.documentId,
-        ordinal: start + i,
-        text: chunk.text,
-        metadata,
-        embedding: encodeEmbedding(chunk.embedding),
-        span_start: chunk.span?.start ?? null,
-        span_end: chunk.span?.end ?? null,
-      }));
-      // RETURNING order is not guaranteed: the ordinal pairs each id with its text
-      const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
-      ids.push(...inserted.map((row) => row.id));
-      await writeLexicalEntries(
-        trx,
-        inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
-      );
-    }
-    const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
-    if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
-    await appendLog(trx, 'add', ids, collection);
-    const seq = await latestSeq(trx, collection); // ours: the write lock is held
-    await trx('documents').where(key).update({
-      status: 'ready',
-      error: null,
-      chunk_count: ids.length,
-      indexed_hash: input.contentHash,
-      seq,
-      updated_at: nowMs(),
-    });
-    await onCommit(trx, { chunks: ids.length, removed, seq });
-    return { status: 'replaced', chunks: ids.length, removed, seq };
+  const recorded = (await trx('index_meta').select('embedder').where({ id: 1 }).first()) as { embedder: string } | undefined;
+  if (recorded !== undefined && recorded.embedder !== input.embedder) throw new EmbedderSwitchedError(recorded.embedder, input.embedder);
+  const doc = (await trx('documents').select('revision', 'metadata').where(key).first()) as { revision: number; metadata: unknown } | undefined;
+  if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
+  const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
+  const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
+  const ids: number[] = [];
+  for (let start = 0; start < input.chunks.length; start += BATCH) {
+    const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
+      collection_id: collection,
+      document_id: input.documentId,
+      ordinal: start + i,
+      text: chunk.text,
+      metadata,
+      embedding: encodeEmbedding(chunk.embedding),
+      span_start: chunk.span?.start ?? null,
+      span_end: chunk.span?.end ?? null,
+    }));
+    // RETURNING order is not guaranteed: the ordinal pairs each id with its text
+    const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
+    ids.push(...inserted.map((row) => row.id));
+    await writeLexicalEntries(
+      trx,
+      inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
+    );
+  }
+  const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
+  if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
+  await appendLog(trx, 'add', ids, collection);
+  const seq = await latestSeq(trx, collection); // ours: the write lock is held
+  await trx('documents').where(key).update({
+    status: 'ready',
+    error: null,
+    chunk_count: ids.length,
+    indexed_hash: input.contentHash,
+    seq,
+    updated_at: nowMs(),
   });
+  return { status: 'replaced', chunks: ids.length, removed, seq };
 }
 
 /** Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it ready. */
