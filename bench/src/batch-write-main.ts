@@ -37,15 +37,27 @@ try {
   await Promise.all(workers.map((w) => w.waitForLine(/worker ready/, 30_000)));
   await timed(web.url, '/documents?wait=true', { id: 'warm-up', text: text(0, 0) });
   for (const size of SIZES) {
-    const jobs: number[] = [];
-    const oneJob: number[] = [];
+    const perDocument: number[] = [];
+    const batchJob: number[] = [];
+    const oneDocument: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const docs = Array.from({ length: size }, (_, i) => ({ id: `r${round}-n${size}-d${i}`, text: text(i, round) }));
-      jobs.push(await timed(web.url, '/documents/batch?wait=true', { documents: docs }));
-      oneJob.push(await timed(web.url, '/documents?wait=true', { id: `r${round}-n${size}-all`, text: docs.map((d) => d.text).join('\n\n') }));
+      const docs = (kind: string) => Array.from({ length: size }, (_, i) => ({ id: `r${round}-n${size}-${kind}${i}`, text: text(i, round) }));
+      const started = performance.now();
+      await Promise.all(docs('j').map((doc) => timed(web.url, '/documents?wait=true', doc)));
+      perDocument.push(performance.now() - started);
+      batchJob.push(await timed(web.url, '/documents/batch?wait=true', { documents: docs('b') }));
+      oneDocument.push(
+        await timed(web.url, '/documents?wait=true', {
+          id: `r${round}-n${size}-all`,
+          text: docs('o')
+            .map((d) => d.text)
+            .join('\n\n'),
+        }),
+      );
     }
+    const ms = (values: number[]) => `${median(values).toFixed(0)} ms`;
     process.stdout.write(
-      `${size} documents: one job per document ${median(jobs).toFixed(0)} ms, one job for all ${median(oneJob).toFixed(0)} ms (median of ${ROUNDS})\n`,
+      `${size} documents until searchable (median of ${ROUNDS}): a job per document ${ms(perDocument)}, one batch job ${ms(batchJob)}, one document ${ms(oneDocument)}\n`,
     );
   }
 } finally {
