@@ -93,6 +93,7 @@ for (const backend of backends()) {
         QUEUE_PREFIX: `fuzz-${randomUUID()}`,
         API_KEYS: KEY,
         RATE_LIMIT_MAX: '1000000',
+        WRITE_WAIT_MAX_MS: '5000', // a write's ?wait=true stays well within the client's 15 s
         ...(schema ? { DATABASE_URL: schema.url } : {}),
       };
       worker = await startWorker(env);
@@ -263,7 +264,8 @@ function send(base: string, method: string, path: string, headers: Record<string
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const allHeaders = { authorization: `Bearer ${KEY}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers };
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: allHeaders, timeout: 15_000 }, (res) => {
+    // agent: false, a connection per request: a kept-alive one may be closed by the server's keep-alive timeout just as it is reused
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: allHeaders, timeout: 15_000, agent: false }, (res) => {
       const contentType = String(res.headers['content-type'] ?? '');
       if (contentType.startsWith('text/event-stream')) {
         resolve({ status: res.statusCode ?? 0, contentType, text: '' });
