@@ -13,6 +13,7 @@ import { rateLimiter } from './http/rate-limit.js';
 import { jsonBody } from './http/json-body.js';
 import { healthRouter } from './routes/health.js';
 import { documentsRouter } from './routes/documents.js';
+import { documentReadsRouter } from './routes/document-reads.js';
 import { searchRouter } from './routes/search.js';
 import { jobsRouter } from './routes/jobs.js';
 import { chatRouter } from './routes/chat.js';
@@ -44,6 +45,7 @@ export function createApp(services: ApiServices): express.Express {
   app.use(collectionsRouter(services));
   app.use(keysRouter(services));
   app.use(documentsRouter(services));
+  app.use(documentReadsRouter(services));
   app.use(searchRouter(services));
   app.use(jobsRouter(services));
   app.use(chatRouter(services));

@@ -197,6 +197,14 @@ function fieldValueArb(name: string): fc.Arbitrary<unknown> {
     limit: fc.oneof(stringArb, fc.integer({ min: 0, max: 300 }).map(String)),
     dryRun: fc.oneof(fc.boolean(), scalarArb),
     title: fc.oneof(stringArb, fc.constant(null)),
+    documents: fc.array(
+      fc.oneof(
+        fc.record({ text: fc.string({ minLength: 1, maxLength: 20 }).map((text) => `doc ${text}`) }).map((item) => ({ ...item })), // plain objects, as JSON.parse makes
+        fc.record({ id: stringArb, text: stringArb, metadata: objectOf(keyArb, anyJson, 3) }, { requiredKeys: ['text'] }).map((item) => ({ ...item })),
+        anyJson,
+      ),
+      { minLength: 0, maxLength: 4 },
+    ),
   };
   return fc.oneof({ weight: 3, arbitrary: plausible[name] ?? stringArb }, { weight: 1, arbitrary: anyJson });
 }
@@ -397,6 +405,10 @@ describe('filter compiler on arbitrary accepted filters', () => {
       case 'in':
       case 'nin':
         return { kind: ast.kind, path: path(ast.path), values: ast.values.map(value) };
+      case 'not':
+        return { kind: 'not', clause: skeleton(ast.clause) };
+      case 'exists':
+        return { kind: 'exists', path: path(ast.path) };
       default:
         return { ...ast, path: path(ast.path), value: value(ast.value) } as WhereAst;
     }

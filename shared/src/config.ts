@@ -168,7 +168,9 @@ export const Config = z
     MAX_FILTER_DEPTH: positiveInt().default(6), // nesting of $and/$or in where
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
     MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
-    MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents page size
+    MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents and GET /documents/:id/chunks page size
+    MAX_BATCH_DOCUMENTS: positiveInt().default(100), // documents in one POST /documents/batch (the body also stays within BODY_LIMIT_BYTES)
+    WRITE_WAIT_MAX_MS: positiveInt().max(28_000).default(20_000), // longest ?wait=true of a write (and its default timeoutMs); then 202 with the state so far
     MAX_HASH_PAGE_SIZE: positiveInt().max(100_000).default(5_000), // GET /document-hashes page size (and its default): a folder sync reads the ids and hashes of a collection
     MAX_WHERE_QUERY_CHARS: positiveInt().default(4_096), // characters of a `where` filter in a query string, once decoded
     HTTP_MAX_HEADER_BYTES: positiveInt().default(65_536), // request line and headers together (431 above); must hold a MAX_WHERE_QUERY_CHARS filter of 9-byte escapes

@@ -69,6 +69,11 @@ export class SearchTimeoutError extends AppError {
   readonly status = 504;
   readonly code = 'search_timeout';
 }
+/** A search asked for minSeq and the answering index, synced, has not reached it (the seq is not committed in that collection). */
+export class IndexBehindError extends AppError {
+  readonly status = 409;
+  readonly code = 'index_behind';
+}
 
 /**
  * A job that must not be tried again, whatever its attempts left (BullMQ's UnrecoverableError): it
@@ -103,6 +108,7 @@ const byCode: Record<string, new (message: string) => AppError> = {
   rate_limited: RateLimitedError,
   upstream_unavailable: UpstreamUnavailableError,
   search_timeout: SearchTimeoutError,
+  index_behind: IndexBehindError,
 };
 
 /** Rebuilds the AppError a worker reported as {code, message}; unknown codes become a 503. */

@@ -30,11 +30,11 @@ describe('per-queue policy', () => {
     const config = loadConfig({});
     assert.deepEqual(
       QUEUE_NAMES.map((queue) => jobTimeoutMs(config, queue)),
-      [300_000, 120_000, 5_000, 180_000, 120_000, 3_600_000],
+      [300_000, 300_000, 120_000, 5_000, 180_000, 120_000, 3_600_000],
     );
     assert.deepEqual(
       QUEUE_NAMES.map((queue) => queueConcurrency(config, queue)),
-      [2, 1, 8, 4, 1, 1],
+      [2, 2, 1, 8, 4, 1, 1],
     );
     const tuned = loadConfig({ INGEST_CONCURRENCY: '5', SEARCH_TIMEOUT_MS: '900' });
     assert.equal(queueConcurrency(tuned, 'ingest'), 5);

@@ -126,7 +126,7 @@ const fieldArb = fc
   .chain((length) => fc.array(fc.constantFrom(...KEYS), { minLength: length, maxLength: length }))
   .map((segments) => segments.join('.'));
 const rangeValueArb = fc.oneof(fc.constantFrom('', 'a', 'b', 'é', '😀', '\uE000', 0, 1, -1, 1.5), stringArb, numberArb);
-const operatorArb: fc.Arbitrary<Json> = fc.oneof(
+const baseOperatorArb: fc.Arbitrary<Json> = fc.oneof(
   fc.record({ $eq: scalarArb }),
   fc.record({ $ne: scalarArb }),
   fc.record({ $gt: rangeValueArb }),
@@ -137,6 +137,17 @@ const operatorArb: fc.Arbitrary<Json> = fc.oneof(
   fc.record({ $in: fc.array(scalarArb, { maxLength: 5 }) }),
   fc.record({ $nin: fc.array(scalarArb, { maxLength: 5 }) }),
   fc.record({ $ne: scalarArb, $nin: fc.array(scalarArb, { maxLength: 3 }) }),
+  fc.record({ $exists: fc.boolean() }),
+  fc.record({ $contains: scalarArb }),
+  fc.record({ $contains: scalarArb, $exists: fc.boolean() }),
+);
+const operatorArb: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 4, arbitrary: baseOperatorArb },
+  { weight: 1, arbitrary: fc.record({ $not: baseOperatorArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(baseOperatorArb, fc.record({ $not: baseOperatorArb })).map(([ops, not]) => ({ ...(ops as object), ...(not as object) })),
+  },
 );
 const conditionArb = fc.tuple(fieldArb, fc.oneof(scalarArb, operatorArb));
 
@@ -146,6 +157,7 @@ const filterArb: fc.Arbitrary<Json> = fc.letrec<{ filter: Json }>((tie) => ({
     fc.uniqueArray(conditionArb, { selector: (entry) => entry[0], minLength: 1, maxLength: 2 }).map((entries) => Object.fromEntries(entries)),
     fc.record({ $and: fc.array(tie('filter'), { minLength: 1, maxLength: 3 }) }),
     fc.record({ $or: fc.array(tie('filter'), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ $not: tie('filter') }),
     fc.tuple(conditionArb, fc.array(tie('filter'), { minLength: 1, maxLength: 2 })).map(([[field, value], or]) =>
       Object.fromEntries([
         [field, value],
@@ -285,6 +297,33 @@ describe('where on SQLite and Postgres', () => {
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
 
+  it('answers $exists, $contains and $not with the right rows', async () => {
+    const all = [0, 1, 3, 4, 5, 6];
+    const cases: Array<[Json, number[]]> = [
+      [{ tags: { $contains: 'x' } }, [1]],
+      [{ tags: { $contains: 1.0 } }, [1]],
+      [{ n: { $contains: 5 } }, [1]],
+      [{ n: { $contains: '5' } }, []],
+      [{ a: { $contains: 1 } }, []], // a list of objects, and a number that is not a list
+      [{ name: { $exists: true } }, [2]], // an explicit null is present
+      [{ name: { $exists: false } }, all],
+      [{ 'author.name': { $exists: true } }, [4]],
+      [{ n: { $not: { $gte: 1 } } }, all], // missing, a list and a string are not >= 1
+      [{ $not: { b: true } }, all],
+      [{ $not: { $not: { b: true } } }, [2]],
+    ];
+    for (const [filter, fixed] of cases) {
+      const where = schema.parse(filter);
+      const expected = expectedIds(rows, where);
+      assert.deepEqual(
+        expected.filter((id) => id < 7),
+        fixed,
+        `reference for ${JSON.stringify(filter)}`,
+      );
+      for (const target of targets) assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
+    }
+  });
+
   it('refuses hostile field names and malformed filters before any SQL runs', () => {
     const refused = [
       { "a') OR 1=1 --": 1 },
@@ -298,6 +337,12 @@ describe('where on SQLite and Postgres', () => {
       { $where: 'sleep(10)' },
       JSON.parse('{"__proto__": {"polluted": 1}}'),
       JSON.parse('{"a": {"$in": [1e999]}}'),
+      { a: { $exists: 'yes' } },
+      { a: { $contains: [1] } },
+      { a: { $not: 5 } },
+      { a: { $not: {} } },
+      { $not: [] },
+      { $not: {} },
     ];
     for (const filter of refused) assert.throws(() => parse(schema, filter, 'where'), ValidationError, JSON.stringify(filter));
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);

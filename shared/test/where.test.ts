@@ -94,9 +94,35 @@ describe('createWhereSchema', () => {
     assertRejected({ a: { $where: '1' } }, 'unknown_operator', 'a.$where');
     assertRejected({ a: { $regex: '.*' } }, 'unknown_operator', 'a.$regex');
     assertRejected({ $where: 'sleep(1)' }, 'unknown_operator', '$where');
-    assertRejected({ $not: { a: 1 } }, 'unknown_operator', '$not');
+    assertRejected({ $nor: [{ a: 1 }] }, 'unknown_operator', '$nor');
     assertRejected({ a: { $and: [] } }, 'unknown_operator', 'a.$and');
     assertRejected({ $: 1 }, 'unknown_operator', '$');
+  });
+
+  it('parses $exists, $contains and $not, on a field and on a filter', () => {
+    assert.deepEqual(ast({ a: { $exists: true } }), { kind: 'exists', path: ['a'] });
+    assert.deepEqual(ast({ a: { $exists: false } }), { kind: 'not', clause: { kind: 'exists', path: ['a'] } });
+    assert.deepEqual(ast({ 'x.tags': { $contains: 'b' } }), { kind: 'contains', path: ['x', 'tags'], value: 'b' });
+    assert.deepEqual(ast({ n: { $not: { $gt: 1, $lt: 5 } } }), {
+      kind: 'not',
+      clause: {
+        kind: 'and',
+        clauses: [
+          { kind: 'gt', path: ['n'], value: 1 },
+          { kind: 'lt', path: ['n'], value: 5 },
+        ],
+      },
+    });
+    assert.deepEqual(ast({ $not: { a: 1 } }), { kind: 'not', clause: { kind: 'eq', path: ['a'], value: 1 } });
+  });
+
+  it('rejects malformed $exists, $contains and $not', () => {
+    assertRejected({ a: { $exists: 'yes' } }, 'boolean', 'a.$exists');
+    assertRejected({ a: { $contains: [1] } }, 'scalar', 'a.$contains');
+    assertRejected({ a: { $not: 5 } }, 'not_operand', 'a.$not');
+    assertRejected({ a: { $not: { b: 1 } } }, 'object_value', 'a.$not');
+    assertRejected({ $not: [{ a: 1 }] }, 'not_operand', '$not');
+    assertRejected({ $not: {} }, 'not_operand', '$not');
   });
 
   it('rejects field names outside the pattern, including SQL injection', () => {

@@ -95,7 +95,7 @@ for (const backend of BACKENDS) {
       assert.equal(again.document?.revision, 2);
       await startTheWorker();
       const done = await waitForJob('remove', removal.job.id, 'succeeded');
-      assert.deepEqual(done.result, { documents: 0, chunks: 0, dryRun: false });
+      assert.deepEqual(done.result, { documents: 0, chunks: 0, dryRun: false, seq: seqOf(done.result) });
       await waitForJob('ingest', again.job.id, 'succeeded');
       const doc = await client.document('reposted');
       assert.equal(doc?.status, 'ready');
@@ -113,7 +113,7 @@ for (const backend of BACKENDS) {
       const later = await accepted('POST', '/documents', { id: 'red-later', text: 'a red note written after the removal', metadata: { team: 'red' } });
       await startTheWorker();
       const done = await waitForJob('remove', removal.job.id, 'succeeded');
-      assert.deepEqual(done.result, { documents: 1, chunks: 1, dryRun: false }, 'only stays-red was still as acknowledged');
+      assert.deepEqual(done.result, { documents: 1, chunks: 1, dryRun: false, seq: seqOf(done.result) }, 'only stays-red was still as acknowledged');
       await waitForJob('ingest', moved.job.id, 'succeeded');
       await waitForJob('ingest', later.job.id, 'succeeded');
       assert.equal(await client.document('stays-red'), undefined);
@@ -169,4 +169,11 @@ for (const backend of BACKENDS) {
       assert.equal(await client.document('lost-removal'), undefined);
     });
   });
+}
+
+/** A removal's commit seq, checked to be one. */
+function seqOf(result: unknown): number {
+  const seq = (result as { seq?: unknown } | null)?.seq;
+  assert.ok(typeof seq === 'number' && seq >= 0, `a removal names the seq of its commit: ${JSON.stringify(result)}`);
+  return seq;
 }

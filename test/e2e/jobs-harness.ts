@@ -27,6 +27,7 @@ export interface DocumentView {
   error: string | null;
   chunkCount: number;
   revision: number;
+  seq: number | null;
 }
 
 export interface JobView {

@@ -53,7 +53,8 @@ describe('jobs, metrics and the queue dashboard', () => {
     assert.equal(job.progress, 100);
     assert.ok(job.attempts >= 1, JSON.stringify(job));
     const doc = await client.document('obs-0');
-    assert.deepEqual(job.result, { documentId: 'obs-0', revision: 1, status: 'ready', chunks: doc?.chunkCount, removedChunks: 0 });
+    assert.deepEqual(job.result, { documentId: 'obs-0', revision: 1, status: 'ready', chunks: doc?.chunkCount, removedChunks: 0, seq: doc?.seq });
+    assert.ok(typeof doc?.seq === 'number' && doc.seq > 0, 'the document names the seq of its commit');
     assert.equal((await client.get('/jobs/ingest/ingest:nobody:1')).status, 404);
   });
 

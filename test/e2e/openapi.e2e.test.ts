@@ -144,6 +144,26 @@ describe('answers match the OpenAPI description', () => {
     check('removeDocument', await client.request('DELETE', '/documents/nope'), 404);
   });
 
+  it('batch writes, waiting until searchable, chunks, count and metadata updates', async () => {
+    const batch = { documents: [{ id: 'queen', text: 'The queen lays the eggs.', metadata: { caste: 'queen' } }, { text: 'Workers forage.' }] };
+    check('addDocuments', await client.post('/documents/batch', { documents: [{ text: 'fine' }, { text: ' ' }] }), 400);
+    check('addDocuments', await client.post('/documents/batch', batch), 202);
+    const waited = bodyOf<{ documents: Array<{ seq: number }> }>(check('addDocuments', await client.post('/documents/batch?wait=true', batch), 200));
+    check('addDocument', await client.post('/documents?wait=true', { id: 'drone', text: 'Drones mate with the queen.' }), 200);
+    check('search', await client.post('/search', { query: 'queen', minSeq: waited.documents[0]?.seq ?? 0 }), 200);
+    check('search', await client.post('/search', { query: 'queen', minSeq: 1_000_000_000 }), 409);
+    const chunks = bodyOf<{ chunks: Array<{ id: number }> }>(check('listDocumentChunks', await client.get('/documents/queen/chunks'), 200));
+    check('listDocumentChunks', await client.get(`/documents/queen/chunks?around=${chunks.chunks[0]?.id ?? 1}&n=1`), 200);
+    check('listDocumentChunks', await client.get('/documents/nope/chunks'), 404);
+    check('listDocumentChunks', await client.get('/documents/queen/chunks?limit=0'), 400);
+    check('countDocuments', await client.post('/documents/count', { where: { caste: { $exists: true } } }), 200);
+    check('countDocuments', await client.post('/documents/count', { where: { caste: { $contains: [1] } } }), 400);
+    check('updateDocumentMetadata', await client.request('PATCH', '/documents/queen', { metadata: { caste: 'queen', old: true } }), 200);
+    check('updateDocumentMetadata', await client.request('PATCH', '/documents/nope', { metadata: {} }), 404);
+    check('removeDocument', await client.request('DELETE', '/documents/drone?wait=true'), 200);
+    check('removeDocuments', await client.post('/documents/delete?wait=true', { where: { caste: 'queen' } }), 200);
+  });
+
   it('collection routes, and every documents, search and chat route inside a collection', async () => {
     check('createCollection', await client.post('/collections', { id: 'handbook', title: 'Handbook', metadata: { team: 'apiary' } }), 201);
     check('createCollection', await client.post('/collections', { id: 'handbook' }), 409);
@@ -193,6 +213,10 @@ describe('answers match the OpenAPI description', () => {
     check('sessionEventsInCollection', { status: stream.status, headers: stream.headers, body: null, text, ms: 0 }, 200);
     check('deleteSessionInCollection', await client.request('DELETE', `${c}/chat/sessions/${session}`), 200);
     check('deleteSessionInCollection', await client.request('DELETE', `${c}/chat/sessions/${session}`), 404);
+    check('addDocumentsInCollection', await client.post(`${c}/documents/batch?wait=true`, { documents: [{ id: 'cells', text: 'Cells are hexagons.' }] }), 200);
+    check('listDocumentChunksInCollection', await client.get(`${c}/documents/cells/chunks`), 200);
+    check('countDocumentsInCollection', await client.post(`${c}/documents/count`, {}), 200);
+    check('updateDocumentMetadataInCollection', await client.request('PATCH', `${c}/documents/cells`, { metadata: { shape: 'hexagon' } }), 200);
     const spare = bodyOf<{ id: string }>(check('createSession', await client.post('/chat/sessions', {}), 201)).id;
     check('deleteSession', await client.request('DELETE', `/chat/sessions/${spare}`), 200);
     check('removeDocumentsInCollection', await client.post(`${c}/documents/delete`, { where: { lang: 'en' }, dryRun: true }), 202);

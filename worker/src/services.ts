@@ -31,6 +31,7 @@ import { JobStats } from './job-stats.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startSweeper } from './sweeper.js';
 import { startLogCompactor } from './log-compactor.js';
+import { startCommitAnnouncements, type CommitAnnouncements } from './commit-announcements.js';
 
 export interface Services {
   config: Config;
@@ -43,6 +44,7 @@ export interface Services {
   embedders: EmbedderRegistry; // one per embedder spec; each collection's generation names its own
   answerer: Answerer;
   indexes: CollectionIndexes; // one HNSW index per collection, with its generation's embedder
+  commits: CommitAnnouncements; // a commit's seq told to every worker, which then records what it applied (?wait=true)
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
   close(): Promise<void>;
 }
@@ -59,6 +61,7 @@ export async function startServices(config: Config): Promise<Services> {
   void checkEvictionPolicy(redis, logger); // warns when Redis may evict job hashes; never blocks start-up
   const jobStats = new JobStats();
   const heartbeat = await startHeartbeat({ config, logger, workerId, redis, indexes, jobStats });
+  const commits = startCommitAnnouncements({ config, logger, workerId, redis, indexes });
   const sweeper = startSweeper({ config, db, queues, logger });
   const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: (collection) => indexes.get(collection)?.stats().checkpointSeq ?? 0 });
   const watchdog = startQueueWatchdog({
@@ -78,6 +81,7 @@ export async function startServices(config: Config): Promise<Services> {
     watchdog.close();
     await closeQueues(queues, config.SHUTDOWN_GRACE_MS); // running jobs finish first
     await events.close(); // after the jobs: they publish what they store
+    await commits.close();
     await indexes.close(); // final checkpoints
     await heartbeat.close();
     redis.disconnect();
@@ -85,7 +89,7 @@ export async function startServices(config: Config): Promise<Services> {
     await db.destroy();
   };
   indexes.startVectorCopies(); // last: background reads that must not delay the start
-  return { config, logger, workerId, db, redis, queues, events, embedders, answerer, indexes, jobStats, close };
+  return { config, logger, workerId, db, redis, queues, events, embedders, answerer, indexes, commits, jobStats, close };
 }
 
 /**

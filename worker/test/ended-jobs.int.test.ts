@@ -59,10 +59,12 @@ describe('a job delivered again after it ended', () => {
     };
     await enqueue(services.queues.remove, services.config, jobId, data);
     await waitFor(async () => (await ended()) !== undefined, { timeoutMs: 10_000, what: 'the removal to succeed' });
-    assert.deepEqual((await ended())?.result, { documents: 1, chunks: 1, dryRun: false });
+    const first = (await ended())?.result as { seq?: unknown } | undefined;
+    assert.ok(typeof first?.seq === 'number' && first.seq > 0, 'the removal names the seq of its commit');
+    assert.deepEqual(first, { documents: 1, chunks: 1, dryRun: false, seq: first.seq });
 
     await enqueue(services.queues.remove, services.config, jobId, data); // delivered again
     await waitFor(async () => ((await findJobRecord(db, 'remove', jobId))?.attempts ?? 0) >= 2, { timeoutMs: 10_000, what: 'the second delivery' });
-    assert.deepEqual((await ended())?.result, { documents: 1, chunks: 1, dryRun: false }, 'the second delivery did not report 0 documents');
+    assert.deepEqual((await ended())?.result, { documents: 1, chunks: 1, dryRun: false, seq: first.seq }, 'the second delivery did not report 0 documents');
   });
 });

@@ -6,11 +6,13 @@ import { exampleDocument, exampleRemoveJob, HASH } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { UploadFields } from './upload.js';
+import { documentDataRoutes, idempotencyHeader, waitDescription } from './document-data-route-specs.js';
 
 export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
   const documentParams = z.strictObject({ id: Id });
   return [
     addDocumentRoute(config, schemas),
+    ...documentDataRoutes(config, schemas),
     {
       method: 'get',
       path: '/documents',
@@ -56,9 +58,16 @@ export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas):
       access: 'write',
       tag: 'documents',
       summary: 'Remove a document (a job)',
+      description: waitDescription(config, 'the removal'),
       params: documentParams,
+      query: schemas.WriteWaitQuery,
       responses: {
-        202: ok('removal enqueued; GET /jobs/remove/{id} for its counts', R.JobAccepted, exampleRemoveJob),
+        200: ok('wait=true: the removal is searchable through every live worker (or its job failed)', R.RemovalAccepted, {
+          ...exampleRemoveJob,
+          state: 'searchable',
+          seq: 13,
+        }),
+        202: ok('removal enqueued (wait=true: still under way at timeoutMs); GET /jobs/remove/{id} for its counts', R.RemovalAccepted, exampleRemoveJob),
         ...errors(400, 401, 404, 503),
       },
     },
@@ -69,9 +78,16 @@ export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas):
       access: 'write',
       tag: 'documents',
       summary: 'Remove every document matching a metadata filter (a job; dryRun only counts)',
+      description: waitDescription(config, 'the removal'),
+      query: schemas.WriteWaitQuery,
       body: { schema: schemas.RemoveRequest, example: { where: { lang: 'en' }, dryRun: true } },
       responses: {
-        202: ok('removal enqueued; its result counts documents and chunks', R.JobAccepted, exampleRemoveJob),
+        200: ok('wait=true: the removal is searchable through every live worker (or its job failed)', R.RemovalAccepted, {
+          ...exampleRemoveJob,
+          state: 'searchable',
+          seq: 13,
+        }),
+        202: ok('removal enqueued (wait=true: still under way at timeoutMs); its result counts documents and chunks', R.RemovalAccepted, exampleRemoveJob),
         ...errors(400, 401, 503),
       },
     },
@@ -86,15 +102,23 @@ function addDocumentRoute(config: RegistryConfig, schemas: RequestSchemas): Rout
     access: 'write',
     tag: 'documents',
     summary: 'Add or replace a document (JSON text or an uploaded file)',
-    description: `Stores the document (pending) and enqueues its ingest; 202 at once. An existing id is replaced (a new revision). Instead of JSON, send multipart/form-data with one file (.txt, .md, .html, .pdf; at most ${config.UPLOAD_MAX_BYTES} bytes, PDFs at most ${config.UPLOAD_PDF_MAX_PAGES} pages): its text is extracted and validated like \`text\`; metadata.source records {fileName, contentType, bytes, pages?} and the title defaults to the file name.`,
+    description: `Stores the document (pending) and enqueues its ingest; 202 at once. ${waitDescription(config, 'the document')} An Idempotency-Key makes a retry return the first answer without a second revision. An existing id is replaced (a new revision). Instead of JSON, send multipart/form-data with one file (.txt, .md, .html, .pdf; at most ${config.UPLOAD_MAX_BYTES} bytes, PDFs at most ${config.UPLOAD_PDF_MAX_PAGES} pages): its text is extracted and validated like \`text\`; metadata.source records {fileName, contentType, bytes, pages?} and the title defaults to the file name.`,
+    query: schemas.WriteWaitQuery,
+    headers: idempotencyHeader,
     body: { schema: schemas.DocumentInput, example: { id: 'bees', title: 'Bees', text: 'Honey bees store nectar in the comb.', metadata: { lang: 'en' } } },
     upload: { fields: UploadFields, fileField: 'file', description: 'file: the document; id, title: as in JSON; metadata: a JSON object as a string' },
     responses: {
-      202: ok('stored; ingest enqueued', R.DocumentAccepted, {
+      200: ok('wait=true: searchable through every live worker, or its ingest failed (state)', R.DocumentAccepted, {
+        document: { id: 'bees', status: 'ready', revision: 1 },
+        job: { queue: 'ingest', id: 'ingest:bees:1' },
+        state: 'searchable',
+        seq: 12,
+      }),
+      202: ok('stored; ingest enqueued (wait=true: still under way at timeoutMs, with the state so far)', R.DocumentAccepted, {
         document: { id: 'bees', status: 'pending', revision: 1 },
         job: { queue: 'ingest', id: 'ingest:bees:1' },
       }),
-      ...errors(400, 401, 413, 415, 429, 503),
+      ...errors(400, 401, 409, 413, 415, 429, 503),
     },
   };
 }
@@ -110,7 +134,7 @@ export function searchRoutes(schemas: RequestSchemas): RouteSpec[] {
       summary: 'Search by meaning and by words, optionally filtered by metadata',
       description:
         'mode: hybrid (default) fuses the vector and the lexical side by reciprocal rank; vector ranks by meaning; lexical by the words of the query (any of them; punctuation is never query syntax). ' +
-        'where (applied to both sides): {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
+        'where (applied to both sides): {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {field: {$exists: bool}}, {field: {$contains: v}}, {field: {$not: {..}}}, {$and: [..]}, {$or: [..]}, {$not: filter}; field names ^[A-Za-z0-9_.-]{1,64}$, a dot means nesting.',
       body: { schema: schemas.SearchRequest, example: { query: 'where is nectar kept', k: 3, where: { lang: 'en' }, mode: 'hybrid' } },
       responses: {
         200: ok('best first', R.SearchResponse, {
@@ -130,7 +154,7 @@ export function searchRoutes(schemas: RequestSchemas): RouteSpec[] {
           ],
           seq: 12,
         }),
-        ...errors(400, 401, 503, 504),
+        ...errors(400, 401, 409, 503, 504),
       },
     },
   ];

@@ -19,7 +19,8 @@ export type OpenApiDocument = Record<string, unknown> & {
 };
 
 const FIELD_NOTES: Record<string, string> = {
-  where: 'metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}',
+  where:
+    'metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {field: {$exists|$contains|$not: ..}}, {$and: [..]}, {$or: [..]}, {$not: filter}',
   metadata: 'a JSON object (limits: MAX_METADATA_BYTES as JSON, MAX_METADATA_DEPTH levels)',
 };
 

@@ -22,6 +22,8 @@ export type RequestLimitsConfig = Pick<
   | 'MAX_PAGE_SIZE'
   | 'MAX_HASH_PAGE_SIZE'
   | 'MAX_WHERE_QUERY_CHARS'
+  | 'MAX_BATCH_DOCUMENTS'
+  | 'WRITE_WAIT_MAX_MS'
 >;
 
 export const DEFAULT_K = 5;
@@ -40,26 +42,23 @@ function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
   const scalar = { type: ['string', 'number', 'boolean', 'null'] };
   const ordered = { type: ['string', 'number'] };
   const list = { type: 'array', items: scalar, maxItems: config.MAX_IN_LIST };
-  const operators = { $eq: scalar, $ne: scalar, $gt: ordered, $gte: ordered, $lt: ordered, $lte: ordered, $in: list, $nin: list };
+  const scalarOperators = { $eq: scalar, $ne: scalar, $gt: ordered, $gte: ordered, $lt: ordered, $lte: ordered, $in: list, $nin: list };
+  const moreOperators = { $exists: { type: 'boolean' }, $contains: scalar };
+  const notOperand = { type: 'object', minProperties: 1, additionalProperties: false, properties: { ...scalarOperators, ...moreOperators } }; // one level shown
+  const operators = { ...scalarOperators, ...moreOperators, $not: notOperand };
   const clauses = { type: 'array', minItems: 1, items: { type: 'object', minProperties: 1 } };
   return {
     type: 'object',
-    description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {$and: [..]}, {$or: [..]}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or`,
-    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
-    properties: { $and: clauses, $or: clauses },
+    description: `metadata filter: {field: value}, {field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}, {field: {$in|$nin: [..]}}, {field: {$exists: true|false}}, {field: {$contains: v}} (a list holding v), {field: {$not: {operators}}}, {$and: [..]}, {$or: [..]}, {$not: filter}; at most ${config.MAX_FILTER_CONDITIONS} conditions, ${config.MAX_FILTER_DEPTH} levels of $and/$or/$not`,
+    propertyNames: { maxLength: 64, pattern: '^(\\$and|\\$or|\\$not|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }, // a dot nests: no empty segment
+    properties: { $and: clauses, $or: clauses, $not: { type: 'object', minProperties: 1 } },
     additionalProperties: { anyOf: [scalar, { type: 'object', minProperties: 1, additionalProperties: false, properties: operators }] },
   };
 }
 
-/** A page size in a query string: digits only (z.coerce would take 0x10, " 5 " and 1e2), 1 to max. */
+/** A page size in a query string, 1 to max. */
 function pageSize(max: number, fallback: number) {
-  return z
-    .string()
-    .regex(/^[0-9]{1,6}$/, 'must be a whole number written in digits')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max))
-    .default(fallback)
-    .meta({ type: 'integer', minimum: 1, maximum: max });
+  return wholeNumberParam(1, max).default(fallback);
 }
 
 export function createRequestSchemas(config: RequestLimitsConfig) {
@@ -82,6 +81,14 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
       .max(1_000_000)
       .optional()
       .describe("drop results whose score is lower; the scale is the mode's: hybrid (0, 1], vector cosine [-1, 1], lexical engine relevance ≥ 0"),
+    minSeq: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "read your writes: a write's seq; 409 index_behind if the answering index, synced, has not applied it (a seq not committed in this collection)",
+      ),
   });
   const RemoveRequest = z.strictObject({
     // {} matches every document: as a removal that is one typo away from emptying the knowledge base
@@ -120,6 +127,46 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
     limit: pageSize(config.MAX_HASH_PAGE_SIZE, config.MAX_HASH_PAGE_SIZE),
     cursor: Id.optional(),
   });
-  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, DocumentHashesQuery, k };
+  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, DocumentHashesQuery, k, ...createDataSchemas(config, DocumentInput, where) };
 }
 export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
+
+/** digits only: z.coerce would take 0x10, " 5 " and 1e2 */
+function wholeNumberParam(min: number, max: number) {
+  return z
+    .string()
+    .regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ type: 'integer', minimum: min, maximum: max });
+}
+
+/** Batch writes, waiting for a write to be searchable, reading chunks back, counting and metadata updates. */
+function createDataSchemas<D extends z.ZodType>(config: RequestLimitsConfig, DocumentInput: D, where: ReturnType<typeof whereSchema>) {
+  const DocumentBatch = z.strictObject({
+    documents: z
+      .array(DocumentInput)
+      .min(1)
+      .max(config.MAX_BATCH_DOCUMENTS)
+      .describe(`1 to ${config.MAX_BATCH_DOCUMENTS} documents, each as the body of POST /documents; ids must differ`),
+  });
+  const WriteWaitQuery = z.strictObject({
+    wait: z.enum(['true', 'false']).default('false').describe('true: answer once the change is searchable through every live worker, or its job failed'),
+    timeoutMs: wholeNumberParam(1, config.WRITE_WAIT_MAX_MS)
+      .optional()
+      .describe(`how long to wait (default and at most ${config.WRITE_WAIT_MAX_MS} ms); then 202 with the state so far`),
+  });
+  const CountRequest = z.strictObject({ where: where.optional() });
+  const MetadataPatch = z.strictObject({
+    metadata: metadataSchema({ maxBytes: config.MAX_METADATA_BYTES, maxDepth: config.MAX_METADATA_DEPTH }).describe('replaces the whole metadata object'),
+  });
+  const ChunksQuery = z.strictObject({
+    around: wholeNumberParam(1, 2 ** 32 - 1)
+      .optional()
+      .describe('a chunk id of this document: answer that chunk and its n neighbours on each side'),
+    n: wholeNumberParam(0, config.MAX_PAGE_SIZE).default(2).describe('with around: neighbours on each side'),
+    limit: wholeNumberParam(1, config.MAX_PAGE_SIZE).default(50).describe('without around: chunks per page'),
+    after: wholeNumberParam(0, 1_000_000).optional().describe("without around: the previous page's nextAfter (an ordinal)"),
+  });
+  return { DocumentBatch, WriteWaitQuery, CountRequest, MetadataPatch, ChunksQuery };
+}

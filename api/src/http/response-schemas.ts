@@ -49,9 +49,42 @@ export const ServiceStatus = z.strictObject({
   latestSeq: count,
 });
 
+/** With ?wait=true: how far a write got (http/write-wait.ts). */
+const writeProgress = {
+  state: z
+    .enum(['pending', 'committed', 'searchable', 'failed', 'superseded'])
+    .optional()
+    .describe(
+      'with wait=true: pending (job not ended), committed (stored; a live worker has not applied it yet), searchable (through every live worker), failed, superseded (a newer revision was posted first)',
+    ),
+  seq: count.nullable().optional().describe("with wait=true: the change's vector_log seq once committed (POST /search minSeq)"),
+  jobError: z.strictObject({ code: z.string(), message: z.string() }).optional().describe('state failed: why'),
+};
 export const DocumentAccepted = z.strictObject({
   document: z.strictObject({ id: z.string(), status: DocumentStatus, revision: z.number().int().positive() }),
   job: JobRefBody,
+  ...writeProgress,
+});
+export const DocumentBatchAccepted = z.strictObject({
+  documents: z
+    .array(z.strictObject({ id: z.string(), revision: z.number().int().positive(), status: DocumentStatus, job: JobRefBody, ...writeProgress }))
+    .describe('one per item, in the order sent'),
+});
+export const RemovalAccepted = z.strictObject({ job: JobRefBody, ...writeProgress });
+export const DocumentCount = z.strictObject({ count });
+export const DocumentChunks = z.strictObject({
+  documentId: z.string(),
+  revision: z.number().int().positive(),
+  chunks: z.array(
+    z.strictObject({
+      id: z.number().int().positive().describe('the chunk id (chunkId in search results)'),
+      ordinal: count,
+      text: z.string(),
+      start: count.nullable().describe('text.slice(start, end) of the document text is the chunk; null for chunks stored before spans were kept'),
+      end: count.nullable(),
+    }),
+  ),
+  nextAfter: count.nullable().describe('pass as after for the next page; null on the last (and with around)'),
 });
 export const DocumentView = z.strictObject({
   id: z.string(),
@@ -64,6 +97,7 @@ export const DocumentView = z.strictObject({
   contentHash: z.string().describe('SHA-256 (hex) of the stored text'),
   fileHash: z.string().nullable().describe('SHA-256 (hex) of the uploaded file the text came from; null for JSON text'),
   indexedHash: z.string().nullable(),
+  seq: count.nullable().describe('the vector_log seq from which its indexed chunks are searchable (POST /search minSeq); null before its first ingest'),
   requestId: z.string().nullable(),
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -112,7 +146,12 @@ export const JobView = z.strictObject({
   progress: z.number().min(0).max(100).describe('percent'),
   progressDetail: z.strictObject({ done: count, total: count }).optional(),
   attempts: count,
-  result: z.unknown().optional().describe('ingest: {documentId, revision, status, chunks, removedChunks}; remove: {documents, chunks, dryRun}'),
+  result: z
+    .unknown()
+    .optional()
+    .describe(
+      'ingest: {documentId, revision, status, chunks, removedChunks, seq?}; remove: {documents, chunks, dryRun, seq?}; seq: the change is searchable from this vector_log seq',
+    ),
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
 });
 

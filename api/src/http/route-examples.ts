@@ -12,6 +12,7 @@ export const exampleDocument = {
   contentHash: HASH,
   fileHash: null,
   indexedHash: HASH,
+  seq: 12,
   requestId: 'b7e3c1d2-0f4a-4e55-9d8c-2a1b3c4d5e6f',
   createdAt: TIME,
   updatedAt: TIME,

@@ -5,7 +5,7 @@ import type { RouteAccess } from './access.js';
 import type { RequestLimitsConfig } from './request-schemas.js';
 import * as R from './response-schemas.js';
 
-export type HttpMethod = 'get' | 'post' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   description: string;
@@ -43,7 +43,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   401: 'no API key, or not a valid one (WWW-Authenticate: Bearer)',
   403: "the key's role is below the one the route needs (details name it)",
   404: 'not found',
-  409: 'conflict with the current state',
+  409: 'conflict with the current state (POST /search with minSeq: index_behind)',
   413: 'over a size limit',
   415: 'unsupported media type',
   429: 'rate limit or event-stream cap reached (Retry-After)',

@@ -27,6 +27,7 @@ async function search(s: ApiServices, req: Request, res: Response): Promise<void
       mode: input.mode,
       ...(input.where !== undefined ? { where: input.where } : {}),
       ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
+      ...(input.minSeq !== undefined ? { minSeq: input.minSeq } : {}),
       requestId,
       deadline,
     },

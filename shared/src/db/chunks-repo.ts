@@ -21,7 +21,8 @@ export interface NewChunk {
   span?: { start: number; end: number }; // where the text lies in the document's text: content.slice(start, end)
 }
 
-export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number } | { status: 'superseded' };
+/** seq: the vector_log seq of the commit that made this revision searchable (0 when nothing was ever logged). */
+export type ReplaceOutcome = { status: 'replaced'; chunks: number; removed: number; seq: number } | { status: 'superseded' };
 
 /**
  * The generations a commit's vectors were made for (DESIGN.md §13): `generation`, the collection's
@@ -40,58 +41,74 @@ export interface CommitGenerations {
  * and this commit take the same write lock) and GenerationChangedError asks for them to be embedded
  * again. A commit during a build also stages its chunks' vectors of the generation being built.
  */
+export interface ReplaceInput extends CommitGenerations {
+  collection?: string | undefined;
+  documentId: string;
+  revision: number;
+  contentHash: string;
+  chunks: NewChunk[];
+}
+
 export async function replaceDocumentChunks(
   db: Knex,
-  input: { collection?: string; documentId: string; revision: number; contentHash: string; chunks: NewChunk[] } & CommitGenerations,
-  onCommit: (trx: Knex, replaced: { chunks: number; removed: number }) => Promise<void> = async () => undefined, // runs in the commit
+  input: ReplaceInput,
+  onCommit: (trx: Knex, replaced: { chunks: number; removed: number; seq: number }) => Promise<void> = async () => undefined, // runs in the commit
 ): Promise<ReplaceOutcome> {
+  return logWriteTransaction(db, async (trx) => {
+    const outcome = await replaceChunksIn(trx, input);
+    if (outcome.status === 'replaced') await onCommit(trx, outcome);
+    return outcome;
+  });
+}
+
+/** replaceDocumentChunks' work inside a transaction the caller holds through logWriteTransaction (a batch commits several documents in one). */
+export async function replaceChunksIn(trx: Knex, input: ReplaceInput): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
   const key = { collection_id: collection, id: input.documentId };
-  return logWriteTransaction(db, async (trx) => {
-    const generation = await fenceGeneration(trx, collection, input);
-    // FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST of a newer
-    // revision that is in flight is waited for and seen, and none can land between this check and
-    // the commit, which would mark the newer revision ready with this one's chunks.
-    const doc = (await trx('documents').select('revision', 'metadata').where(key).forUpdate().first()) as { revision: number; metadata: unknown } | undefined;
-    if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-    const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
-    const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
-    const ids: number[] = [];
-    for (let start = 0; start < input.chunks.length; start += BATCH) {
-      const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
-        collection_id: collection,
-        document_id: input.documentId,
-        ordinal: start + i,
-        text: chunk.text,
-        metadata,
-        embedding: encodeEmbedding(chunk.embedding),
-        char_start: chunk.span?.start ?? null,
-        char_end: chunk.span?.end ?? null,
-        revision: input.revision,
-        generation: generation.current,
-      }));
-      // RETURNING order is not guaranteed: the ordinal pairs each id with its text
-      const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
-      ids.push(...inserted.map((row) => row.id));
-      await stageCommitted(trx, collection, generation.building, inserted, input.staged?.embeddings ?? []);
-      await writeLexicalEntries(
-        trx,
-        inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
-      );
-    }
-    const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
-    if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
-    await appendLog(trx, 'add', ids, collection);
-    await trx('documents').where(key).update({
-      status: 'ready',
-      error: null,
-      chunk_count: ids.length,
-      indexed_hash: input.contentHash,
-      updated_at: nowMs(),
-    });
-    await onCommit(trx, { chunks: ids.length, removed });
-    return { status: 'replaced', chunks: ids.length, removed };
+  const generation = await fenceGeneration(trx, collection, input);
+  // FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST of a newer
+  // revision that is in flight is waited for and seen, and none can land between this check and
+  // the commit, which would mark the newer revision ready with this one's chunks.
+  const doc = (await trx('documents').select('revision', 'metadata').where(key).forUpdate().first()) as { revision: number; metadata: unknown } | undefined;
+  if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
+  const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
+  const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
+  const ids: number[] = [];
+  for (let start = 0; start < input.chunks.length; start += BATCH) {
+    const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
+      collection_id: collection,
+      document_id: input.documentId,
+      ordinal: start + i,
+      text: chunk.text,
+      metadata,
+      embedding: encodeEmbedding(chunk.embedding),
+      char_start: chunk.span?.start ?? null,
+      char_end: chunk.span?.end ?? null,
+      revision: input.revision,
+      generation: generation.current,
+    }));
+    // RETURNING order is not guaranteed: the ordinal pairs each id with its text
+    const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
+    ids.push(...inserted.map((row) => row.id));
+    await stageCommitted(trx, collection, generation.building, inserted, input.staged?.embeddings ?? []);
+    await writeLexicalEntries(
+      trx,
+      inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
+    );
+  }
+  const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
+  if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
+  await appendLog(trx, 'add', ids, collection);
+  const seq = await latestSeq(trx, collection); // ours: the write lock is held
+  await trx('documents').where(key).update({
+    status: 'ready',
+    error: null,
+    chunk_count: ids.length,
+    indexed_hash: input.contentHash,
+    seq,
+    updated_at: nowMs(),
   });
+  return { status: 'replaced', chunks: ids.length, removed, seq };
 }
 
 /** The generation the commit writes, after checking its vectors were made for it (and for the one being built, if any). */
@@ -129,16 +146,16 @@ export async function refreshDocumentChunks(db: Knex, input: { collection?: stri
   const collection = input.collection ?? DEFAULT_COLLECTION;
   return db.transaction(async (trx) => {
     const doc = (await trx('documents')
-      .select('revision', 'metadata', 'chunk_count')
+      .select('revision', 'metadata', 'chunk_count', 'seq')
       .where({ collection_id: collection, id: input.documentId })
       .forUpdate() // as in replaceDocumentChunks: a newer revision cannot be marked ready by this one
-      .first()) as { revision: number; metadata: unknown; chunk_count: number } | undefined;
+      .first()) as { revision: number; metadata: unknown; chunk_count: number; seq: number | string | null } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
     await trx('chunks')
       .where({ collection_id: collection, document_id: input.documentId })
       .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)), revision: input.revision }); // same text: the spans hold for this revision too
     await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
-    return { status: 'replaced', chunks: doc.chunk_count, removed: 0 };
+    return { status: 'replaced', chunks: doc.chunk_count, removed: 0, seq: Number(doc.seq ?? 0) };
   });
 }
 
@@ -297,6 +314,54 @@ export async function chunkIdsMatching(db: Knex, where: Where, collection = DEFA
   const query = db('chunks').select('id').where('collection_id', collection);
   const rows = (await applyWhere(query, where, 'chunks.metadata', dialectOf(db))) as Array<{ id: number }>;
   return rows.map((row) => row.id);
+}
+
+export interface StoredChunk {
+  id: number;
+  ordinal: number;
+  text: string;
+  start: number | null; // [start, end) in the document text; null for chunks stored before spans were kept
+  end: number | null;
+}
+
+/** A document's chunks in ordinal order after `afterOrdinal` (-1: from the first), at most `limit`. */
+export async function listDocumentChunks(
+  db: Knex,
+  ref: { collection: string; documentId: string },
+  page: { afterOrdinal: number; limit: number },
+): Promise<StoredChunk[]> {
+  const rows = (await db('chunks')
+    .select('id', 'ordinal', 'text', 'char_start', 'char_end')
+    .where({ collection_id: ref.collection, document_id: ref.documentId })
+    .where('ordinal', '>', page.afterOrdinal)
+    .orderBy('ordinal')
+    .limit(page.limit)) as ChunkRow[];
+  return rows.map(toStoredChunk);
+}
+
+/** The chunk `chunkId` of the document and its `n` neighbours on each side, in order; undefined when it is not the document's. */
+export async function chunksAround(db: Knex, ref: { collection: string; documentId: string }, chunkId: number, n: number): Promise<StoredChunk[] | undefined> {
+  const key = { collection_id: ref.collection, document_id: ref.documentId };
+  const center = (await db('chunks').select('ordinal').where(key).where('id', chunkId).first()) as { ordinal: number } | undefined;
+  if (!center) return undefined;
+  const rows = (await db('chunks')
+    .select('id', 'ordinal', 'text', 'char_start', 'char_end')
+    .where(key)
+    .whereBetween('ordinal', [center.ordinal - n, center.ordinal + n])
+    .orderBy('ordinal')) as ChunkRow[];
+  return rows.map(toStoredChunk);
+}
+
+interface ChunkRow {
+  id: number;
+  ordinal: number;
+  text: string;
+  char_start: number | null;
+  char_end: number | null;
+}
+
+function toStoredChunk(row: ChunkRow): StoredChunk {
+  return { id: Number(row.id), ordinal: row.ordinal, text: row.text, start: row.char_start, end: row.char_end };
 }
 
 export async function chunkIdsOf(trx: Knex, documentIds: string[], collection = DEFAULT_COLLECTION): Promise<number[]> {

@@ -5,6 +5,7 @@ import { requireActiveCollection } from './collections-repo.js';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { applyWhere, type Where } from './where.js';
+import { logWriteTransaction } from './write-transaction.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
 export type DocumentStatus = 'pending' | 'indexing' | 'ready' | 'failed';
@@ -20,6 +21,7 @@ export interface DocumentRecord {
   contentHash: string;
   fileHash: string | null; // SHA-256 of the uploaded file the text came from; null for JSON text
   indexedHash: string | null;
+  seq: number | null; // the vector_log seq from which its current chunks are searchable; null before its first commit
   requestId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -36,6 +38,7 @@ interface DocumentRow {
   content_hash: string;
   file_hash: string | null;
   indexed_hash: string | null;
+  seq: number | string | null;
   request_id: string | null;
   created_at: number;
   updated_at: number;
@@ -52,6 +55,7 @@ const COLUMNS = [
   'content_hash',
   'file_hash',
   'indexed_hash',
+  'seq',
   'request_id',
   'created_at',
   'updated_at',
@@ -188,6 +192,36 @@ export async function listDocumentHashes(
   return { documents: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
+/** How many documents of the collection match the filter (all of them without one). */
+export async function countDocuments(db: Knex, options: { collection: string; where?: Where | undefined }): Promise<number> {
+  let query = db('documents').where('collection_id', options.collection).count({ n: '*' });
+  if (options.where !== undefined) query = applyWhere(query, options.where, 'documents.metadata', dialectOf(db));
+  const [row] = (await query) as Array<{ n: number | string }>;
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Replaces a document's metadata, and its chunks' copy with it, in one transaction: filters read
+ * the chunks' copy, so search, count and listing see the new metadata from the same commit. Nothing
+ * is embedded again and the index is untouched (a filter is resolved in SQL). It takes the change
+ * log's write lock, so an ingest committing meanwhile copies either the old metadata before it or
+ * the new one after it, never a mix. Undefined when the document does not exist.
+ */
+export async function updateDocumentMetadata(
+  db: Knex,
+  ref: { collection: string; id: string },
+  metadata: Record<string, unknown>,
+): Promise<DocumentRecord | undefined> {
+  return logWriteTransaction(db, async (trx) => {
+    const key = { collection_id: ref.collection, id: ref.id };
+    const json = toJsonColumn(metadata);
+    const updated = await trx('documents').where(key).update({ metadata: json, updated_at: nowMs() });
+    if (updated === 0) return undefined;
+    await trx('chunks').where({ collection_id: ref.collection, document_id: ref.id }).update({ metadata: json });
+    return findDocument(trx, ref.id, ref.collection);
+  });
+}
+
 /** Marks the revision indexing; false when it is gone (removed, re-posted) or already ready. */
 export async function markDocumentIndexing(db: Knex, id: string, revision: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
   const updated = await db('documents')
@@ -229,6 +263,7 @@ function toRecord(row: DocumentRow): DocumentRecord {
     contentHash: row.content_hash,
     fileHash: row.file_hash,
     indexedHash: row.indexed_hash,
+    seq: row.seq === null ? null : Number(row.seq),
     requestId: row.request_id,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),

@@ -123,7 +123,7 @@ export async function saveJobOutcome(db: Knex, outcome: JobOutcome): Promise<voi
 
 export async function findJobRecord(db: Knex, queue: string, jobId: string): Promise<JobRecord | undefined> {
   const row = (await db('jobs').where({ queue, job_id: jobId }).first()) as JobRow | undefined;
-  return row ? toRecord(row) : undefined;
+  return row ? toJobRecord(row) : undefined;
 }
 
 /** The most recently changed jobs first, of every collection or of the given ones, optionally of one queue and status. */
@@ -135,10 +135,10 @@ export async function listJobRecords(
   if (filter.collections !== undefined) query = query.whereIn('collection_id', filter.collections);
   if (filter.queue !== undefined) query = query.where('queue', filter.queue);
   if (filter.status !== undefined) query = query.where('status', filter.status);
-  return ((await query) as JobRow[]).map(toRecord);
+  return ((await query) as JobRow[]).map(toJobRecord);
 }
 
-function toRecord(row: JobRow): JobRecord {
+function toJobRecord(row: JobRow): JobRecord {
   return {
     queue: row.queue,
     jobId: row.job_id,
@@ -151,6 +151,18 @@ function toRecord(row: JobRow): JobRecord {
     requestId: row.request_id,
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };
+}
+
+/** Several jobs of one queue at once (those recorded), by job id. */
+export async function findJobRecords(db: Knex, queue: string, jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+  const found = new Map<string, JobRecord>();
+  for (let start = 0; start < jobIds.length; start += 500) {
+    const rows = (await db('jobs')
+      .where('queue', queue)
+      .whereIn('job_id', jobIds.slice(start, start + 500))) as JobRow[];
+    for (const row of rows) found.set(row.job_id, toJobRecord(row));
+  }
+  return found;
 }
 
 /** The record's outcome, or undefined while the job has not ended. */

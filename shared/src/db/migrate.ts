@@ -18,6 +18,7 @@ import { createChunkTermsMigration } from '../../../migrations/20261210000000_cr
 import * as createCollections from '../../../migrations/20261215000000_create_collections.js';
 import * as createApiKeys from '../../../migrations/20261220000000_create_api_keys.js';
 import * as createCollectionGenerations from '../../../migrations/20261221000000_create_collection_generations.js';
+import * as addDocumentSeq from '../../../migrations/20261223000000_add_document_seq.js';
 import * as createAnswerSources from '../../../migrations/20261224000000_create_answer_sources.js';
 import { writeLexicalEntries } from './lexical-repo.js';
 
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261215000000_create_collections': createCollections,
   '20261220000000_create_api_keys': createApiKeys,
   '20261221000000_create_collection_generations': createCollectionGenerations,
+  '20261223000000_add_document_seq': addDocumentSeq,
   '20261224000000_create_answer_sources': createAnswerSources,
 };
 

@@ -5,7 +5,7 @@
  * new revision; a filter is never evaluated again against metadata that changed since.
  */
 import type { Knex } from 'knex';
-import { chunkIdsOf, deleteChunksWithLog } from './chunks-repo.js';
+import { chunkIdsOf, deleteChunksWithLog, latestSeq } from './chunks-repo.js';
 import { compileWhere, dialectOf, type Where } from './where.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { DEFAULT_COLLECTION } from '../input.js';
@@ -25,7 +25,8 @@ export async function recordRemovalTargets(trx: Knex, jobId: string, target: Rem
   return insertedCount(inserted);
 }
 
-export type RemovalCounts = { documents: number; chunks: number };
+/** seq: the vector_log seq of the commit (absent for a dry run). */
+export type RemovalCounts = { documents: number; chunks: number; seq?: number };
 
 /**
  * Deletes the recorded targets still at their recorded revision, with their chunks, logging every
@@ -60,7 +61,7 @@ export async function removeRecordedTargets(
       }
     }
     await trx('removal_targets').where({ job_id: jobId }).delete();
-    const counts = { documents: documentIds.length, chunks: chunkIds.length };
+    const counts: RemovalCounts = { documents: documentIds.length, chunks: chunkIds.length, ...(dryRun ? {} : { seq: await latestSeq(trx, collection) }) };
     await onCommit(trx, counts);
     return counts;
   };

@@ -4,7 +4,8 @@
  * TypeScript by matchesWhere, the reference the SQL must agree with on SQLite and on Postgres.
  *
  * Grammar: `{field: v}` (= $eq), `{field: {$eq|$ne|$gt|$gte|$lt|$lte: v}}`, `{field: {$in|$nin: [v…]}}`,
- * `{$and: [filter…]}`, `{$or: [filter…]}`. Several keys in one object, or several operators on one
+ * `{field: {$exists: true|false}}`, `{field: {$contains: v}}`, `{field: {$not: {operators…}}}`,
+ * `{$and: [filter…]}`, `{$or: [filter…]}`, `{$not: filter}`. Several keys in one object, or several operators on one
  * field, are ANDed. `{}` matches everything; a filter inside $and/$or must hold a condition.
  * A field matches ^[A-Za-z0-9_.-]{1,64}$ and a dot means nesting (`author.name`); empty segments are
  * refused. Values are JSON scalars: string (no NUL, no lone surrogate), finite number, boolean, null.
@@ -19,6 +20,12 @@
  * - $in is "$eq to one of the values"; an empty $in matches nothing.
  * - $ne is exactly NOT $eq and $nin exactly NOT $in, so they match missing fields, other types,
  *   arrays and objects (MongoDB-like). `{f: {$ne: null}}` therefore matches a missing f.
+ * - $exists: true matches a field that is present, whatever its value (null, a list and an object
+ *   included); false exactly the others.
+ * - $contains matches a list (a JSON array) holding an element $eq to the value; anything that is
+ *   not a list never matches (`{tags: {$contains: "x"}}` does not match `tags: "x"`).
+ * - $not (on a field's operators, or on a whole filter) is exactly NOT what it holds, so it matches
+ *   missing fields too: `{n: {$not: {$gt: 1}}}` matches a missing n, as $ne does.
  * - $gt/$gte/$lt/$lte take a number or a string. Numbers compare numerically with numbers; strings
  *   compare with strings by Unicode code point (= UTF-8 byte order; SQLite BINARY, Postgres
  *   COLLATE "C"). Other types, null and missing never match.
@@ -35,11 +42,14 @@ export type WhereAst =
   | { readonly kind: 'and' | 'or'; readonly clauses: readonly WhereAst[] } // 'and' of [] matches all
   | { readonly kind: 'eq' | 'ne'; readonly path: WherePath; readonly value: WhereScalar }
   | { readonly kind: 'gt' | 'gte' | 'lt' | 'lte'; readonly path: WherePath; readonly value: string | number }
-  | { readonly kind: 'in' | 'nin'; readonly path: WherePath; readonly values: readonly WhereScalar[] };
+  | { readonly kind: 'in' | 'nin'; readonly path: WherePath; readonly values: readonly WhereScalar[] }
+  | { readonly kind: 'exists'; readonly path: WherePath }
+  | { readonly kind: 'contains'; readonly path: WherePath; readonly value: WhereScalar }
+  | { readonly kind: 'not'; readonly clause: WhereAst };
 export type Where = WhereAst;
 
 export interface WhereLimits {
-  maxDepth: number; // levels of $and/$or
+  maxDepth: number; // levels of $and/$or/$not
   maxConditions: number; // field conditions in the whole filter ({a: {$gt: 1, $lt: 5}} is two)
   maxInList: number; // values in one $in/$nin
 }
@@ -49,7 +59,7 @@ export type WhereDialect = 'sqlite' | 'postgres';
 export const FIELD_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const SEGMENT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_ISSUES = 20; // stop reporting (and walking) after this many problems
-const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin']);
+const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$contains', '$not']);
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A zod schema that turns a client's filter (already JSON-parsed) into a WhereAst within `limits`. */
@@ -115,6 +125,14 @@ export function matchesWhere(metadata: unknown, where: WhereAst): boolean {
       const actual = resolvePath(metadata, where.path);
       return where.values.some((value) => value === actual) === (where.kind === 'in');
     }
+    case 'exists':
+      return resolvePath(metadata, where.path) !== MISSING;
+    case 'contains': {
+      const actual = resolvePath(metadata, where.path);
+      return Array.isArray(actual) && actual.some((item) => item === where.value);
+    }
+    case 'not':
+      return !matchesWhere(metadata, where.clause);
     default:
       return matchesRange(resolvePath(metadata, where.path), where.kind, where.value);
   }
@@ -159,8 +177,9 @@ class FilterParser {
       if (this.stopped) break;
       const value = ownValue(input, key);
       if (key === '$and' || key === '$or') clauses.push(this.parseLogical(key, value, [...path, key], depth + 1));
+      else if (key === '$not') clauses.push(this.parseNot(value, [...path, key], depth + 1));
       else if (!key.startsWith('$')) clauses.push(...this.parseField(key, value, [...path, key]));
-      else this.fail([...path, key], 'unknown_operator', `unknown operator ${quote(key)}: use a field name, $and or $or`, undefined);
+      else this.fail([...path, key], 'unknown_operator', `unknown operator ${quote(key)}: use a field name, $and, $or or $not`, undefined);
     }
     return clauses.length === 1 && clauses[0] ? clauses[0] : { kind: 'and', clauses };
   }
@@ -176,10 +195,25 @@ class FilterParser {
     return { kind, clauses };
   }
 
+  /** `{$not: filter}`: a level of nesting like $and/$or. */
+  private parseNot(input: unknown, path: IssuePath, depth: number): WhereAst {
+    if (depth > this.limits.maxDepth) {
+      return this.fail(path, 'max_depth', `max_depth: $and/$or/$not may be nested at most ${this.limits.maxDepth} levels deep`, undefined);
+    }
+    if (!isPlainObject(input) || Object.keys(input).length === 0)
+      return this.fail(path, 'not_operand', '$not needs a filter with at least one condition', input);
+    return { kind: 'not', clause: this.parseFilter(input, path, depth, false) };
+  }
+
   private parseField(field: string, input: unknown, path: IssuePath): WhereAst[] {
     const fieldPath = this.parseFieldName(field, path);
     if (!fieldPath) return [];
     if (!isPlainObject(input)) return this.condition('$eq', fieldPath, input, path);
+    return this.parseOperators(fieldPath, input, path, 0);
+  }
+
+  /** A field's operator object; `notDepth` counts the $not it is inside, which nest like $and/$or. */
+  private parseOperators(fieldPath: string[], input: Record<string, unknown>, path: IssuePath, notDepth: number): WhereAst[] {
     const ops = Object.keys(input);
     if (ops.length === 0 || ops.some((op) => !op.startsWith('$'))) {
       this.fail(path, 'object_value', 'objects are not values: use an operator ({"$eq": v}) or a dotted field name for nested keys', input);
@@ -188,11 +222,27 @@ class FilterParser {
     const out: WhereAst[] = [];
     for (const op of ops) {
       if (this.stopped) break;
+      const value = ownValue(input, op);
       if (!FIELD_OPERATORS.has(op)) {
         this.fail([...path, op], 'unknown_operator', `unknown operator ${quote(op)}: use one of ${[...FIELD_OPERATORS].join(', ')}`, undefined);
-      } else out.push(...this.condition(op, fieldPath, ownValue(input, op), [...path, op]));
+      } else if (op === '$not') out.push(...this.fieldNot(fieldPath, value, [...path, op], notDepth + 1));
+      else out.push(...this.condition(op, fieldPath, value, [...path, op]));
     }
     return out;
+  }
+
+  private fieldNot(fieldPath: string[], input: unknown, path: IssuePath, notDepth: number): WhereAst[] {
+    if (notDepth > this.limits.maxDepth) {
+      this.fail(path, 'max_depth', `max_depth: $and/$or/$not may be nested at most ${this.limits.maxDepth} levels deep`, undefined);
+      return [];
+    }
+    if (!isPlainObject(input)) {
+      this.fail(path, 'not_operand', '$not on a field needs an object of operators, such as {"$not": {"$gt": 5}}', input);
+      return [];
+    }
+    const inner = this.parseOperators(fieldPath, input, path, notDepth);
+    if (inner.length === 0) return [];
+    return [{ kind: 'not', clause: inner.length === 1 && inner[0] ? inner[0] : { kind: 'and', clauses: inner } }];
   }
 
   private parseFieldName(field: string, path: IssuePath): string[] | undefined {
@@ -215,6 +265,18 @@ class FilterParser {
       return [];
     }
     if (op === '$in' || op === '$nin') return this.listCondition(op === '$in' ? 'in' : 'nin', fieldPath, input, path);
+    if (op === '$exists') {
+      if (typeof input !== 'boolean') {
+        this.fail(path, 'boolean', '$exists takes true or false', input);
+        return [];
+      }
+      const exists: WhereAst = { kind: 'exists', path: fieldPath };
+      return [input ? exists : { kind: 'not', clause: exists }];
+    }
+    if (op === '$contains') {
+      const value = this.scalar(input, path);
+      return value ? [{ kind: 'contains', path: fieldPath, value: value.value }] : [];
+    }
     if (op === '$eq' || op === '$ne') {
       const value = this.scalar(input, path);
       return value ? [{ kind: op === '$eq' ? 'eq' : 'ne', path: fieldPath, value: value.value }] : [];
@@ -301,6 +363,12 @@ abstract class WhereCompiler {
       case 'lt':
       case 'lte':
         return this.range(checkPath(node.path), node.kind, checkRangeValue(node.value));
+      case 'exists':
+        return this.exists(checkPath(node.path));
+      case 'contains':
+        return this.contains(checkPath(node.path), checkScalar(node.value));
+      case 'not':
+        return `(NOT ${this.compile(checkClause(node.clause))})`;
       default:
         throw new TypeError(`malformed where filter: unknown node ${JSON.stringify((node as { kind?: unknown }).kind)}`);
     }
@@ -316,6 +384,8 @@ abstract class WhereCompiler {
   protected abstract equals(path: WherePath, value: WhereScalar): string;
   protected abstract oneOf(path: WherePath, values: readonly WhereScalar[]): string;
   protected abstract range(path: WherePath, kind: RangeKind, value: string | number): string;
+  protected abstract exists(path: WherePath): string;
+  protected abstract contains(path: WherePath, value: WhereScalar): string;
 }
 
 /** SQLite: TEXT JSON; json_type tells integer/real/text/true/false/null, json_extract gives SQL values. */
@@ -350,6 +420,21 @@ class SqliteCompiler extends WhereCompiler {
     const types = typeof value === 'string' ? `= 'text'` : `IN ('integer', 'real')`;
     return `(${this.type(path)} ${types} AND ${this.value(path)} ${RANGE_SQL[kind]} ${this.bind('?', value)})`;
   }
+
+  protected exists(path: WherePath): string {
+    return `(${this.type(path)} <> 'missing')`;
+  }
+
+  /** json_each over a scalar yields the scalar itself: hence the array check first. */
+  protected contains(path: WherePath, value: WhereScalar): string {
+    const isArray = `${this.type(path)} = 'array'`;
+    const elements = this.bind('json_each(??, ?)', this.column, sqlitePath(path));
+    let match: string;
+    if (typeof value === 'string') match = `e.type = 'text' AND e.value = ${this.bind('?', value)}`;
+    else if (typeof value === 'number') match = `e.type IN ('integer', 'real') AND e.value = ${this.bind('?', value)}`;
+    else match = `e.type = ${this.bind('?', String(value))}`; // 'true', 'false' or 'null'
+    return `(${isArray} AND EXISTS (SELECT 1 FROM ${elements} AS e WHERE ${match}))`;
+  }
 }
 
 /** Postgres: jsonb; a strict jsonpath never steps into arrays, and jsonb equality is type-aware. */
@@ -375,6 +460,18 @@ class PostgresCompiler extends WhereCompiler {
     }
     return `(${type} = 'string' AND (${this.value(path)} #>> '{}') COLLATE "C" ${RANGE_SQL[kind]} ${this.bind('?::text', value)})`;
   }
+
+  /** A strict path to a missing key is an error, which the silent flag turns into null: false. */
+  protected exists(path: WherePath): string {
+    return this.bind(`coalesce(jsonb_path_exists(??, ?::jsonpath, '{}'::jsonb, true), false)`, this.column, postgresPath(path));
+  }
+
+  /** In strict mode [*] of a non-array is an error (silenced: false); == compares scalars by JSON type. */
+  protected contains(path: WherePath, value: WhereScalar): string {
+    const elementPath = `${postgresPath(path)}[*] ? (@ == $v)`;
+    const sql = `coalesce(jsonb_path_exists(??, ?::jsonpath, jsonb_build_object('v', ?::jsonb), true), false)`;
+    return this.bind(sql, this.column, elementPath, JSON.stringify(value));
+  }
 }
 
 function sqlitePath(path: WherePath): string {
@@ -398,6 +495,12 @@ function checkScalar(value: WhereScalar): WhereScalar {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   throw new TypeError('malformed where filter: bad value');
+}
+
+function checkClause(clause: WhereAst): WhereAst {
+  const untrusted: unknown = clause;
+  if (typeof untrusted !== 'object' || untrusted === null) throw new TypeError('malformed where filter: bad $not clause');
+  return clause;
 }
 
 function checkList(values: readonly WhereScalar[]): readonly WhereScalar[] {

@@ -20,6 +20,7 @@ export interface IngestResult {
   status: 'ready' | 'superseded' | 'unchanged';
   chunks: number;
   removedChunks: number;
+  seq?: number; // ready or unchanged: the vector_log seq from which the revision is searchable (the commit's)
 }
 
 export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({

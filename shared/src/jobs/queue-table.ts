@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { ingestQueue } from './ingest.js';
+import { ingestBatchQueue } from './ingest-batch.js';
 import { removeQueue } from './remove.js';
 import { searchQueue } from './search.js';
 import { answerQueue } from './answer.js';
@@ -12,6 +13,7 @@ import { reindexQueue } from './reindex.js';
 
 export const QUEUES = {
   ingest: ingestQueue,
+  'ingest-batch': ingestBatchQueue,
   remove: removeQueue,
   search: searchQueue,
   answer: answerQueue,

@@ -11,6 +11,7 @@ export interface RemoveResult {
   documents: number;
   chunks: number;
   dryRun: boolean;
+  seq?: number; // not a dry run: the vector_log seq from which the removal is searchable (the commit's)
 }
 
 export const removeQueue = defineQueue<'remove', RemoveJob, RemoveResult>({

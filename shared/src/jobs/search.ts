@@ -15,6 +15,7 @@ export const SearchJob = z.strictObject({
   where: WherePayload.optional(),
   mode: SearchMode.default('hybrid'),
   minScore: z.number().finite().optional(), // on `score`, whose scale depends on the mode (see SearchHit)
+  minSeq: z.number().int().nonnegative().optional(), // refuse (index_behind) to answer from an index that has not applied this seq
   requestId: z.string().max(128),
   deadline: z.number().int(), // epoch ms: a job still waiting after this is dropped unexecuted
 });

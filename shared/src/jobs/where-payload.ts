@@ -14,5 +14,8 @@ export const WherePayload: z.ZodType<WhereAst> = z.lazy(() =>
     z.strictObject({ kind: z.enum(['eq', 'ne']), path: Path, value: Scalar }),
     z.strictObject({ kind: z.enum(['gt', 'gte', 'lt', 'lte']), path: Path, value: z.union([z.string(), z.number()]) }),
     z.strictObject({ kind: z.enum(['in', 'nin']), path: Path, values: z.array(Scalar) }),
+    z.strictObject({ kind: z.literal('exists'), path: Path }),
+    z.strictObject({ kind: z.literal('contains'), path: Path, value: Scalar }),
+    z.strictObject({ kind: z.literal('not'), clause: WherePayload }),
   ]),
 );

@@ -8,23 +8,17 @@
  * reindex started or swapped meanwhile (DESIGN.md §13). A collection whose embedder is unavailable
  * fails the attempt (CollectionDegradedError), so the job is retried with back-off.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk, type ReplaceOutcome } from '../../../shared/src/db/chunks-repo.js';
-import { GenerationChangedError, readCollectionGenerations } from '../../../shared/src/db/generations-repo.js';
-import type { Embedder } from '../embedders/embedder.js';
-import { embedderForGeneration } from '../embedders/generation-embedder.js';
-import type { Logger } from '../../../shared/src/logger.js';
+import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
+import { commitFenced } from './fenced-commit.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes'>;
-
-const FENCE_TRIES = 5; // embeddings made again within one attempt when a reindex moved the generation meanwhile
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
 
 export async function processIngest(
   s: IngestServices,
@@ -43,7 +37,7 @@ export async function processIngest(
     const outcome = await refreshDocumentChunks(s.db, { collection, documentId: doc.id, revision: doc.revision });
     if (outcome.status === 'superseded') return superseded;
     logger.info('document unchanged, metadata refreshed', { documentId: doc.id, chunks: outcome.chunks });
-    return { ...superseded, status: 'unchanged', chunks: outcome.chunks };
+    return { ...superseded, status: 'unchanged', chunks: outcome.chunks, seq: outcome.seq };
   }
 
   const spans = chunkSpans(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
@@ -54,81 +48,24 @@ export async function processIngest(
       `document has ${texts.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`,
     );
   }
-  const ready = (replaced: { chunks: number; removed: number }): IngestResult => ({
+  const ready = (replaced: { chunks: number; removed: number; seq: number }): IngestResult => ({
     documentId: doc.id,
     revision: doc.revision,
     status: 'ready',
     chunks: replaced.chunks,
     removedChunks: replaced.removed,
+    seq: replaced.seq,
   });
   const commit = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash };
   const onProgress = (embedded: number) => reportProgress({ done: embedded, total: texts.length });
-  const outcome = await commitFenced(s, { collection, texts, logger, onProgress }, (generations, chunks) =>
+  const outcome = await commitFenced(s, { collection, texts, logger, onProgress, gone: { status: 'superseded' as const } }, (generations, chunks) =>
     replaceDocumentChunks(s.db, { ...commit, ...generations, chunks: withSpans(chunks, spans) }, (trx, replaced) => saveOutcome(trx, ready(replaced))),
   );
   if (outcome.status === 'superseded') return superseded;
   await s.indexes.synced(collection);
+  await s.commits.announce(collection, outcome.seq); // other workers apply it now, not at their next search (?wait=true)
   logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
-}
-
-type Commit = (
-  generations: { generation: number; staged: { generation: number; embeddings: number[][] } | undefined },
-  chunks: NewChunk[],
-) => Promise<ReplaceOutcome>;
-
-interface FencedInput {
-  collection: string;
-  texts: string[];
-  logger: Logger;
-  onProgress: (embedded: number) => void;
-}
-
-/** Embeds the chunks for the collection's generations (current, and the one being built) and commits them; again when the fence refuses. */
-async function commitFenced(s: IngestServices, input: FencedInput, commit: Commit): Promise<ReplaceOutcome> {
-  const { collection, texts } = input;
-  const signal = AbortSignal.timeout(s.config.INGEST_TIMEOUT_MS);
-  for (let attempt = 1; ; attempt++) {
-    const state = await readCollectionGenerations(s.db, collection);
-    if (!state) return { status: 'superseded' }; // the collection is gone
-    const current = await embedderForGeneration(s, collection, state.current);
-    const building = state.building === null ? null : await embedderForGeneration(s, collection, state.building);
-    input.onProgress(0);
-    const chunks = await embedChunks(current.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, input.onProgress);
-    const staged =
-      building === null || state.building === null
-        ? undefined
-        : {
-            generation: state.building.generation,
-            embeddings: (await embedChunks(building.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, () => undefined)).map((c) => c.embedding),
-          };
-    try {
-      return await commit({ generation: state.current.generation, staged }, chunks);
-    } catch (err) {
-      if (!(err instanceof GenerationChangedError) || attempt >= FENCE_TRIES) throw err;
-      input.logger.info('generation moved while embedding; embedding again', { collection, attempt, reason: err.message });
-    }
-  }
-}
-
-async function embedChunks(
-  embedder: Embedder,
-  batchSize: number,
-  texts: string[],
-  signal: AbortSignal,
-  onProgress: (embedded: number) => void,
-): Promise<NewChunk[]> {
-  const chunks: NewChunk[] = [];
-  for (let start = 0; start < texts.length; start += batchSize) {
-    const batch = texts.slice(start, start + batchSize);
-    const vectors = await embedder.embed(batch, signal);
-    batch.forEach((text, i) => chunks.push({ text, embedding: vectors[i] ?? [] }));
-    onProgress(chunks.length);
-    // A CPU-bound embedder never yields on its own: let timers run, or Bee-Queue's stall guard
-    // (every STALL_INTERVAL_MS / 2) misses its turn and a live job is taken for a dead one.
-    await yieldToEventLoop();
-  }
-  return chunks;
 }
 
 /** The chunks with where each lies in the document's text. */

@@ -3,6 +3,7 @@ import type { PayloadOf, QueueName, ResultOf } from '../../../shared/src/jobs/qu
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
 import { processIngest } from './ingest.js';
+import { processIngestBatch } from './ingest-batch.js';
 import { processRemove } from './remove.js';
 import { processSearch } from './search.js';
 import { processAnswer } from './answer.js';
@@ -13,6 +14,7 @@ export type Processor<N extends QueueName> = (services: Services, job: PayloadOf
 
 export const PROCESSORS: { [N in QueueName]: Processor<N> } = {
   ingest: processIngest,
+  'ingest-batch': processIngestBatch,
   remove: processRemove,
   search: processSearch,
   answer: processAnswer,

@@ -12,7 +12,7 @@ import type { Services } from '../services.js';
 import { CollectionDegradedError } from '../embedders/generation-embedder.js';
 import type { JobContext } from './job-context.js';
 
-type RemoveServices = Pick<Services, 'db' | 'indexes'>;
+type RemoveServices = Pick<Services, 'db' | 'indexes' | 'commits'>;
 
 export async function processRemove(s: RemoveServices, job: RemoveJob, { job: queued, logger, saveOutcome }: JobContext<RemoveResult>): Promise<RemoveResult> {
   const index = await s.indexes.synced(job.collection).catch((err: unknown) => {
@@ -21,7 +21,11 @@ export async function processRemove(s: RemoveServices, job: RemoveJob, { job: qu
   }); // see every earlier commit first
   const saveCounts = (trx: Knex, counts: RemovalCounts) => saveOutcome(trx, { ...counts, dryRun: job.dryRun });
   const removed = await removeRecordedTargets(s.db, queued.id, job.dryRun, saveCounts, job.collection);
-  if (!job.dryRun) await index?.sync(); // apply our own deletes
+  if (!job.dryRun) {
+    await index?.sync(); // apply our own deletes
+    const seq = removed.seq ?? index?.seq;
+    if (seq !== undefined) await s.commits.announce(job.collection, seq); // and every other worker now (?wait=true)
+  }
   logger.info(job.dryRun ? 'removal counted' : 'documents removed', { collection: job.collection, ...removed });
   return { ...removed, dryRun: job.dryRun };
 }

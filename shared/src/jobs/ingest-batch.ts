@@ -1,0 +1,56 @@
+/**
+ * The ingest-batch queue: the documents of one POST /documents/batch, chunked and embedded
+ * together and committed in one transaction (one queue hop, one commit, one sync), which measured
+ * 3.6 times faster until searchable than one ingest job per document (100 documents; README, Batch writes). Each
+ * document keeps its own revision: one posted again meanwhile is superseded alone.
+ */
+import { z } from 'zod';
+import type { Knex } from 'knex';
+import { CollectionId, Id } from '../input.js';
+import { findDocument, markDocumentFailed, markDocumentPending } from '../db/documents-repo.js';
+import { UnrecoverableJobError } from '../errors.js';
+import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
+
+export const IngestBatchJob = z.strictObject({
+  collection: CollectionId,
+  documents: z.array(z.strictObject({ documentId: Id, revision: z.number().int().positive() })).min(1),
+  requestId: z.string().max(128),
+});
+export type IngestBatchJob = z.infer<typeof IngestBatchJob>;
+
+export interface BatchItemResult {
+  documentId: string;
+  revision: number;
+  status: 'ready' | 'superseded' | 'unchanged' | 'failed';
+  chunks: number;
+  seq?: number; // ready or unchanged: the vector_log seq from which it is searchable (the batch's commit)
+  error?: string; // failed: why (too many chunks)
+}
+
+export interface IngestBatchResult {
+  documents: BatchItemResult[];
+}
+
+export const ingestBatchQueue = defineQueue<'ingest-batch', IngestBatchJob, IngestBatchResult>({
+  name: 'ingest-batch',
+  payload: IngestBatchJob,
+  policy: acknowledgedJobPolicy(
+    (c) => c.INGEST_TIMEOUT_MS,
+    (c) => c.INGEST_CONCURRENCY,
+  ),
+  retry: { isAllowed: true, prepare: (s, failed) => resetFailedDocuments(s.db, failed.data) },
+  outcomeStatus: succeeded,
+  // Every document still at its revision ends failed with the reason, so no client waits for it forever.
+  onGaveUp: async (s, job, err) => {
+    const reason = err instanceof UnrecoverableJobError ? err.message : `ingest failed: ${err.message}`;
+    for (const doc of job.documents) await markDocumentFailed(s.db, doc.documentId, doc.revision, reason, job.collection);
+  },
+});
+
+/** The batch's failed documents (still at their revision) back to pending. */
+async function resetFailedDocuments(db: Knex, job: IngestBatchJob): Promise<void> {
+  for (const ref of job.documents) {
+    const doc = await findDocument(db, ref.documentId, job.collection);
+    if (doc?.revision === ref.revision && doc.status === 'failed') await markDocumentPending(db, doc.id, doc.revision, job.collection);
+  }
+}

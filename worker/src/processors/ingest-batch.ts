@@ -1,0 +1,103 @@
+/**
+ * Ingests the documents of one batch (shared/src/jobs/ingest-batch.ts): each revision is chunked,
+ * all chunks are embedded together, and every document's chunks replace its old ones in one
+ * transaction with the job's outcome, then the index syncs once and the commit is announced once.
+ * A document removed or posted again meanwhile is superseded; one with too many chunks ends failed
+ * alone. Running it twice leaves one set of chunks per document, as ingest does. The commit is
+ * fenced on the collection's generations as ingest's is (fenced-commit.ts).
+ */
+import type { Knex } from 'knex';
+import type { BatchItemResult, IngestBatchJob, IngestBatchResult } from '../../../shared/src/jobs/ingest-batch.js';
+import { replaceChunksIn, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
+import { findDocument, findDocumentContent, markDocumentFailed, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
+import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
+import { chunkSpans, type TextSpan } from '../chunk-text.js';
+import type { Services } from '../services.js';
+import { commitFenced, type FencedGenerations } from './fenced-commit.js';
+import type { JobContext } from './job-context.js';
+
+type BatchServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
+
+type Prepared =
+  | { kind: 'skip'; result: BatchItemResult }
+  | { kind: 'tooLarge'; result: BatchItemResult }
+  | { kind: 'chunked'; documentId: string; revision: number; contentHash: string; texts: string[]; spans: TextSpan[] };
+
+export async function processIngestBatch(
+  s: BatchServices,
+  job: IngestBatchJob,
+  { logger, reportProgress, saveOutcome }: JobContext<IngestBatchResult>,
+): Promise<IngestBatchResult> {
+  const { collection } = job;
+  const prepared: Prepared[] = [];
+  for (const ref of job.documents) prepared.push(await prepareDocument(s, collection, ref));
+  const texts = prepared.flatMap((p) => (p.kind === 'chunked' ? p.texts : []));
+  const onProgress = (embedded: number) => reportProgress({ done: embedded, total: texts.length });
+  const gone = { documents: job.documents.map((ref): BatchItemResult => ({ ...ref, status: 'superseded', chunks: 0 })) };
+  const result = await commitFenced(s, { collection, texts, logger, onProgress, gone }, (generations, chunks) =>
+    logWriteTransaction(s.db, async (trx) => {
+      const documents = await commitPrepared(trx, collection, prepared, generations, chunks);
+      await saveOutcome(trx, { documents });
+      return { documents };
+    }),
+  );
+  const index = await s.indexes.synced(collection);
+  await s.commits.announce(collection, index.seq);
+  const ready = result.documents.filter((d) => d.status === 'ready').length;
+  logger.info('document batch ingested', { collection, documents: result.documents.length, ready });
+  return result;
+}
+
+/** Marks one revision indexing and chunks it; superseded when it is gone or changed, failed when it has too many chunks. */
+async function prepareDocument(s: BatchServices, collection: string, ref: { documentId: string; revision: number }): Promise<Prepared> {
+  const superseded: Prepared = { kind: 'skip', result: { ...ref, status: 'superseded', chunks: 0 } };
+  if (!(await markDocumentIndexing(s.db, ref.documentId, ref.revision, collection))) return superseded;
+  const doc = await findDocument(s.db, ref.documentId, collection);
+  const content = await findDocumentContent(s.db, ref.documentId, collection);
+  if (!doc || content === undefined || doc.revision !== ref.revision) return superseded;
+  const spans = chunkSpans(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+  if (spans.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
+    const error = `document has ${spans.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`;
+    return { kind: 'tooLarge', result: { ...ref, status: 'failed', chunks: 0, error } };
+  }
+  const texts = spans.map((span) => content.slice(span.start, span.end));
+  return { kind: 'chunked', ...ref, contentHash: doc.contentHash, texts, spans };
+}
+
+/** Each prepared document's part of the batch's chunks (and staged vectors) committed in `trx`; the item results in order. */
+async function commitPrepared(
+  trx: Knex,
+  collection: string,
+  prepared: readonly Prepared[],
+  generations: FencedGenerations,
+  chunks: readonly NewChunk[],
+): Promise<BatchItemResult[]> {
+  const documents: BatchItemResult[] = [];
+  let next = 0;
+  for (const p of prepared) {
+    if (p.kind === 'tooLarge') await markDocumentFailed(trx, p.result.documentId, p.result.revision, p.result.error ?? 'too many chunks', collection);
+    if (p.kind !== 'chunked') {
+      documents.push(p.result);
+      continue;
+    }
+    const [from, to] = [next, next + p.texts.length];
+    next = to;
+    const own = chunks.slice(from, to).map((chunk, j) => ({ ...chunk, span: p.spans[j] }));
+    const staged = generations.staged && { generation: generations.staged.generation, embeddings: generations.staged.embeddings.slice(from, to) };
+    const input = {
+      collection,
+      documentId: p.documentId,
+      revision: p.revision,
+      contentHash: p.contentHash,
+      chunks: own,
+      generation: generations.generation,
+      staged,
+    };
+    const outcome = await replaceChunksIn(trx, input);
+    const base = { documentId: p.documentId, revision: p.revision };
+    documents.push(
+      outcome.status === 'replaced' ? { ...base, status: 'ready', chunks: outcome.chunks, seq: outcome.seq } : { ...base, status: 'superseded', chunks: 0 },
+    );
+  }
+  return documents;
+}
