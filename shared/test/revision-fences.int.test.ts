@@ -70,7 +70,7 @@ describe('revision fences on postgres, with a newer revision posted during the c
     await db.transaction((trx) => upsertPendingDocument(trx, { id: 'race-3', text: 'first text', requestId: 'r1' }));
     assert.equal(await db.transaction((trx) => recordRemovalTargets(trx, 'remove:race-3', { documentId: 'race-3' })), 1);
     const counts = await whilePostInFlight('race-3', 'second text', () => removeRecordedTargets(db, 'remove:race-3', false, async () => undefined));
-    assert.deepEqual(counts, { documents: 0, chunks: 0 });
+    assert.deepEqual(counts, { documents: 0, chunks: 0, seq: 0 });
     assert.equal((await findDocument(db, 'race-3'))?.status, 'pending', 'the second revision stays');
   });
 

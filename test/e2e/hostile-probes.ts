@@ -305,6 +305,7 @@ export interface ScopeFixture {
   sessionId: string;
   ingestJobId: string;
   answerJobId: string;
+  answerMessageId: number; // the answer to that question (GET /chat/messages/{id}/sources)
   keyId: string; // a key over this collection only (DELETE /keys/{id} may revoke it)
 }
 
@@ -378,6 +379,7 @@ function fillPath(path: string, fixture: ScopeFixture | undefined): string {
     if (bare.startsWith('/jobs/answer/')) return encodeURIComponent(fixture.answerJobId);
     if (bare.startsWith('/jobs/')) return encodeURIComponent(fixture.ingestJobId);
     if (bare.startsWith('/keys/')) return encodeURIComponent(fixture.keyId);
+    if (bare.startsWith('/chat/messages/')) return String(fixture.answerMessageId);
     throw new Error(`${path}: the scope probes do not know what {id} names: add it to fillPath`);
   });
 }

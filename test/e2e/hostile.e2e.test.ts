@@ -282,8 +282,18 @@ async function scopeFixture(base: string, collection: string): Promise<ScopeFixt
   assert.equal((await postJson(base, `/collections/${collection}/chat/sessions`, { id: sessionId })).status, 201);
   const question = await postJson(base, `/collections/${collection}/chat/sessions/${sessionId}/messages`, { content: 'Where is nectar kept?' });
   assert.equal(question.status, 202, JSON.stringify(question.json));
+  let answerMessageId = 0;
+  await waitFor(
+    async () => {
+      const page = (await getJson(base, `/collections/${collection}/chat/sessions/${sessionId}/messages`)) as { messages: Array<{ id: number; role: string }> };
+      answerMessageId = page.messages.find((message) => message.role === 'assistant')?.id ?? 0;
+      return answerMessageId > 0;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `the answer in collection ${collection}` },
+  );
   return {
     collection,
+    answerMessageId,
     documentId: 'doc-1',
     sessionId,
     ingestJobId: (doc.json as { job: { id: string } }).job.id,
