@@ -1,14 +1,14 @@
 /**
  * Index–SQL divergence per worker, after one sync: searches go through the API until GET /status
  * shows both workers (by pid) at the database's latest vector_log seq; then each worker in turn is
- * stopped with SIGTERM (it writes its final checkpoint), the checkpoint its log names is read
- * (index-view.ts) and its live labels are compared with the live chunk ids in SQL; then it is
- * started again. A checkpoint at another seq than the database's is itself reported.
+ * stopped with SIGTERM (it writes its final checkpoint) and the checkpoint its log names is
+ * pinned (index-view.ts); once all are pinned they are started again, and each pinned checkpoint's
+ * live labels are compared with the live chunk ids in SQL. A checkpoint at another seq than the database's is itself reported.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
-import { compareIds, lastCheckpointName, readIndexView } from './index-view.js';
+import { compareIds, lastCheckpointName, pinCheckpoint, readIndexView, type PinnedCheckpoint } from './index-view.js';
 import type { Stack } from './stack.js';
 
 export interface DivergenceFindings {
@@ -31,28 +31,35 @@ export async function measureDivergence(stack: Stack): Promise<DivergenceFinding
     findings.divergence += wrongDimension; // vectors no index of the recorded embedder can hold
     findings.details.push(`${wrongDimension} chunks have another dimension than their collection's generation`);
   }
+  // Every worker is stopped (each writes its final checkpoint) and the checkpoint its log names is
+  // pinned at once, before any worker runs again: workers sharing DATA_DIR (SQLite) prune each
+  // other's older checkpoints, which a restarted one would otherwise do before the read.
+  const pinned: Array<{ name: string; checkpoint: PinnedCheckpoint | undefined }> = [];
   for (const worker of stack.workers) {
     const proc = worker.current;
     await worker.stop();
     const name = proc ? lastCheckpointName(proc.lines, DEFAULT_COLLECTION) : undefined;
-    if (name === undefined) {
+    pinned.push({ name: worker.name, checkpoint: name === undefined ? undefined : await pinCheckpoint(stack.checkpointDir, name) });
+  }
+  for (const worker of stack.workers) await worker.start();
+  for (const { name: workerName, checkpoint } of pinned) {
+    if (checkpoint === undefined) {
       findings.divergence += live.length; // nothing to compare: as far as we can tell, it holds nothing
-      findings.details.push(`${worker.name}: no checkpoint written at shutdown`);
-    } else {
-      const view = await readIndexView(stack.checkpointDir, name);
-      if (!view.ok) {
-        findings.divergence += live.length;
-        findings.details.push(`${worker.name}: ${view.reason}`);
-      } else {
-        const { divergence, duplicateLabels } = compareIds(view.labels, live);
-        findings.divergence += divergence;
-        findings.duplicateLabels += duplicateLabels;
-        findings.compared += 1;
-        if (divergence > 0) findings.details.push(`${worker.name}: checkpoint ${name} (seq ${view.seq}) differs from SQL by ${divergence} ids`);
-        if (latest !== undefined && view.seq !== latest) findings.details.push(`${worker.name}: checkpoint seq ${view.seq}, database ${latest}`);
-      }
+      findings.details.push(`${workerName}: no checkpoint written at shutdown`);
+      continue;
     }
-    await worker.start();
+    const view = await readIndexView(checkpoint);
+    if (!view.ok) {
+      findings.divergence += live.length;
+      findings.details.push(`${workerName}: ${view.reason}`);
+      continue;
+    }
+    const { divergence, duplicateLabels } = compareIds(view.labels, live);
+    findings.divergence += divergence;
+    findings.duplicateLabels += duplicateLabels;
+    findings.compared += 1;
+    if (divergence > 0) findings.details.push(`${workerName}: checkpoint ${view.name} (seq ${view.seq}) differs from SQL by ${divergence} ids`);
+    if (latest !== undefined && view.seq !== latest) findings.details.push(`${workerName}: checkpoint seq ${view.seq}, database ${latest}`);
   }
   return findings;
 }

@@ -41,33 +41,51 @@ export function lastCheckpointName(lines: readonly string[], collection: string)
   return undefined;
 }
 
-/** Reads checkpoint `name` of `dir` through a private hard link, so a concurrent prune cannot remove it mid-read. */
-export async function readIndexView(dir: string, name: string): Promise<IndexView> {
-  let manifest: z.infer<typeof Manifest>;
+/** A checkpoint's two files held under private hard links, so no prune (of any worker sharing the directory) can remove them before they are read. */
+export type PinnedCheckpoint = { ok: true; name: string; manifestPath: string; indexPath: string } | { ok: false; reason: string };
+
+/** Links checkpoint `name` of `dir` (manifest and index file) to private names; call it as soon as the worker that named it has stopped. */
+export async function pinCheckpoint(dir: string, name: string): Promise<PinnedCheckpoint> {
+  const manifestPath = path.join(dir, `${name}.json.chaos-${process.pid}.tmp`);
+  const indexPath = path.join(dir, `${name}.chaos-${process.pid}.tmp`);
   try {
-    manifest = Manifest.parse(JSON.parse(await readFile(path.join(dir, `${name}.json`), 'utf8')));
+    await link(path.join(dir, `${name}.json`), manifestPath);
   } catch (err) {
-    return { ok: false, reason: `manifest of ${name} unreadable: ${String(err)}` };
+    return { ok: false, reason: `manifest of ${name} missing: ${String(err)}` };
   }
-  const copy = path.join(dir, `${name}.chaos-${process.pid}.tmp`);
   try {
-    await link(path.join(dir, `${name}.bin`), copy);
+    await link(path.join(dir, `${name}.bin`), indexPath);
   } catch (err) {
+    await unlink(manifestPath).catch(() => undefined);
     return { ok: false, reason: `index file of ${name} missing: ${String(err)}` };
   }
+  return { ok: true, name, manifestPath, indexPath };
+}
+
+/** Reads a pinned checkpoint (its file checked against its manifest first), then removes the private links. */
+export async function readIndexView(pinned: PinnedCheckpoint): Promise<IndexView> {
+  if (!pinned.ok) return pinned;
+  const { name, manifestPath, indexPath } = pinned;
   try {
-    const size = (await stat(copy)).size;
+    let manifest: z.infer<typeof Manifest>;
+    try {
+      manifest = Manifest.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
+    } catch (err) {
+      return { ok: false, reason: `manifest of ${name} unreadable: ${String(err)}` };
+    }
+    const size = (await stat(indexPath)).size;
     const sha256 = createHash('sha256')
-      .update(await readFile(copy))
+      .update(await readFile(indexPath))
       .digest('hex');
     if (size !== manifest.size || sha256 !== manifest.sha256) return { ok: false, reason: `index file of ${name} does not match its manifest` };
     const index = new hnswlib.HierarchicalNSW('cosine', manifest.dimension);
-    index.readIndexSync(copy, true);
+    index.readIndexSync(indexPath, true);
     const deleted = new Set(manifest.deleted);
     const labels = index.getIdsList().filter((label) => !deleted.has(label));
     return { ok: true, name, seq: manifest.seq, labels };
   } finally {
-    await unlink(copy).catch(() => undefined);
+    await unlink(indexPath).catch(() => undefined);
+    await unlink(manifestPath).catch(() => undefined);
   }
 }
 
