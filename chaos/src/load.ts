@@ -176,10 +176,21 @@ export class Load {
     });
     if (status !== 'succeeded') return;
     for (const ack of acks) {
-      if ((await this.client.get(`/documents/${encodeURIComponent(ack.documentId)}`)).status !== 404) record.presentAfterSuccess += 1;
+      if ((await this.definiteGet(`/documents/${encodeURIComponent(ack.documentId)}`)).status !== 404) record.presentAfterSuccess += 1;
       const hits = await searchOwnWords(this.client, ack.seed);
       if (hits !== undefined && sidesFinding(hits, ack.documentId).length > 0) record.searchableAfterSuccess += 1;
     }
+  }
+
+  /** A GET answered by the service itself: one that got a 503 or no answer (an outage) is sent again, within WATCH_TIMEOUT_MS. */
+  private async definiteGet(url: string): Promise<Reply> {
+    let reply = await this.client.get(url);
+    await this.waitUntil(async () => {
+      if (!isUncertain(reply)) return true;
+      reply = await this.client.get(url);
+      return !isUncertain(reply);
+    });
+    return reply;
   }
 
   private async waitUntil(predicate: () => Promise<boolean>): Promise<void> {
