@@ -9,6 +9,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { GenerationChangedError, readCollectionGenerations } from '../../../shared/src/db/generations-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
+import type { TextSpan } from '../chunk-text.js';
 import type { Embedder } from '../embedders/embedder.js';
 import { embedderForGeneration } from '../embedders/generation-embedder.js';
 import type { Services } from '../services.js';
@@ -78,4 +79,12 @@ async function embedChunks(
     await yieldToEventLoop();
   }
   return chunks;
+}
+
+/** The chunks with where each lies in the document's text. */
+export function withSpans(chunks: NewChunk[], spans: TextSpan[]): NewChunk[] {
+  return chunks.map((chunk, i) => {
+    const span = spans[i];
+    return span === undefined ? chunk : { ...chunk, span: { start: span.start, end: span.end } };
+  });
 }

@@ -13,7 +13,7 @@ import { findDocument, findDocumentContent, markDocumentFailed, markDocumentInde
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
 import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import type { Services } from '../services.js';
-import { commitFenced, type FencedGenerations } from './fenced-commit.js';
+import { commitFenced, withSpans, type FencedGenerations } from './fenced-commit.js';
 import type { JobContext } from './job-context.js';
 
 type BatchServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
@@ -82,7 +82,7 @@ async function commitPrepared(
     }
     const [from, to] = [next, next + p.texts.length];
     next = to;
-    const own = chunks.slice(from, to).map((chunk, j) => ({ ...chunk, span: p.spans[j] }));
+    const own = withSpans(chunks.slice(from, to), p.spans);
     const staged = generations.staged && { generation: generations.staged.generation, embeddings: generations.staged.embeddings.slice(from, to) };
     const input = {
       collection,

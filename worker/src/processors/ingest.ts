@@ -11,11 +11,11 @@
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
 import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
-import { chunkSpans, type TextSpan } from '../chunk-text.js';
+import { refreshDocumentChunks, replaceDocumentChunks } from '../../../shared/src/db/chunks-repo.js';
+import { chunkSpans } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
-import { commitFenced } from './fenced-commit.js';
+import { commitFenced, withSpans } from './fenced-commit.js';
 import type { JobContext } from './job-context.js';
 
 type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
@@ -66,12 +66,4 @@ export async function processIngest(
   await s.commits.announce(collection, outcome.seq); // other workers apply it now, not at their next search (?wait=true)
   logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
-}
-
-/** The chunks with where each lies in the document's text. */
-function withSpans(chunks: NewChunk[], spans: TextSpan[]): NewChunk[] {
-  return chunks.map((chunk, i) => {
-    const span = spans[i];
-    return span === undefined ? chunk : { ...chunk, span: { start: span.start, end: span.end } };
-  });
 }
