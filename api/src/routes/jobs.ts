@@ -163,9 +163,13 @@ async function cancelAnswer(
     if (!isCancelledReply(earlier)) throw finished();
     return { status: 'cancelled', message: earlier };
   }
+  const isActive = async () => (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, 'answer', 'active'), jobId)) !== null;
+  // Looked at before the flag too: a worker that was running the job may finish it (cancelled) before the second look.
+  const wasActive = await isActive();
   await s.events.requestCancel(jobId);
+  if (wasActive) return { status: 'cancelling' };
   const queued = await s.queues.answer.getJob(jobId);
-  if (queued && (await s.redis.lpos(queueKey(s.config.QUEUE_PREFIX, 'answer', 'active'), jobId)) !== null) return { status: 'cancelling' };
+  if (queued && (await isActive())) return { status: 'cancelling' };
   if (queued) await s.queues.answer.removeJob(jobId);
   const stored = await storeErrorReply(
     { db: s.db, events: s.events, logger },
