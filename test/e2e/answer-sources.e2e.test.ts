@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { mergeEnv, repoRoot, run, startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { mergeEnv, repoRoot, run, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, waitForSettled } from './jobs-harness.js';
 
@@ -41,7 +41,7 @@ interface Sources {
 }
 
 describe('answer sources, citation checks and cancels against real processes', () => {
-  let redis: RedisServerHandle;
+  let stack: ServiceStack | undefined;
   let ollama: OllamaTestServer;
   let web: WebProcess;
   let worker: ServiceProcess;
@@ -77,28 +77,24 @@ describe('answer sources, citation checks and cancels against real processes', (
   };
 
   before(async () => {
-    redis = await startRedisServer();
     ollama = await startOllamaTestServer({ reply: 'Bees keep nectar in the comb [1].' });
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir('colmeia-sources-e2e-'),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      API_KEYS: KEY,
-      ANSWERER: 'ollama',
-      OLLAMA_HOST: ollama.url,
-      MAX_SOURCE_QUOTE_CHARS: '60',
-      ANSWER_PROGRESS_INTERVAL_MS: '200',
-    };
-    web = await startWeb(env);
-    worker = await startWorker(env);
-    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 30_000)]);
+    stack = await startServiceStack({
+      env: {
+        API_KEYS: KEY,
+        ANSWERER: 'ollama',
+        OLLAMA_HOST: ollama.url,
+        MAX_SOURCE_QUOTE_CHARS: '60',
+        ANSWER_PROGRESS_INTERVAL_MS: '200',
+      },
+      dataDirPrefix: 'colmeia-sources-e2e-',
+    });
+    ({ web, worker } = stack);
     client = new ApiClient(() => web.url, KEY);
   });
 
   after(async () => {
-    await Promise.allSettled([web?.close(), worker?.close()]);
+    await stack?.close();
     await ollama?.close();
-    await redis?.close();
   });
 
   it("keeps each source's quoted text, revision and span after the document is replaced and after it is removed", async () => {

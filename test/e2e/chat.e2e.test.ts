@@ -11,8 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js';
 import { measurePushLatency } from '../support/push-latency.js';
-import { sendInlineCommand, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { run, startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { sendInlineCommand, type RedisServerHandle } from '../support/redis-server.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { run, startWeb, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { openSseClient, type SseClient, type SseEvent } from '../support/sse-client.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -53,12 +54,12 @@ const messageOf = (event: SseEvent) => JSON.parse(event.data) as Message;
 const replyTo = (id: number) => (event: SseEvent) => event.event === 'message' && messageOf(event).replyTo === id;
 
 describe('chat across two web processes and a worker', () => {
+  let stack: ServiceStack | undefined;
   let redis: RedisServerHandle;
   let ollama: OllamaTestServer;
   let env: Env;
   let webA: WebProcess;
   let webB: WebProcess;
-  let worker: ServiceProcess;
   const clients: SseClient[] = [];
   const extraProcesses: ServiceProcess[] = [];
 
@@ -82,24 +83,24 @@ describe('chat across two web processes and a worker', () => {
   };
 
   before(async () => {
-    redis = await startRedisServer();
     ollama = await startOllamaTestServer({ reply: REPLY });
-    env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir('colmeia-chat-e2e-'),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      API_KEYS: KEY,
-      ANSWERER: 'ollama',
-      OLLAMA_HOST: ollama.url,
-      ANSWER_CONCURRENCY: '1',
-      ANSWER_PROGRESS_INTERVAL_MS: '200',
-      SSE_HEARTBEAT_MS: '500',
-      SSE_RETRY_MS: '100',
-      RATE_LIMIT_MAX: '100000',
-    };
-    [webA, webB] = await Promise.all([startWeb(env), startWeb(env)]);
-    worker = await startWorker(env);
-    await Promise.all([webA.waitForHttp(webA.url), webB.waitForHttp(webB.url), worker.waitForLine(/worker ready/, 30_000)]);
+    stack = await startServiceStack({
+      env: {
+        API_KEYS: KEY,
+        ANSWERER: 'ollama',
+        OLLAMA_HOST: ollama.url,
+        ANSWER_CONCURRENCY: '1',
+        ANSWER_PROGRESS_INTERVAL_MS: '200',
+        SSE_HEARTBEAT_MS: '500',
+        SSE_RETRY_MS: '100',
+        RATE_LIMIT_MAX: '100000',
+      },
+      webs: 2,
+      dataDirPrefix: 'colmeia-chat-e2e-',
+    });
+    ({ redis } = stack);
+    [webA, webB] = stack.webs as [WebProcess, WebProcess];
+    env = stack.envFor();
     const posted = await api(webA.url, 'POST', '/documents', { id: 'hive', title: 'Hive notes', text: HONEY });
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
     await waitFor(async () => ((await api(webA.url, 'GET', '/documents/hive')).body as { status?: string }).status === 'ready', {
@@ -113,9 +114,9 @@ describe('chat across two web processes and a worker', () => {
   });
 
   after(async () => {
-    await Promise.allSettled([webA?.close(), webB?.close(), worker?.close(), ...extraProcesses.map((p) => p.close())]);
+    await Promise.allSettled(extraProcesses.map((p) => p.close()));
+    await stack?.close();
     await ollama?.close();
-    await redis?.close();
   });
 
   it('delivers to a client of web B the progress, tokens and stored answer of a question posted through web A', async () => {

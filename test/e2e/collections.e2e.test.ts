@@ -11,9 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
-import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient } from './jobs-harness.js';
 
@@ -41,10 +39,7 @@ const scenarios = [
 
 for (const scenario of scenarios) {
   describe(`collections: ${scenario.name}`, () => {
-    let redis: RedisServerHandle;
-    let schema: PostgresSchema | undefined;
-    let web: WebProcess;
-    const workers: ServiceProcess[] = [];
+    let stack: ServiceStack | undefined;
     const workerDirs: string[] = [];
     let api: ApiClient;
 
@@ -65,36 +60,21 @@ for (const scenario of scenarios) {
     };
 
     before(async () => {
-      redis = await startRedisServer();
-      schema = scenario.postgres ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const shared = tempDataDir();
-      const env = (dataDir: string) => ({
-        REDIS_URL: redis.url,
-        DATA_DIR: dataDir,
-        API_KEYS: KEY,
-        QUEUE_PREFIX: 'collections',
-        RATE_LIMIT_MAX: '1000000',
-        HEARTBEAT_INTERVAL_MS: '300',
-        CHECKPOINT_INTERVAL_MS: '300',
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
+      stack = await startServiceStack({
+        env: { API_KEYS: KEY, QUEUE_PREFIX: 'collections', RATE_LIMIT_MAX: '1000000', HEARTBEAT_INTERVAL_MS: '300', CHECKPOINT_INTERVAL_MS: '300' },
+        workers: 0,
+        postgres: scenario.postgres,
       });
-      web = await startWeb(env(shared));
-      await web.waitForHttp(web.url);
+      const { web } = stack;
       api = new ApiClient(() => web.url, KEY);
       const created = await api.post('/collections', { id: 'alpha', title: 'Alpha' }); // before the workers: loaded at their start
       assert.equal(created.status, 201, created.text);
-      for (let i = 0; i < 2; i++) {
-        const dir = scenario.postgres ? tempDataDir() : shared;
-        workerDirs.push(dir);
-        workers.push(await startWorker(env(dir)));
-      }
-      await Promise.all(workers.map((w) => w.waitForLine(/worker ready/, 30_000)));
+      await Promise.all([stack.startWorker(), stack.startWorker()]);
+      workerDirs.push(...stack.workerDirs);
     });
 
     after(async () => {
-      await Promise.allSettled([web?.close(), ...workers.map((w) => w.close())]);
-      await redis?.stop();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it('serves a collection created while the workers run from both workers', async () => {

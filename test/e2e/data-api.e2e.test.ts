@@ -9,9 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
-import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, type Reply } from './jobs-harness.js';
 
@@ -50,10 +48,7 @@ const scenarios = [{ name: 'SQLite', postgres: false }, ...(process.env['TEST_DA
 
 for (const scenario of scenarios) {
   describe(`data API: ${scenario.name}, one web and two workers`, () => {
-    let redis: RedisServerHandle;
-    let schema: PostgresSchema | undefined;
-    let web: WebProcess;
-    const workers: ServiceProcess[] = [];
+    let stack: ServiceStack | undefined;
     let api: ApiClient;
 
     const search = async (body: Record<string, unknown>, prefix = ''): Promise<SearchBody> => {
@@ -72,32 +67,18 @@ for (const scenario of scenarios) {
     };
 
     before(async () => {
-      redis = await startRedisServer();
-      schema = scenario.postgres ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const shared = tempDataDir();
-      const env = (dataDir: string) => ({
-        REDIS_URL: redis.url,
-        DATA_DIR: dataDir,
-        API_KEYS: KEY,
-        QUEUE_PREFIX: 'data-api',
-        RATE_LIMIT_MAX: '1000000',
-        HEARTBEAT_INTERVAL_MS: '500',
-        CHUNK_SIZE: '200',
-        CHUNK_OVERLAP: '40',
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
+      stack = await startServiceStack({
+        env: { API_KEYS: KEY, QUEUE_PREFIX: 'data-api', RATE_LIMIT_MAX: '1000000', HEARTBEAT_INTERVAL_MS: '500', CHUNK_SIZE: '200', CHUNK_OVERLAP: '40' },
+        workers: 2,
+        postgres: scenario.postgres,
       });
-      web = await startWeb(env(shared));
-      await web.waitForHttp(web.url);
+      const { web } = stack;
       api = new ApiClient(() => web.url, KEY);
-      for (let i = 0; i < 2; i++) workers.push(await startWorker(env(scenario.postgres ? tempDataDir() : shared)));
-      await Promise.all(workers.map((w) => w.waitForLine(/worker ready/, 30_000)));
       await waitFor(async () => ((await api.get('/status')).body as StatusBody).workers.length === 2, { timeoutMs: 10_000, what: 'both heartbeats' });
     });
 
     after(async () => {
-      await Promise.allSettled([web?.close(), ...workers.map((w) => w.close())]);
-      await redis?.stop();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it('refuses a batch with bad items in the middle whole, naming each bad item and field', async () => {

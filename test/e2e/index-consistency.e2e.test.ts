@@ -8,9 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
-import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
+import type { ServiceProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, reportFigure } from './jobs-harness.js';
 
@@ -32,36 +31,23 @@ const scenarios = [
 
 for (const scenario of scenarios) {
   describe(`index consistency: ${scenario.name}`, () => {
-    let redis: RedisServerHandle;
-    let schema: PostgresSchema | undefined;
-    let web: WebProcess;
-    const workers: ServiceProcess[] = [];
+    let stack: ServiceStack | undefined;
+    let workers: ServiceProcess[] = [];
     let api: ApiClient;
 
     before(async () => {
-      redis = await startRedisServer();
-      schema = scenario.postgres ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const shared = tempDataDir();
-      const env = (dataDir: string) => ({
-        REDIS_URL: redis.url,
-        DATA_DIR: dataDir,
-        API_KEYS: KEY,
-        QUEUE_PREFIX: 'consistency',
-        LOG_LEVEL: 'debug',
-        SEARCH_CONCURRENCY: '4',
-        RATE_LIMIT_MAX: '1000000',
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
+      stack = await startServiceStack({
+        env: { API_KEYS: KEY, QUEUE_PREFIX: 'consistency', LOG_LEVEL: 'debug', SEARCH_CONCURRENCY: '4', RATE_LIMIT_MAX: '1000000' },
+        workers: 2,
+        postgres: scenario.postgres,
       });
-      web = await startWeb(env(shared));
-      for (let i = 0; i < 2; i++) workers.push(await startWorker(env(scenario.postgres ? tempDataDir() : shared)));
-      await Promise.all([web.waitForHttp(web.url), ...workers.map((w) => w.waitForLine(/worker ready/, 30_000))]);
+      const { web } = stack;
+      workers = stack.workers;
       api = new ApiClient(() => web.url, KEY);
     });
 
     after(async () => {
-      await Promise.allSettled([web?.close(), ...workers.map((w) => w.close())]);
-      await redis?.stop();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it('finds each document by its unique word right after its ingest job succeeds, in every mode, whichever worker answers', async (t) => {

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sendInlineCommand, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { sendInlineCommand, type RedisServerHandle } from '../support/redis-server.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import type { WebProcess } from '../support/service-processes.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, documentText, reportFigure, waitForSettled } from './jobs-harness.js';
 
@@ -17,34 +18,23 @@ const KEY = `observability-e2e-${randomUUID()}`;
 const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
 
 describe('jobs, metrics and the queue dashboard', () => {
+  let stack: ServiceStack | undefined;
   let redis: RedisServerHandle;
   let web: WebProcess;
-  let worker: ServiceProcess;
   let client: ApiClient;
   const ids = ['obs-0', 'obs-1', 'obs-2'];
   const jobs = new Map<string, string>();
 
   before(async () => {
-    redis = await startRedisServer();
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir(),
-      QUEUE_PREFIX: `obs-${randomUUID()}`,
-      API_KEYS: KEY,
-      HEARTBEAT_INTERVAL_MS: '300',
-      RATE_LIMIT_MAX: '100000',
-    };
-    web = await startWeb(env);
-    worker = await startWorker(env);
-    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 20_000)]);
+    stack = await startServiceStack({ env: { API_KEYS: KEY, HEARTBEAT_INTERVAL_MS: '300', RATE_LIMIT_MAX: '100000' } });
+    ({ redis, web } = stack);
     client = new ApiClient(() => web.url, KEY);
     for (const id of ids) jobs.set(id, (await client.postDocument(id, documentText(id, 6_000))).job.id);
     await waitForSettled(client, ids, 20_000);
   });
 
   after(async () => {
-    await Promise.allSettled([web?.close(), worker?.close()]);
-    await redis?.close();
+    await stack?.close();
   });
 
   it('reports a finished ingest job with its outcome, progress and attempts', async () => {

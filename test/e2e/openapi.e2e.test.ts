@@ -13,15 +13,15 @@ import { loadConfig } from '../../shared/src/config.js';
 import { createRequestSchemas } from '../../api/src/http/request-schemas.js';
 import { parse } from '../../shared/src/validation.js';
 import { pdfWithText } from '../support/pdf-files.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import type { Env, ServiceProcess, WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { ApiClient, type Reply } from './jobs-harness.js';
 
 const KEY = `openapi-e2e-${randomUUID()}`;
 
 describe('answers match the OpenAPI description', () => {
-  let redis: RedisServerHandle;
+  let stack: ServiceStack | undefined;
   let web: WebProcess;
   let worker: ServiceProcess;
   let env: Env;
@@ -53,31 +53,28 @@ describe('answers match the OpenAPI description', () => {
     });
 
   before(async () => {
-    redis = await startRedisServer();
-    env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir('colmeia-openapi-e2e-'),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      API_KEYS: KEY,
-      RATE_LIMIT_MAX: '100000',
-      UPLOAD_MAX_BYTES: '65536',
-      CHUNK_SIZE: '200',
-      CHUNK_OVERLAP: '20',
-      MAX_CHUNKS_PER_DOCUMENT: '3',
-      JOB_ATTEMPTS: '1',
-      HEARTBEAT_INTERVAL_MS: '500',
-    };
-    web = await startWeb(env);
-    worker = await startWorker(env);
-    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 30_000)]);
+    stack = await startServiceStack({
+      env: {
+        API_KEYS: KEY,
+        RATE_LIMIT_MAX: '100000',
+        UPLOAD_MAX_BYTES: '65536',
+        CHUNK_SIZE: '200',
+        CHUNK_OVERLAP: '20',
+        MAX_CHUNKS_PER_DOCUMENT: '3',
+        JOB_ATTEMPTS: '1',
+        HEARTBEAT_INTERVAL_MS: '500',
+      },
+      dataDirPrefix: 'colmeia-openapi-e2e-',
+    });
+    ({ web, worker } = stack);
+    env = stack.envFor();
     client = new ApiClient(() => web.url, KEY);
     const config = loadConfig({ ...env, NODE_ENV: 'test' });
     routes = createRouteRegistry(config, createRequestSchemas(config));
   });
 
   after(async () => {
-    await Promise.allSettled([web?.close(), worker?.close()]);
-    await redis?.close();
+    await stack?.close();
   });
 
   it('service and reference routes', async () => {
