@@ -9,10 +9,11 @@ import { UploadFields } from './upload.js';
 import { documentDataRoutes, idempotencyHeader, waitDescription } from './document-data-route-specs.js';
 
 export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
-  const documentParams = z.strictObject({ id: Id });
+  return [addDocumentRoute(config, schemas), ...documentDataRoutes(config, schemas), ...documentReadRoutes(config, schemas), ...removalRoutes(config, schemas)];
+}
+
+function documentReadRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
   return [
-    addDocumentRoute(config, schemas),
-    ...documentDataRoutes(config, schemas),
     {
       method: 'get',
       path: '/documents',
@@ -48,45 +49,44 @@ export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas):
       access: 'read',
       tag: 'documents',
       summary: 'One document and its status',
-      params: documentParams,
+      params: DocumentParams,
       responses: { 200: ok('the document (not its text)', R.DocumentView, exampleDocument), ...errors(400, 401, 404) },
     },
+  ];
+}
+
+const DocumentParams = z.strictObject({ id: Id });
+
+function removalRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
+  const removal = { access: 'write', tag: 'documents', description: waitDescription(config, 'the removal'), query: schemas.WriteWaitQuery } as const;
+  const removed = ok('wait=true: the removal is searchable through every live worker (or its job failed)', R.RemovalAccepted, {
+    ...exampleRemoveJob,
+    state: 'searchable',
+    seq: 13,
+  });
+  return [
     {
+      ...removal,
       method: 'delete',
       path: '/documents/:id',
       operationId: 'removeDocument',
-      access: 'write',
-      tag: 'documents',
       summary: 'Remove a document (a job)',
-      description: waitDescription(config, 'the removal'),
-      params: documentParams,
-      query: schemas.WriteWaitQuery,
+      params: DocumentParams,
       responses: {
-        200: ok('wait=true: the removal is searchable through every live worker (or its job failed)', R.RemovalAccepted, {
-          ...exampleRemoveJob,
-          state: 'searchable',
-          seq: 13,
-        }),
+        200: removed,
         202: ok('removal enqueued (wait=true: still under way at timeoutMs); GET /jobs/remove/{id} for its counts', R.RemovalAccepted, exampleRemoveJob),
         ...errors(400, 401, 404, 503),
       },
     },
     {
+      ...removal,
       method: 'post',
       path: '/documents/delete',
       operationId: 'removeDocuments',
-      access: 'write',
-      tag: 'documents',
       summary: 'Remove every document matching a metadata filter (a job; dryRun only counts)',
-      description: waitDescription(config, 'the removal'),
-      query: schemas.WriteWaitQuery,
       body: { schema: schemas.RemoveRequest, example: { where: { lang: 'en' }, dryRun: true } },
       responses: {
-        200: ok('wait=true: the removal is searchable through every live worker (or its job failed)', R.RemovalAccepted, {
-          ...exampleRemoveJob,
-          state: 'searchable',
-          seq: 13,
-        }),
+        200: removed,
         202: ok('removal enqueued (wait=true: still under way at timeoutMs); its result counts documents and chunks', R.RemovalAccepted, exampleRemoveJob),
         ...errors(400, 401, 503),
       },
