@@ -18,7 +18,19 @@ const idempotency = {
 type ChatSchemas = ReturnType<typeof createChatSchemas>;
 type SessionParams = z.ZodObject<{ id: typeof SessionId }>;
 
+const exampleIngestJob = {
+  id: 'ingest:bees:1',
+  queue: 'ingest',
+  status: 'succeeded',
+  attempts: 1,
+  result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
+} as const;
+
 export function jobRoutes(config: RegistryConfig): RouteSpec[] {
+  return [...jobReadRoutes(config), ...jobControlRoutes()];
+}
+
+function jobReadRoutes(config: RegistryConfig): RouteSpec[] {
   const { JobListQuery } = createJobSchemas(config);
   return [
     {
@@ -30,19 +42,7 @@ export function jobRoutes(config: RegistryConfig): RouteSpec[] {
       summary: "The jobs of the key's collections that SQL records (every kind but search), most recently changed first",
       query: JobListQuery,
       responses: {
-        200: ok('newest first', R.JobList, {
-          jobs: [
-            {
-              id: 'ingest:bees:1',
-              queue: 'ingest',
-              collection: 'default',
-              status: 'succeeded',
-              attempts: 1,
-              result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
-              updatedAt: TIME,
-            },
-          ],
-        }),
+        200: ok('newest first', R.JobList, { jobs: [{ ...exampleIngestJob, collection: 'default', updatedAt: TIME }] }),
         ...errors(400, 401, 503),
       },
     },
@@ -55,17 +55,15 @@ export function jobRoutes(config: RegistryConfig): RouteSpec[] {
       summary: "A job's status, progress, attempts and result",
       params: JobRef,
       responses: {
-        200: ok('the job', R.JobView, {
-          id: 'ingest:bees:1',
-          queue: 'ingest',
-          status: 'succeeded',
-          progress: 100,
-          attempts: 1,
-          result: { documentId: 'bees', revision: 1, status: 'ready', chunks: 1, removedChunks: 0 },
-        }),
+        200: ok('the job', R.JobView, { ...exampleIngestJob, progress: 100 }),
         ...errors(400, 401, 404, 503),
       },
     },
+  ];
+}
+
+function jobControlRoutes(): RouteSpec[] {
+  return [
     {
       method: 'post',
       path: '/jobs/:queue/:id/retry',
@@ -157,13 +155,13 @@ function sessionRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
 }
 
 function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSpec[] {
+  const read = { access: 'read', tag: 'chat' } as const;
   return [
     {
+      ...read,
       method: 'post',
       path: '/chat/sessions/:id/messages',
       operationId: 'ask',
-      access: 'read',
-      tag: 'chat',
       summary: 'Ask a question; the answer is a job',
       params: sessionParams,
       headers: idempotency,
@@ -175,22 +173,20 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       },
     },
     {
+      ...read,
       method: 'get',
       path: '/chat/sessions/:id/messages',
       operationId: 'listMessages',
-      access: 'read',
-      tag: 'chat',
       summary: 'Messages after an id (polling)',
       params: sessionParams,
       query: chat.MessagesQuery,
       responses: { 200: ok('oldest first', R.MessagesPage, { messages: [exampleQuestion, exampleAnswer], hasMore: false }), ...errors(400, 401, 404) },
     },
     {
+      ...read,
       method: 'get',
       path: '/chat/messages/:id/sources',
-      access: 'read',
       operationId: 'answerSources',
-      tag: 'chat',
       summary: "An answer's sources, with the text it quoted as it was then",
       params: z.strictObject({ id: MessageCursor }),
       description:
@@ -198,11 +194,10 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
       responses: { 200: ok('the sources, in the order the answer numbers them', R.AnswerSources, exampleAnswerSources), ...errors(400, 401, 404) },
     },
     {
+      ...read,
       method: 'get',
       path: '/chat/sessions/:id/events',
       operationId: 'sessionEvents',
-      access: 'read',
-      tag: 'chat',
       summary: "The session's events (Server-Sent Events)",
       params: sessionParams,
       query: chat.EventsQuery,
