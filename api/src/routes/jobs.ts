@@ -38,7 +38,7 @@ import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
 import { queueKey } from '../../../shared/src/queue/queues.js';
 import { isCancelledReply, storeErrorReply } from '../../../shared/src/store-reply.js';
 import { parse } from '../../../shared/src/validation.js';
-import { canSeeCollection, principalOf, reachesAllCollections, scopeList } from '../http/access.js';
+import { canSeeCollection, principalOf, reachesAllCollections, scopeList, type Principal } from '../http/access.js';
 import { localsOf, type RequestLocals } from '../http/request-context.js';
 import type { ApiServices } from '../services.js';
 
@@ -76,62 +76,14 @@ export function jobsRouter(s: ApiServices): Router {
     const principal = principalOf(res);
     const collections = reachesAllCollections(principal) ? undefined : scopeList(principal);
     const records = await listJobRecords(s.db, { ...query, collections });
-    res.json({
-      jobs: records.map((r) => ({
-        id: r.jobId,
-        queue: r.queue,
-        collection: r.collection,
-        status: r.status,
-        attempts: r.attempts,
-        ...(r.result != null ? { result: r.result } : {}),
-        ...(r.error != null ? { error: r.error } : {}),
-        updatedAt: r.updatedAt,
-      })),
-    });
+    res.json({ jobs: records.map(listedJob) });
   });
-
   router.get('/jobs/:queue/:id', async (req, res) => {
-    const ref = parse(JobRef, { ...req.params }, 'job');
-    const record = await findJobRecord(s.db, ref.queue, ref.id);
-    const outcome = outcomeOf(record);
-    const live = await readLiveJob(s, ref).catch((err: unknown) => {
-      if (record) return undefined; // Redis away: what SQL knows answers alone
-      throw err;
-    });
-    if ((!live?.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
-      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
-    const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
-    const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
-    res.json({
-      id: ref.id,
-      queue: ref.queue,
-      status,
-      progress: status === 'succeeded' ? 100 : live?.progress ? progressPercent(live.progress) : 0,
-      ...(live?.progress ? { progressDetail: live.progress } : {}),
-      attempts: attemptsOf(s, ref, record, live),
-      ...(outcome?.result != null ? { result: outcome.result } : {}),
-      ...(error != null ? { error } : {}),
-    });
+    res.json(await jobView(s, parse(JobRef, { ...req.params }, 'job'), principalOf(res)));
   });
-
   router.post('/jobs/:queue/:id/retry', async (req, res) => {
-    const ref = parse(JobRef, { ...req.params }, 'job');
-    const { retry } = QUEUES[ref.queue];
-    if (!retry.isAllowed) throw new ConflictError(retry.reason);
-    const record = await findJobRecord(s.db, ref.queue, ref.id);
-    const live = await readLiveJob(s, ref);
-    if ((!live.job && !record) || !canSeeCollection(principalOf(res), collectionOfJob(record, live)))
-      throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
-    const status = live.job ? live.status : outcomeOf(record)?.status;
-    if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
-    const data = QUEUES[ref.queue].payload.safeParse(record?.data);
-    if (!data.success) throw new ConflictError(`job ${ref.queue}/${ref.id} has no recorded payload: send the request again`);
-    await retry.prepare(s, { jobId: ref.id, data: data.data as never }); // parsed by this queue's own schema just above
-    await forgetJob(s, ref, live.job !== undefined);
-    const queue = s.queues[ref.queue] as Queue<unknown>;
-    res.status(202).json({ job: await enqueue(queue, s.config, ref.id, data.data), status: 'waiting' });
+    res.status(202).json(await retryJob(s, parse(JobRef, { ...req.params }, 'job'), principalOf(res)));
   });
-
   router.post('/jobs/answer/:id/cancel', async (req, res) => {
     const id = parse(JobRef.shape.id, req.params['id'], 'job id');
     const messageId = messageIdOfAnswerJob(id);
@@ -144,6 +96,59 @@ export function jobsRouter(s: ApiServices): Router {
     res.status(outcome.status === 'cancelling' ? 202 : 200).json({ job: { queue: 'answer', id }, ...outcome });
   });
   return router;
+}
+
+function listedJob(r: JobRecord) {
+  return {
+    id: r.jobId,
+    queue: r.queue,
+    collection: r.collection,
+    status: r.status,
+    attempts: r.attempts,
+    ...(r.result != null ? { result: r.result } : {}),
+    ...(r.error != null ? { error: r.error } : {}),
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** GET /jobs/:queue/:id: what SQL recorded, completed by what Redis holds while the job lives. */
+async function jobView(s: ApiServices, ref: JobRef, principal: Principal) {
+  const record = await findJobRecord(s.db, ref.queue, ref.id);
+  const outcome = outcomeOf(record);
+  const live = await readLiveJob(s, ref).catch((err: unknown) => {
+    if (record) return undefined; // Redis away: what SQL knows answers alone
+    throw err;
+  });
+  if ((!live?.job && !record) || !canSeeCollection(principal, collectionOfJob(record, live))) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+  const status: JobStatus = outcome?.status ?? live?.status ?? 'waiting';
+  const error = outcome?.error ?? (live?.status === 'failed' ? live.error : undefined);
+  return {
+    id: ref.id,
+    queue: ref.queue,
+    status,
+    progress: status === 'succeeded' ? 100 : live?.progress ? progressPercent(live.progress) : 0,
+    ...(live?.progress ? { progressDetail: live.progress } : {}),
+    attempts: attemptsOf(s, ref, record, live),
+    ...(outcome?.result != null ? { result: outcome.result } : {}),
+    ...(error != null ? { error } : {}),
+  };
+}
+
+/** POST /jobs/:queue/:id/retry: a failed job is enqueued again under its id, from the payload SQL recorded. */
+async function retryJob(s: ApiServices, ref: JobRef, principal: Principal) {
+  const { retry } = QUEUES[ref.queue];
+  if (!retry.isAllowed) throw new ConflictError(retry.reason);
+  const record = await findJobRecord(s.db, ref.queue, ref.id);
+  const live = await readLiveJob(s, ref);
+  if ((!live.job && !record) || !canSeeCollection(principal, collectionOfJob(record, live))) throw new NotFoundError(`job ${ref.queue}/${ref.id} not found`);
+  const status = live.job ? live.status : outcomeOf(record)?.status;
+  if (status !== 'failed') throw new ConflictError(`job ${ref.queue}/${ref.id} is ${status ?? 'unknown'}: only a failed job can be retried`);
+  const data = QUEUES[ref.queue].payload.safeParse(record?.data);
+  if (!data.success) throw new ConflictError(`job ${ref.queue}/${ref.id} has no recorded payload: send the request again`);
+  await retry.prepare(s, { jobId: ref.id, data: data.data as never }); // parsed by this queue's own schema just above
+  await forgetJob(s, ref, live.job !== undefined);
+  const queue = s.queues[ref.queue] as Queue<unknown>;
+  return { job: await enqueue(queue, s.config, ref.id, data.data), status: 'waiting' as const };
 }
 
 /**
