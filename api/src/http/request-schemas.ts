@@ -37,6 +37,8 @@ export function whereSchema(config: FilterLimitsConfig) {
   );
 }
 
+type WhereSchema = ReturnType<typeof whereSchema>;
+
 /** The filter language as JSON Schema, for the API description: what the parser (db/where.ts) accepts, one level deep. */
 function whereJsonSchema(config: FilterLimitsConfig): Record<string, unknown> {
   const scalar = { type: ['string', 'number', 'boolean', 'null'] };
@@ -70,7 +72,24 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
     title: text(config.MAX_TITLE_CHARS).nullable().optional(),
     metadata: metadataSchema({ maxBytes: config.MAX_METADATA_BYTES, maxDepth: config.MAX_METADATA_DEPTH }).optional(),
   });
-  const SearchRequest = z.strictObject({
+  const SearchRequest = searchRequestSchema(config, where, k);
+  const RemoveRequest = z.strictObject({
+    // {} matches every document: as a removal that is one typo away from emptying the knowledge base
+    where: where
+      .refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
+        message: 'must hold at least one condition: an empty filter would remove every document',
+        params: { rule: 'empty_filter' },
+      })
+      .meta({ ...whereJsonSchema(config), minProperties: 1 }),
+    dryRun: z.boolean().default(false),
+  });
+  const { DocumentListQuery, DocumentHashesQuery } = documentListQueries(config, where);
+  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, DocumentHashesQuery, k, ...createDataSchemas(config, DocumentInput, where) };
+}
+export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
+
+function searchRequestSchema(config: RequestLimitsConfig, where: WhereSchema, k: z.ZodNumber) {
+  return z.strictObject({
     query: nonBlankText(config.MAX_QUERY_CHARS),
     k: k.default(DEFAULT_K),
     where: where.optional(),
@@ -90,16 +109,10 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
         "read your writes: a write's seq; 409 index_behind if the answering index, synced, has not applied it (a seq not committed in this collection)",
       ),
   });
-  const RemoveRequest = z.strictObject({
-    // {} matches every document: as a removal that is one typo away from emptying the knowledge base
-    where: where
-      .refine((ast) => !(ast.kind === 'and' && ast.clauses.length === 0), {
-        message: 'must hold at least one condition: an empty filter would remove every document',
-        params: { rule: 'empty_filter' },
-      })
-      .meta({ ...whereJsonSchema(config), minProperties: 1 }),
-    dryRun: z.boolean().default(false),
-  });
+}
+
+/** GET /documents's and GET /document-hashes's queries. */
+function documentListQueries(config: RequestLimitsConfig, where: WhereSchema) {
   const DocumentListQuery = z.strictObject({
     where: z
       .string()
@@ -127,9 +140,8 @@ export function createRequestSchemas(config: RequestLimitsConfig) {
     limit: pageSize(config.MAX_HASH_PAGE_SIZE, config.MAX_HASH_PAGE_SIZE),
     cursor: Id.optional(),
   });
-  return { DocumentInput, SearchRequest, RemoveRequest, DocumentListQuery, DocumentHashesQuery, k, ...createDataSchemas(config, DocumentInput, where) };
+  return { DocumentListQuery, DocumentHashesQuery };
 }
-export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
 
 /** digits only: z.coerce would take 0x10, " 5 " and 1e2 */
 function wholeNumberParam(min: number, max: number) {
