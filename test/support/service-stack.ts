@@ -19,89 +19,80 @@ export interface StackOptions {
   readyTimeoutMs?: number; // per process, default 30 s
 }
 
-export interface ServiceStack {
-  readonly redis: RedisServerHandle;
-  readonly schema: PostgresSchema | undefined;
-  readonly webs: WebProcess[];
-  readonly workers: ServiceProcess[];
-  readonly workerDirs: string[]; // the DATA_DIR of each worker, in the order of `workers`
-  /** The first web process and the first worker. */
-  readonly web: WebProcess;
-  readonly worker: ServiceProcess;
-  /** The environment a further process of this stack starts with (its own DATA_DIR on Postgres). */
-  envFor(extra?: Env): Env;
-  /** Another web process, answering HTTP; stopped by close(). */
-  startWeb(extra?: Env): Promise<WebProcess>;
-  /** Another worker, ready; added to `workers` and stopped by close(). */
-  startWorker(extra?: Env): Promise<ServiceProcess>;
-  close(): Promise<void>;
-}
-
 const DEFAULT_READY_MS = 30_000;
 
+export class ServiceStack {
+  readonly webs: WebProcess[] = [];
+  readonly workers: ServiceProcess[] = [];
+  readonly workerDirs: string[] = []; // the DATA_DIR of each worker, in the order of `workers`
+  private readonly sharedDir: string;
+  private readonly queuePrefix = `e2e-${randomUUID()}`;
+  private readonly readyMs: number;
+
+  constructor(
+    readonly redis: RedisServerHandle,
+    readonly schema: PostgresSchema | undefined,
+    private readonly options: StackOptions,
+  ) {
+    this.sharedDir = tempDataDir(options.dataDirPrefix);
+    this.readyMs = options.readyTimeoutMs ?? DEFAULT_READY_MS;
+  }
+
+  /** The first web process. */
+  get web(): WebProcess {
+    return first(this.webs, 'web process');
+  }
+
+  /** The first worker. */
+  get worker(): ServiceProcess {
+    return first(this.workers, 'worker');
+  }
+
+  /** The environment a further process of this stack starts with (its own DATA_DIR on Postgres). */
+  envFor(extra: Env = {}): Env {
+    return {
+      QUEUE_PREFIX: this.queuePrefix,
+      ...this.options.env,
+      REDIS_URL: this.redis.url,
+      DATA_DIR: this.schema === undefined ? this.sharedDir : tempDataDir(this.options.dataDirPrefix),
+      ...(this.schema === undefined ? {} : { DATABASE_URL: this.schema.url }),
+      ...extra,
+    };
+  }
+
+  /** Another web process, answering HTTP; added to `webs` and stopped by close(). */
+  async startWeb(extra?: Env): Promise<WebProcess> {
+    const web = await startWeb(this.envFor(extra));
+    this.webs.push(web);
+    await web.waitForHttp(web.url, this.readyMs);
+    return web;
+  }
+
+  /** Another worker, ready; added to `workers` and stopped by close(). */
+  async startWorker(extra?: Env): Promise<ServiceProcess> {
+    const env = this.envFor(extra);
+    const worker = await startWorker(env);
+    this.workers.push(worker);
+    this.workerDirs.push(env['DATA_DIR'] ?? '');
+    await worker.waitForLine(/worker ready/, this.readyMs);
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.webs, ...this.workers].map((p) => p.close()));
+    await this.redis.close();
+    await this.schema?.drop();
+  }
+}
+
 export async function startServiceStack(options: StackOptions): Promise<ServiceStack> {
-  const readyMs = options.readyTimeoutMs ?? DEFAULT_READY_MS;
   const redis = await startRedisServer(options.redis ?? {});
   const schema = options.postgres ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-  const sharedDir = tempDataDir(options.dataDirPrefix);
-  const webs: WebProcess[] = [];
-  const workers: ServiceProcess[] = [];
-  const workerDirs: string[] = [];
-  const others: ServiceProcess[] = [];
-  const queuePrefix = `e2e-${randomUUID()}`;
-  const envFor = (extra: Env = {}): Env => ({
-    QUEUE_PREFIX: queuePrefix,
-    ...options.env,
-    REDIS_URL: redis.url,
-    DATA_DIR: schema === undefined ? sharedDir : tempDataDir(options.dataDirPrefix),
-    ...(schema === undefined ? {} : { DATABASE_URL: schema.url }),
-    ...extra,
-  });
-  const stack: ServiceStack = {
-    redis,
-    schema,
-    webs,
-    workers,
-    workerDirs,
-    get web() {
-      const first = webs[0];
-      if (first === undefined) throw new Error('the stack has no web process');
-      return first;
-    },
-    get worker() {
-      const first = workers[0];
-      if (first === undefined) throw new Error('the stack has no worker');
-      return first;
-    },
-    envFor,
-    async startWeb(extra) {
-      const web = await startWeb(envFor(extra));
-      others.push(web);
-      await web.waitForHttp(web.url, readyMs);
-      return web;
-    },
-    async startWorker(extra) {
-      const env = envFor(extra);
-      const worker = await startWorker(env);
-      workers.push(worker);
-      workerDirs.push(env['DATA_DIR'] ?? '');
-      await worker.waitForLine(/worker ready/, readyMs);
-      return worker;
-    },
-    async close() {
-      await Promise.allSettled([...webs, ...workers, ...others].map((p) => p.close()));
-      await redis.close();
-      await schema?.drop();
-    },
-  };
+  const stack = new ServiceStack(redis, schema, options);
   try {
     // Started together: each process runs the migrations at start, under knex's migration lock.
     await Promise.all([
-      ...Array.from({ length: options.webs ?? 1 }, async () => {
-        const web = await startWeb(envFor());
-        webs.push(web);
-        await web.waitForHttp(web.url, readyMs);
-      }),
+      ...Array.from({ length: options.webs ?? 1 }, () => stack.startWeb()),
       ...Array.from({ length: options.workers ?? 1 }, () => stack.startWorker()),
     ]);
     return stack;
@@ -109,4 +100,10 @@ export async function startServiceStack(options: StackOptions): Promise<ServiceS
     await stack.close();
     throw err;
   }
+}
+
+function first<T>(list: readonly T[], what: string): T {
+  const item = list[0];
+  if (item === undefined) throw new Error(`the stack has no ${what}`);
+  return item;
 }
