@@ -18,8 +18,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '../support/free-port.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { ARTIFACTS_DIR, repoRoot, startWeb, startWorker, tempDataDir, type Env, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { ARTIFACTS_DIR, repoRoot, startWeb, tempDataDir, type Env, type WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -54,10 +54,9 @@ const RECORDER = `
 `;
 
 describe('the chat page in headless Chromium', { skip }, () => {
-  let redis: RedisServerHandle;
+  let stack: ServiceStack | undefined;
   let env: Env;
   let web: WebProcess;
-  let worker: ServiceProcess;
   let browser: Browser;
   let page: Page;
   const retiredWebs: WebProcess[] = [];
@@ -102,20 +101,18 @@ describe('the chat page in headless Chromium', { skip }, () => {
   };
 
   before(async () => {
-    redis = await startRedisServer();
-    env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir('colmeia-page-e2e-'),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      API_KEYS: KEY,
-      RATE_LIMIT_MAX: '100000',
-      PORT: String(await freePort()), // fixed, so a second web process can take over the page's origin
-      SSE_RETRY_MS: '300',
-      SSE_HEARTBEAT_MS: '1000',
-    };
-    web = await startWeb(env);
-    worker = await startWorker(env);
-    await Promise.all([web.waitForHttp(web.url), worker.waitForLine(/worker ready/, 30_000)]);
+    stack = await startServiceStack({
+      env: {
+        API_KEYS: KEY,
+        RATE_LIMIT_MAX: '100000',
+        PORT: String(await freePort()), // fixed, so a second web process can take over the page's origin
+        SSE_RETRY_MS: '300',
+        SSE_HEARTBEAT_MS: '1000',
+      },
+      dataDirPrefix: 'colmeia-page-e2e-',
+    });
+    web = stack.web;
+    env = stack.envFor();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }); // a new, empty profile each launch
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.addInitScript(RECORDER);
@@ -124,8 +121,8 @@ describe('the chat page in headless Chromium', { skip }, () => {
   after(async () => {
     if (page) await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'chat-page-last.png') }).catch(() => undefined);
     await browser?.close();
-    await Promise.allSettled([web?.close(), worker?.close(), ...retiredWebs.map((p) => p.close())]);
-    await redis?.close();
+    await Promise.allSettled([web?.close(), ...retiredWebs.map((p) => p.close())]);
+    await stack?.close();
   });
 
   it('uploads a text file, asks about it, and shows the streamed answer with its sources', async () => {

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { run, startWeb, startWorker, tempDataDir, type Env, type RunResult, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { run, tempDataDir, type RunResult, type WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { ApiClient } from './jobs-harness.js';
 
 const KEY = `sync-e2e-${randomUUID()}`;
@@ -24,12 +24,10 @@ interface HashRow {
 }
 
 describe('ingest.sh --sync against real processes', () => {
-  let redis: RedisServerHandle;
+  let stack: ServiceStack | undefined;
   let web: WebProcess;
   let limitedWeb: WebProcess;
-  let worker: ServiceProcess;
   let client: ApiClient;
-  let env: Env;
 
   const script = (name: string, args: string[], url: string): Promise<RunResult> =>
     run('bash', [`scripts/${name}.sh`, ...args], { API_URL: url, API_KEY: KEY, POLL_INTERVAL: '0.1', SYNC_POLL_INTERVAL: '0.2' }, { timeoutMs: 240_000 });
@@ -45,25 +43,14 @@ describe('ingest.sh --sync against real processes', () => {
   };
 
   before(async () => {
-    redis = await startRedisServer();
-    env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: tempDataDir('colmeia-sync-e2e-'),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      API_KEYS: KEY,
-      RATE_LIMIT_MAX: '100000',
-      INGEST_CONCURRENCY: '4',
-    };
-    web = await startWeb(env);
-    limitedWeb = await startWeb({ ...env, RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' });
-    worker = await startWorker(env);
-    await Promise.all([web.waitForHttp(web.url), limitedWeb.waitForHttp(limitedWeb.url), worker.waitForLine(/worker ready/, 30_000)]);
+    stack = await startServiceStack({ env: { API_KEYS: KEY, RATE_LIMIT_MAX: '100000', INGEST_CONCURRENCY: '4' }, dataDirPrefix: 'colmeia-sync-e2e-' });
+    web = stack.web;
+    limitedWeb = await stack.startWeb({ RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' });
     client = new ApiClient(() => web.url, KEY);
   });
 
   after(async () => {
-    await Promise.allSettled([web?.close(), limitedWeb?.close(), worker?.close()]);
-    await redis?.close();
+    await stack?.close();
   });
 
   it('mirrors a folder of 300 files: added, then changed, pruned and added, then nothing sent when nothing changed', async () => {
