@@ -13,9 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import type { ServiceProcess, WebProcess } from '../support/service-processes.js';
 import { mutations, validValue, type Mutation, type Schema } from './json-schema-fuzz.js';
 
 const KEY = `contract-fuzz-${randomUUID()}`;
@@ -78,27 +77,22 @@ function backends(): Array<{ name: string; databaseUrl?: string }> {
 
 for (const backend of backends()) {
   describe(`the API keeps its description under fuzzing on ${backend.name} (seed ${SEED})`, () => {
-    let redis: RedisServerHandle;
-    let schema: PostgresSchema | undefined;
+    let stack: ServiceStack | undefined;
     let web: WebProcess;
     let worker: ServiceProcess;
     let operations: Operation[] = [];
 
     before(async () => {
-      redis = await startRedisServer();
-      schema = backend.databaseUrl ? await createPostgresSchema(backend.databaseUrl) : undefined;
-      const env = {
-        REDIS_URL: redis.url,
-        DATA_DIR: tempDataDir('colmeia-contract-fuzz-'),
-        QUEUE_PREFIX: `fuzz-${randomUUID()}`,
-        API_KEYS: KEY,
-        RATE_LIMIT_MAX: '1000000',
-        WRITE_WAIT_MAX_MS: '5000', // a write's ?wait=true stays well within the client's 15 s
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
-      };
-      worker = await startWorker(env);
-      web = await startWeb(env);
-      await Promise.all([web.waitForHttp(web.url, 30_000), worker.waitForLine(/worker ready/, 30_000)]);
+      stack = await startServiceStack({
+        env: {
+          API_KEYS: KEY,
+          RATE_LIMIT_MAX: '1000000',
+          WRITE_WAIT_MAX_MS: '5000', // a write's ?wait=true stays well within the client's 15 s
+        },
+        postgres: backend.databaseUrl !== undefined,
+        dataDirPrefix: 'colmeia-contract-fuzz-',
+      });
+      ({ web, worker } = stack);
       const fixture = [
         send(web.url, 'POST', '/chat/sessions', {}, { id: SESSION_ID }),
         send(web.url, 'POST', '/documents', {}, { id: DOCUMENT_ID, text: 'Bees keep nectar in the comb.', metadata: { lang: 'en' } }),
@@ -110,9 +104,7 @@ for (const backend of backends()) {
     });
 
     after(async () => {
-      await Promise.allSettled([web?.close(), worker?.close()]);
-      await redis?.close();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it('answers every generated request of every operation as described', async (t) => {

@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createPostgresSchema, type PostgresSchema } from '../support/postgres-schema.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { run, startWeb, startWorker, tempDataDir, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { run, type ServiceProcess, type WebProcess } from '../support/service-processes.js';
 import { waitFor } from '../support/wait-for.js';
 import { hostileProbes, scopeProbes, type Probe, type ScopeDescription, type ScopeFixture, type ScopeProbe, type ScopeRole } from './hostile-probes.js';
 
@@ -165,38 +164,28 @@ const outcomesByBackend = new Map<string, Map<string, Outcome>>();
 
 for (const backend of backends()) {
   describe(`hostile requests on ${backend.name}`, () => {
-    let redis: RedisServerHandle;
-    let schema: PostgresSchema | undefined;
+    let stack: ServiceStack | undefined;
     let worker: ServiceProcess;
     let web: WebProcess;
     let seeded: { ids: string[]; sessionId: string };
     let before_: unknown;
-    let env: Record<string, string>;
 
     before(async () => {
-      redis = await startRedisServer();
-      schema = backend.databaseUrl ? await createPostgresSchema(backend.databaseUrl) : undefined;
-      env = {
-        REDIS_URL: redis.url,
-        DATA_DIR: tempDataDir('colmeia-hostile-'),
-        QUEUE_PREFIX: `hostile-${randomUUID()}`,
-        API_KEYS: `${KEY},second-key-${randomUUID()}`,
-        RATE_LIMIT_MAX: '100000', // the barrage is about validation; rate-limit.e2e.test.ts covers 429
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
-      };
-      worker = await startWorker(env);
-      await worker.waitForLine(/worker ready/, 30_000);
-      web = await startWeb(env);
-      await web.waitForHttp(web.url, 30_000);
+      stack = await startServiceStack({
+        env: {
+          API_KEYS: `${KEY},second-key-${randomUUID()}`,
+          RATE_LIMIT_MAX: '100000', // the barrage is about validation; rate-limit.e2e.test.ts covers 429
+        },
+        postgres: backend.databaseUrl !== undefined,
+        dataDirPrefix: 'colmeia-hostile-',
+      });
+      ({ web, worker } = stack);
       seeded = await seed(web.url);
       before_ = await snapshot(web.url, seeded.ids, seeded.sessionId);
     });
 
     after(async () => {
-      await web?.close();
-      await worker?.close();
-      await redis?.close();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it('answers every hostile request with a 4xx JSON error naming code and message', async (t) => {
@@ -260,7 +249,7 @@ for (const backend of backends()) {
       assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     });
 
-    describe('keys scoped to collections', () => scopedKeyTests(() => ({ web, env })));
+    describe('keys scoped to collections', () => scopedKeyTests(() => stack ?? assert.fail('no stack')));
   });
 }
 
@@ -332,7 +321,7 @@ function checkScopeAnswer(probe: ScopeProbe, answer: Answer): void {
 }
 
 /** Keys over one collection (each role) against every route of the registry, across two web processes, and scripts/keys.sh. */
-function scopedKeyTests(started: () => { web: WebProcess; env: Record<string, string> }): void {
+function scopedKeyTests(started: () => ServiceStack): void {
   let web: WebProcess;
   let web2: WebProcess;
   let a: ScopeFixture;
@@ -342,15 +331,10 @@ function scopedKeyTests(started: () => { web: WebProcess; env: Record<string, st
 
   before(async () => {
     ({ web } = started());
-    web2 = await startWeb(started().env);
-    await web2.waitForHttp(web2.url, 30_000);
+    web2 = await started().startWeb(); // stopped with the stack
     a = await scopeFixture(web.url, 'scope-a');
     b = await scopeFixture(web.url, 'scope-b');
     for (const role of ROLES) keys.set(role, (await createKey(web.url, role, [a.collection])).secret);
-  });
-
-  after(async () => {
-    await web2?.close();
   });
 
   it('hides another collection from the key in lists, counts, jobs, metrics and event streams', async () => {
