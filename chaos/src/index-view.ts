@@ -44,10 +44,17 @@ export function lastCheckpointName(lines: readonly string[], collection: string)
 /** A checkpoint's two files held under private hard links, so no prune (of any worker sharing the directory) can remove them before they are read. */
 export type PinnedCheckpoint = { ok: true; name: string; manifestPath: string; indexPath: string } | { ok: false; reason: string };
 
-/** Links checkpoint `name` of `dir` (manifest and index file) to private names; call it as soon as the worker that named it has stopped. */
+let pins = 0;
+
+/**
+ * Links checkpoint `name` of `dir` (manifest and index file) to private names; call it as soon as
+ * the worker that named it has stopped. Each call has its own names: workers sharing a directory
+ * may both name one checkpoint (one wrote it, the other loaded it).
+ */
 export async function pinCheckpoint(dir: string, name: string): Promise<PinnedCheckpoint> {
-  const manifestPath = path.join(dir, `${name}.json.chaos-${process.pid}.tmp`);
-  const indexPath = path.join(dir, `${name}.chaos-${process.pid}.tmp`);
+  const pin = `chaos-${process.pid}-${++pins}`;
+  const manifestPath = path.join(dir, `${name}.json.${pin}.tmp`);
+  const indexPath = path.join(dir, `${name}.${pin}.tmp`);
   try {
     await link(path.join(dir, `${name}.json`), manifestPath);
   } catch (err) {
