@@ -33,7 +33,7 @@ export class ExactScan {
     private readonly collection?: string,
   ) {}
 
-  keep(label: number, embedding: readonly number[]): void {
+  keep(label: number, embedding: ArrayLike<number>): void {
     this.vectors.put(label, embedding);
   }
 

@@ -24,6 +24,7 @@ export class QuantisedVectors {
   private readonly freeSlots: number[] = [];
   private usedSlots = 0; // slots ever handed out; those below it not in slotOf are in freeSlots
   private dimension = 0; // fixed by the first vector
+  private unit = new Float64Array(0); // scratch for the vector being quantised: no garbage per put
 
   get size(): number {
     return this.slotOf.size;
@@ -39,8 +40,11 @@ export class QuantisedVectors {
   }
 
   /** Stores (or replaces) the vector of `label`; its values are taken as float32, as the chunks table holds them. */
-  put(label: number, embedding: readonly number[]): void {
-    if (this.dimension === 0) this.dimension = embedding.length;
+  put(label: number, embedding: ArrayLike<number>): void {
+    if (this.dimension === 0) {
+      this.dimension = embedding.length;
+      this.unit = new Float64Array(embedding.length);
+    }
     if (embedding.length !== this.dimension) throw new Error(`vector of ${embedding.length} dimensions, the slab holds ${this.dimension}`);
     const slot = this.slotOf.get(label) ?? this.takeSlot();
     this.slotOf.set(label, slot);
@@ -91,8 +95,8 @@ export class QuantisedVectors {
     this.bounds = bounds;
   }
 
-  private quantise(slot: number, embedding: readonly number[]): void {
-    const unit = toUnit(embedding);
+  private quantise(slot: number, embedding: ArrayLike<number>): void {
+    const unit = toUnit(embedding, this.unit);
     let largest = 0;
     for (const value of unit) largest = Math.max(largest, Math.abs(value));
     const scale = Math.fround(largest / CODE_MAX);
@@ -109,9 +113,9 @@ export class QuantisedVectors {
   }
 }
 
-/** The float32 values of `embedding` scaled to unit length in float64 (all zero when its length is 0). */
-function toUnit(embedding: readonly number[]): Float64Array {
-  const unit = Float64Array.from(embedding, (value) => Math.fround(value));
+/** The float32 values of `embedding` scaled to unit length in float64, into `unit` (all zero when its length is 0). */
+function toUnit(embedding: ArrayLike<number>, unit: Float64Array): Float64Array {
+  for (let i = 0; i < unit.length; i++) unit[i] = Math.fround(embedding[i] ?? 0);
   let norm = 0;
   for (const value of unit) norm += value * value;
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
