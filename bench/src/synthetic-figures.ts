@@ -216,6 +216,10 @@ function addQualityAndFilterFigures(book: FigureBook, m: SizeMeasurements): void
   }
 }
 
+const RSS_TARGET_SIZE = 100_000;
+const RSS_FILE_FACTOR = 1.2;
+const RSS_FIXED_MIB = 100;
+
 function addStartupAndMemoryFigures(book: FigureBook, m: SizeMeasurements): void {
   const at = sizeLabel(m.size);
   const { http, inProcess } = m;
@@ -239,19 +243,25 @@ function addStartupAndMemoryFigures(book: FigureBook, m: SizeMeasurements): void
     },
   });
   const [rebuiltRss, loadedRss] = http.rssAfterLoad;
+  const loadedMiB = (loadedRss?.rssBytes ?? 0) / MIB;
+  const rawFileMiB = m.rawFileBytes / MIB;
+  const budgetMiB = RSS_FILE_FACTOR * rawFileMiB + RSS_FIXED_MIB;
   book.add({
     id: `memory.worker.${m.size}`,
     section: '7 memory and start-up',
     name: `worker RSS after load, ${at} (started from checkpoint)`,
     unit: 'MiB',
-    value: (loadedRss?.rssBytes ?? 0) / MIB,
-    raw: { name: 'raw index file', value: m.rawFileBytes / MIB, unit: 'MiB' },
+    value: loadedMiB,
+    raw: { name: 'raw index file', value: rawFileMiB, unit: 'MiB' },
+    // The budget is set at 100k, where the index dwarfs the fixed cost of a Node process.
+    ...(m.size >= RSS_TARGET_SIZE ? { target: target(`≤ ${RSS_FILE_FACTOR} × raw index file + ${RSS_FIXED_MIB} MiB`, loadedMiB <= budgetMiB) } : {}),
     details: {
       rebuiltWorkerRssMiB: (rebuiltRss?.rssBytes ?? 0) / MIB,
       afterStartRssMiB: http.rssAfterStart.map((memory) => memory.rssBytes / MIB),
       peakRssMiB: http.rssAfterLoad.map((memory) => memory.peakRssBytes / MIB),
       webRssMiB: http.webRss.rssBytes / MIB,
       rawBuildRssDeltaMiB: m.raw.rssDeltaBytes / MIB,
+      budgetMiB,
     },
   });
 }

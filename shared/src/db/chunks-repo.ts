@@ -228,6 +228,19 @@ export async function readChunkEmbeddings(
   return rows.map((row) => ({ id: row.id, embedding: decodeEmbedding(row.embedding) }));
 }
 
+/** readChunkEmbeddings without the decoding: the float32 blobs as stored, for a caller that decodes into memory of its own. */
+export async function readChunkEmbeddingBlobs(
+  db: Knex,
+  afterId: number,
+  limit: number,
+  collection = DEFAULT_COLLECTION,
+): Promise<Array<{ id: number; embedding: Uint8Array }>> {
+  return (await db('chunks').select('id', 'embedding').where('collection_id', collection).where('id', '>', afterId).orderBy('id').limit(limit)) as Array<{
+    id: number;
+    embedding: Uint8Array;
+  }>;
+}
+
 /** The stored embeddings of the given chunks (those still present), for exact scoring. */
 export async function readEmbeddings(db: Knex, ids: readonly number[]): Promise<Array<{ id: number; embedding: number[] }>> {
   const found: Array<{ id: number; embedding: number[] }> = [];

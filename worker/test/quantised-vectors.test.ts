@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { QuantisedVectors } from '../src/vectors/quantised-vectors.js';
+
+function unitQuery(values: readonly number[]): Float32Array {
+  const norm = Math.sqrt(values.reduce((sum, value) => sum + value * value, 0));
+  return Float32Array.from(values, (value) => (norm > 0 ? value / norm : 0));
+}
+
+/** The cosine as the exact scan computes it: float32 inputs, float64 sums. */
+function exactCosine(query: Float32Array, embedding: readonly number[]): number {
+  const stored = Float32Array.from(embedding);
+  let dotProduct = 0;
+  let norm = 0;
+  stored.forEach((value, i) => {
+    dotProduct += (query[i] ?? 0) * value;
+    norm += value * value;
+  });
+  return norm > 0 ? dotProduct / Math.sqrt(norm) : 0;
+}
+
+const vectorArb = (dimension: number) =>
+  fc.array(fc.float({ min: -10, max: 10, noNaN: true, noDefaultInfinity: true }), { minLength: dimension, maxLength: dimension });
+
+describe('QuantisedVectors', () => {
+  it('keeps the approximate cosine within its bound of the exact one', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 48 }).chain((dimension) => fc.tuple(vectorArb(dimension), fc.array(vectorArb(dimension), { minLength: 1, maxLength: 20 }))),
+        ([queryValues, vectors]) => {
+          const slab = new QuantisedVectors();
+          vectors.forEach((vector, label) => slab.put(label, vector));
+          const query = unitQuery(queryValues);
+          vectors.forEach((vector, label) => {
+            const error = Math.abs(slab.approximate(query, label) - exactCosine(query, vector));
+            assert.ok(error <= slab.bound(label), `error ${error} above bound ${slab.bound(label)}`);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('replaces a label in place, reuses freed slots and keeps vectors across growth', () => {
+    const slab = new QuantisedVectors();
+    const dimension = 8;
+    const vectorOf = (label: number) => Array.from({ length: dimension }, (_, i) => Math.sin(label * 7 + i));
+    for (let label = 0; label < 3_000; label++) slab.put(label, vectorOf(label));
+    const bytesAfterGrowth = slab.bytes;
+    for (let label = 0; label < 1_000; label++) slab.delete(label);
+    for (let label = 10_000; label < 11_000; label++) slab.put(label, vectorOf(label)); // into the freed slots
+    slab.put(2_000, vectorOf(2_000));
+    assert.equal(slab.size, 3_000);
+    assert.equal(slab.bytes, bytesAfterGrowth, 'no growth while freed slots remain');
+    assert.equal(slab.has(5), false);
+    assert.ok(Number.isNaN(slab.approximate(unitQuery(vectorOf(5)), 5)));
+    for (const label of [1_000, 2_000, 2_999, 10_000, 10_999]) {
+      const query = unitQuery(vectorOf(label));
+      assert.ok(Math.abs(slab.approximate(query, label) - 1) <= slab.bound(label), `label ${label} holds its own vector`);
+    }
+  });
+
+  it('scores a zero vector 0 and refuses another dimension', () => {
+    const slab = new QuantisedVectors();
+    slab.put(1, [0, 0, 0]);
+    assert.equal(slab.approximate(unitQuery([1, 2, 3]), 1), 0);
+    assert.throws(() => slab.put(2, [1, 2]), /2 dimensions, the slab holds 3/);
+  });
+});
