@@ -14,8 +14,9 @@ import fc from 'fast-check';
 import { searchLexical } from '../../shared/src/db/lexical-repo.js';
 import { lexicalTerms, queryTerms } from '../../shared/src/db/lexical-terms.js';
 import { createWhereSchema } from '../../shared/src/db/where.js';
-import { writeLexicalEntries } from '../../shared/src/db/lexical-repo.js';
+import { deleteLexicalEntries, rewriteLexicalEntries, writeLexicalEntries } from '../../shared/src/db/lexical-repo.js';
 import { createChunkTermsMigration } from '../../migrations/20261210000000_create_chunk_terms.js';
+import { createScopeChunkTermsMigration } from '../../migrations/20261228000000_scope_chunk_terms.js';
 import { retrieve, type IndexSource } from '../src/retrieve.js';
 import type { VectorIndex } from '../src/vectors/vector-index.js';
 import { BACKENDS, openIndexFixture, type IndexFixture } from './index-fixture.js';
@@ -211,6 +212,18 @@ describe('the lexical index', () => {
       await migration.up(fx.db);
       assert.deepEqual(await documentsFor(fx, 'pollen queen'), before);
       assert.ok(before.length > 0);
+    }
+  });
+
+  it("is written again with each collection's terms by the scoping migration, and a collection matches only its own", async () => {
+    for (const { fx } of fixtures.values()) {
+      const before = await documentsFor(fx, 'pollen queen');
+      const ids = (await fx.db<{ id: number }>('chunks').select('id')).map((row) => row.id);
+      await deleteLexicalEntries(fx.db, ids);
+      assert.deepEqual(await documentsFor(fx, 'pollen queen'), []);
+      await createScopeChunkTermsMigration(rewriteLexicalEntries).up(fx.db);
+      assert.deepEqual(await documentsFor(fx, 'pollen queen'), before);
+      assert.deepEqual(await searchLexical(fx.db, 'pollen queen', 10, undefined, 'no-such-collection'), [], "another collection's terms are other tokens");
     }
   });
 });

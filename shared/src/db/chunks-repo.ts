@@ -93,7 +93,7 @@ export async function replaceChunksIn(trx: Knex, input: ReplaceInput): Promise<R
     await stageCommitted(trx, collection, generation.building, inserted, input.staged?.embeddings ?? []);
     await writeLexicalEntries(
       trx,
-      inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '' })),
+      inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '', collection })),
     );
   }
   const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { DEFAULT_COLLECTION } from '../input.js';
-import { ftsDocument, ftsQuery, queryTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
+import { ftsDocument, ftsQuery, queryTerms, scopeTerms, tsqueryLiteral, tsvectorLiteral } from './lexical-terms.js';
 import { compileWhere, dialectOf, type Where } from './where.js'; // not connection.js: migrate.ts imports this module
 
 const BATCH = 200;
@@ -16,8 +16,14 @@ export interface LexicalHit {
   score: number; // higher is better: -bm25 on SQLite, ts_rank_cd on Postgres
 }
 
-/** Indexes the text of new chunks; call it in the transaction that inserts them. */
-export async function writeLexicalEntries(trx: Knex, chunks: ReadonlyArray<{ id: number; text: string }>): Promise<void> {
+export interface LexicalEntry {
+  id: number; // the chunk's
+  text: string;
+  collection?: string | undefined; // default: the default collection
+}
+
+/** Indexes the text of new chunks, each under its collection's terms; call it in the transaction that inserts them. */
+export async function writeLexicalEntries(trx: Knex, chunks: readonly LexicalEntry[]): Promise<void> {
   const isPostgres = dialectOf(trx) === 'postgres';
   for (let start = 0; start < chunks.length; start += BATCH) {
     const batch = chunks.slice(start, start + BATCH);
@@ -25,16 +31,25 @@ export async function writeLexicalEntries(trx: Knex, chunks: ReadonlyArray<{ id:
       const values = batch.map(() => '(?, ?::tsvector)').join(', ');
       await trx.raw(
         `insert into chunk_terms (chunk_id, terms) values ${values}`,
-        batch.flatMap((c) => [c.id, tsvectorLiteral(c.text)]),
+        batch.flatMap((c) => [c.id, tsvectorLiteral(c.collection ?? DEFAULT_COLLECTION, c.text)]),
       );
     } else {
       const values = batch.map(() => '(?, ?)').join(', ');
       await trx.raw(
         `insert into chunk_terms (rowid, body) values ${values}`,
-        batch.flatMap((c) => [c.id, ftsDocument(c.text)]),
+        batch.flatMap((c) => [c.id, ftsDocument(c.collection ?? DEFAULT_COLLECTION, c.text)]),
       );
     }
   }
+}
+
+/** Writes the entries of stored chunks again (the scoping migration): what an ingest would write now. */
+export async function rewriteLexicalEntries(trx: Knex, chunks: readonly LexicalEntry[]): Promise<void> {
+  await deleteLexicalEntries(
+    trx,
+    chunks.map((chunk) => chunk.id),
+  );
+  await writeLexicalEntries(trx, chunks);
 }
 
 /** Removes the entries of deleted chunks; call it in the transaction that deletes them. */
@@ -49,12 +64,13 @@ export async function deleteLexicalEntries(trx: Knex, chunkIds: readonly number[
 
 /**
  * The best `limit` chunks of `collection` for the words of `query` (any of them), restricted to
- * `where` when given. The engine's matches are joined to their chunk by primary key, so the cost
- * follows the matches, not the size of other collections.
+ * `where` when given. The engine matches the collection's own terms only (scopeTerms), and its
+ * matches are joined to their chunk by primary key, so the cost follows the collection's matches.
  */
 export async function searchLexical(db: Knex, query: string, limit: number, where?: Where, collection = DEFAULT_COLLECTION): Promise<LexicalHit[]> {
-  const terms = queryTerms(query);
-  if (terms.length === 0 || limit <= 0) return [];
+  const words = queryTerms(query);
+  if (words.length === 0 || limit <= 0) return [];
+  const terms = scopeTerms(collection, words);
   const dialect = dialectOf(db);
   const filter = where === undefined ? undefined : compileWhere(where, 'c.metadata', dialect); // as chunkIdsMatching: the metadata the chunk was committed with
   const within = filter ? `and (${filter.sql})` : '';

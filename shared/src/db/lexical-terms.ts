@@ -33,9 +33,21 @@ export function queryTerms(text: string): string[] {
   return (telling.length > 0 ? telling : terms).slice(0, MAX_QUERY_TERMS);
 }
 
-/** What SQLite's FTS5 table stores for a chunk: its folded words, space-separated. */
-export function ftsDocument(text: string): string {
-  return lexicalTerms(text).join(' ');
+/**
+ * The token a collection's term is stored and searched as: the collection id in hex, `x`, the term.
+ * One engine table serves every collection, but each collection's terms are distinct tokens, so a
+ * query reads only its own collection's posting lists, and a term's document frequency (bm25's idf)
+ * counts the collection's chunks only: a search's cost follows its own collection's matches.
+ * Hex keeps the token letters and digits (both engines take it as one word) and the map one-to-one.
+ */
+export function scopeTerms(collection: string, terms: readonly string[]): string[] {
+  const prefix = `${Buffer.from(collection, 'utf8').toString('hex')}x`;
+  return terms.map((term) => prefix + term);
+}
+
+/** What SQLite's FTS5 table stores for a chunk: its scoped folded words, space-separated. */
+export function ftsDocument(collection: string, text: string): string {
+  return scopeTerms(collection, lexicalTerms(text)).join(' ');
 }
 
 /** An FTS5 MATCH expression: each term an FTS5 string, joined by OR (recall first; bm25 ranks). */
@@ -43,10 +55,10 @@ export function ftsQuery(terms: readonly string[]): string {
   return terms.map((term) => `"${term.replace(/"/g, '""')}"`).join(' OR ');
 }
 
-/** A tsvector literal (`'term':1,4 'other':2`), read by `::tsvector` without any parser or dictionary. */
-export function tsvectorLiteral(text: string): string {
+/** A tsvector literal (`'term':1,4 'other':2`) of the scoped words, read by `::tsvector` without any parser or dictionary. */
+export function tsvectorLiteral(collection: string, text: string): string {
   const positions = new Map<string, number[]>();
-  lexicalTerms(text).forEach((term, i) => {
+  scopeTerms(collection, lexicalTerms(text)).forEach((term, i) => {
     const list = positions.get(term) ?? [];
     if (list.length < MAX_POSITIONS_PER_TERM) list.push(Math.min(i + 1, MAX_POSITION));
     positions.set(term, list);
