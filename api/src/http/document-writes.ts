@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { upsertPendingDocument, type DocumentStatus } from '../../../shared/src/db/documents-repo.js';
+import { upsertPendingDocuments, type DocumentStatus } from '../../../shared/src/db/documents-repo.js';
 import { findJobRecords, outcomeOf } from '../../../shared/src/db/jobs-repo.js';
 import { ValidationError } from '../../../shared/src/errors.js';
 import { IngestJob, ingestJobId } from '../../../shared/src/jobs/ingest.js';
@@ -55,8 +55,11 @@ export async function acceptDocuments(
   const batch: Array<{ jobId: string; data: IngestBatchJob }> = [];
   const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, { collection, inputs }), s.config.IDEMPOTENCY_TTL_MS, (db) =>
     db.transaction(async (trx) => {
-      const docs = [];
-      for (const input of inputs) docs.push(await upsertPendingDocument(trx, { ...input, collection, requestId }));
+      const docs = await upsertPendingDocuments(
+        trx,
+        collection,
+        inputs.map((input) => ({ ...input, requestId })),
+      );
       if (kind === 'batch') {
         const jobId = `ingest-batch:${randomUUID()}`;
         batch.push({ jobId, data: { collection, documents: docs.map((d) => ({ documentId: d.id, revision: d.revision })), requestId } });

@@ -81,42 +81,83 @@ export function hashContent(text: string | Buffer): string {
  * ingest job id (which names the revision) never names two pieces of work. Call it in a transaction;
  * a collection deleted meanwhile is a 404, never a foreign-key error.
  */
-export async function upsertPendingDocument(trx: Knex, input: NewDocument): Promise<{ id: string; revision: number; status: DocumentStatus }> {
-  const now = nowMs();
-  const id = input.id ?? randomUUID();
-  const collection = input.collection ?? DEFAULT_COLLECTION;
-  await requireActiveCollection(trx, collection);
-  const last = (await trx('document_revisions').select('last_revision').where({ collection_id: collection, document_id: id }).first()) as
-    { last_revision: number } | undefined;
-  const row = {
-    collection_id: collection,
-    id,
-    title: input.title ?? null,
-    metadata: toJsonColumn(input.metadata ?? {}),
-    content: input.text,
-    content_hash: hashContent(input.text),
-    file_hash: input.fileHash ?? null,
-    status: 'pending',
-    error: null,
-    revision: (last?.last_revision ?? 0) + 1,
-    request_id: input.requestId,
-    created_at: now,
-    updated_at: now,
-  };
-  const { created_at: _created, id: _id, revision: _revision, collection_id: _collection, ...changes } = row;
-  const savedRows: Array<{ id: string; revision: number; status: DocumentStatus }> = await trx('documents')
-    .insert(row)
-    .onConflict(['collection_id', 'id'])
-    .merge({ ...changes, revision: trx.raw('documents.revision + 1') })
-    .returning(['id', 'revision', 'status']);
-  const [saved] = savedRows;
-  if (!saved) throw new Error(`upsert of document ${id} returned no row`);
-  await trx('document_revisions')
-    .insert({ collection_id: collection, document_id: id, last_revision: saved.revision })
-    .onConflict(['collection_id', 'document_id'])
-    .merge();
+export async function upsertPendingDocument(trx: Knex, input: NewDocument): Promise<SavedDocument> {
+  const [saved] = await upsertPendingDocuments(trx, input.collection ?? DEFAULT_COLLECTION, [input]);
+  if (!saved) throw new Error(`upsert of document ${input.id ?? '(new)'} returned no row`);
   return saved;
 }
+
+export interface SavedDocument {
+  id: string;
+  revision: number;
+  status: DocumentStatus;
+}
+
+/**
+ * upsertPendingDocument for many documents of one collection (distinct ids), in input order: a few
+ * multi-row statements instead of four per document, which is most of a batch write's time in SQL.
+ */
+export async function upsertPendingDocuments(trx: Knex, collection: string, inputs: ReadonlyArray<Omit<NewDocument, 'collection'>>): Promise<SavedDocument[]> {
+  await requireActiveCollection(trx, collection);
+  const now = nowMs();
+  const ids = inputs.map((input) => input.id ?? randomUUID());
+  const last = await lastRevisions(trx, collection, ids);
+  const saved = new Map<string, SavedDocument>();
+  for (let start = 0; start < inputs.length; start += UPSERT_BATCH) {
+    const rows = inputs.slice(start, start + UPSERT_BATCH).map((input, i) => {
+      const id = ids[start + i] ?? randomUUID();
+      return {
+        collection_id: collection,
+        id,
+        title: input.title ?? null,
+        metadata: toJsonColumn(input.metadata ?? {}),
+        content: input.text,
+        content_hash: hashContent(input.text),
+        file_hash: input.fileHash ?? null,
+        status: 'pending',
+        error: null,
+        revision: (last.get(id) ?? 0) + 1,
+        request_id: input.requestId,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    const savedRows: SavedDocument[] = await trx('documents')
+      .insert(rows)
+      .onConflict(['collection_id', 'id'])
+      .merge({ ...Object.fromEntries(REPLACED_COLUMNS.map((column) => [column, trx.raw(`excluded.${column}`)])), revision: trx.raw('documents.revision + 1') })
+      .returning(['id', 'revision', 'status']);
+    for (const row of savedRows) saved.set(row.id, row);
+    await trx('document_revisions')
+      .insert(savedRows.map((row) => ({ collection_id: collection, document_id: row.id, last_revision: row.revision })))
+      .onConflict(['collection_id', 'document_id'])
+      .merge();
+  }
+  return ids.map((id) => {
+    const row = saved.get(id);
+    if (!row) throw new Error(`upsert of document ${id} returned no row`);
+    return row;
+  });
+}
+
+const UPSERT_BATCH = 200; // documents per statement: 13 columns each, within SQLite's 32,766 bound parameters
+/** What a new revision replaces in an existing row (revision is bumped; id, collection and created_at stay). */
+const REPLACED_COLUMNS = ['title', 'metadata', 'content', 'content_hash', 'file_hash', 'status', 'error', 'request_id', 'updated_at'] as const;
+
+/** The last revision each id ever had in the collection (it outlives removals). */
+async function lastRevisions(trx: Knex, collection: string, ids: readonly string[]): Promise<Map<string, number>> {
+  const last = new Map<string, number>();
+  for (let start = 0; start < ids.length; start += READ_BATCH) {
+    const rows = (await trx('document_revisions')
+      .select('document_id', 'last_revision')
+      .where('collection_id', collection)
+      .whereIn('document_id', ids.slice(start, start + READ_BATCH))) as Array<{ document_id: string; last_revision: number }>;
+    for (const row of rows) last.set(row.document_id, row.last_revision);
+  }
+  return last;
+}
+
+const READ_BATCH = 500; // ids per IN list
 
 export async function findDocument(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<DocumentRecord | undefined> {
   const row = (await db('documents').select(COLUMNS).where({ collection_id: collection, id }).first()) as DocumentRow | undefined;
