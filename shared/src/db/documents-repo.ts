@@ -173,11 +173,6 @@ export async function findDocumentRevisions(db: Knex, ids: readonly string[], co
   return new Map(rows.map((row) => [row.id, row.revision]));
 }
 
-export async function findDocumentContent(db: Knex, id: string, collection = DEFAULT_COLLECTION): Promise<string | undefined> {
-  const row = (await db('documents').select('content').where({ collection_id: collection, id }).first()) as { content: string } | undefined;
-  return row?.content;
-}
-
 export interface DocumentPage {
   documents: DocumentRecord[];
   nextCursor: string | null;
@@ -263,13 +258,64 @@ export async function updateDocumentMetadata(
   });
 }
 
-/** Marks the revision indexing; false when it is gone (removed, re-posted) or already ready. */
-export async function markDocumentIndexing(db: Knex, id: string, revision: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
-  const updated = await db('documents')
-    .where({ collection_id: collection, id, revision })
-    .whereIn('status', ['pending', 'indexing', 'failed'])
-    .update({ status: 'indexing', updated_at: nowMs() });
-  return updated > 0;
+const CLAIMABLE: readonly DocumentStatus[] = ['pending', 'indexing', 'failed']; // ready: done already
+
+/** A revision claimed for indexing, with what the job needs of it. */
+export interface ClaimedRevision {
+  id: string;
+  revision: number;
+  content: string;
+  contentHash: string;
+  indexedHash: string | null;
+  chunkCount: number;
+}
+
+/**
+ * Marks the given revisions of one collection indexing in one write transaction (one per document
+ * queued a batch behind every other writer once per document) and returns each claimed revision
+ * with its content; the others are gone, re-posted or already ready. FOR UPDATE
+ * (Postgres; SQLite's write lock excludes other writers) keeps a re-post from landing between the
+ * look and the update.
+ */
+export async function claimRevisionsForIndexing(
+  db: Knex,
+  collection: string,
+  refs: ReadonlyArray<{ documentId: string; revision: number }>,
+): Promise<Map<string, ClaimedRevision>> {
+  const wanted = new Map(refs.map((ref) => [ref.documentId, ref.revision]));
+  return db.transaction(async (trx) => {
+    const claimed = new Map<string, ClaimedRevision>();
+    const ids = [...wanted.keys()];
+    for (let start = 0; start < ids.length; start += READ_BATCH) {
+      const rows = (await trx('documents')
+        .select('id', 'revision', 'status', 'content', 'content_hash', 'indexed_hash', 'chunk_count')
+        .where('collection_id', collection)
+        .whereIn('id', ids.slice(start, start + READ_BATCH))
+        .forUpdate()) as Array<{
+        id: string;
+        revision: number;
+        status: DocumentStatus;
+        content: string;
+        content_hash: string;
+        indexed_hash: string | null;
+        chunk_count: number;
+      }>;
+      const mine = rows.filter((row) => wanted.get(row.id) === row.revision && CLAIMABLE.includes(row.status));
+      if (mine.length === 0) continue;
+      await trx('documents')
+        .where('collection_id', collection)
+        .whereIn(
+          'id',
+          mine.map((row) => row.id),
+        )
+        .update({ status: 'indexing', updated_at: nowMs() });
+      for (const row of mine) {
+        const revision = { id: row.id, revision: row.revision, content: row.content, contentHash: row.content_hash };
+        claimed.set(row.id, { ...revision, indexedHash: row.indexed_hash, chunkCount: row.chunk_count });
+      }
+    }
+    return claimed;
+  });
 }
 
 export async function markDocumentFailed(db: Knex, id: string, revision: number, error: string, collection = DEFAULT_COLLECTION): Promise<void> {
