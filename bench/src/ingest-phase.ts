@@ -4,12 +4,15 @@
  * document, each until searchable through both workers (write-ingest.ts). Targets: the batch API at
  * ≥ 1,100 docs/s (pgvector's insert + HNSW build on this machine), single POSTs at ≥ 0.5× that.
  */
+import { loadConfig } from '../../shared/src/config.js';
 import { openDatabase } from '../../shared/src/db/connection.js';
 import { newStack, type BenchContext } from './bench-context.js';
 import { target } from './figure-book.js';
 import { HttpClient } from './http-client.js';
+import { embedTexts } from './embed-corpus.js';
 import { cpuPerRequest, snapshotCpu } from './process-cpu.js';
-import { writeAndWait, type WriteRun } from './write-ingest.js';
+import { buildRawIndex } from './raw-index.js';
+import { oneChunkText, writeAndWait, type WriteRun } from './write-ingest.js';
 
 const BATCH_TARGET = 1_100; // docs/s: pgvector's insert + HNSW build of one-chunk documents, measured on this machine
 const BATCHES_IN_FLIGHT = 4;
@@ -23,6 +26,7 @@ interface WriteCase {
 
 export async function runIngestPhase(ctx: BenchContext): Promise<void> {
   const documents = ctx.plan.ingestDocuments;
+  const rawRate = await rawAddPointRate(ctx, documents);
   const runs = new Map<WriteCase['kind'], WriteRun>();
   for (const kind of ['batch', 'single'] as const) {
     const handle = newStack(ctx, `write-${kind}`);
@@ -46,7 +50,7 @@ export async function runIngestPhase(ctx: BenchContext): Promise<void> {
       const cpuPerDocumentMs = cpuPerRequest(before, snapshotCpu(pids), documents);
       ctx.progress(`ingest: ${kind} ${Math.round(run.docsPerSecond)} docs/s; CPU ms per document ${JSON.stringify(cpuPerDocumentMs)}`);
       runs.set(kind, run);
-      addFigure(ctx, writeCase, run, cpuPerDocumentMs, runs.get('batch'));
+      addFigure(ctx, writeCase, run, cpuPerDocumentMs, { batch: runs.get('batch'), rawRate });
       client.close();
       await db.destroy();
     } finally {
@@ -55,7 +59,31 @@ export async function runIngestPhase(ctx: BenchContext): Promise<void> {
   }
 }
 
-function addFigure(ctx: BenchContext, writeCase: WriteCase, run: WriteRun, cpuPerDocumentMs: Record<string, number>, batch: WriteRun | undefined): void {
+/**
+ * hnswlib addPoint of the same texts' builtin vectors in this process, per second: every worker adds
+ * every document to its own index, so with two workers on two cores it is about the ceiling.
+ */
+async function rawAddPointRate(ctx: BenchContext, documents: number): Promise<number> {
+  const config = loadConfig({}); // the settings the processes run with: the defaults
+  ctx.progress(`ingest: raw addPoint of ${documents} builtin vectors in-process`);
+  const vectors = await embedTexts(
+    Array.from({ length: documents }, (_, i) => oneChunkText(i)),
+    config.BUILTIN_EMBED_DIM,
+  );
+  const raw = buildRawIndex(
+    vectors,
+    vectors.map((_, i) => i + 1),
+    { dimension: config.BUILTIN_EMBED_DIM, m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION },
+  );
+  return raw.pointsPerSecond;
+}
+
+interface Baselines {
+  batch: WriteRun | undefined; // the batch API's run, for the single POSTs' ratio
+  rawRate: number; // addPoint/s in-process
+}
+
+function addFigure(ctx: BenchContext, writeCase: WriteCase, run: WriteRun, cpuPerDocumentMs: Record<string, number>, { batch, rawRate }: Baselines): void {
   const cpu = Object.entries(cpuPerDocumentMs)
     .map(([role, ms]) => `${role} ${ms.toFixed(2)}`)
     .join(', ');
@@ -68,6 +96,7 @@ function addFigure(ctx: BenchContext, writeCase: WriteCase, run: WriteRun, cpuPe
       name: `ingest of one-chunk documents through POST /documents/batch (${writeCase.perRequest} per request), until searchable`,
       unit: 'docs/s',
       value: run.docsPerSecond,
+      raw: { name: 'hnswlib addPoint of the same vectors, in-process (each worker adds every one)', value: rawRate, unit: 'docs/s' },
       target: target(`≥ ${BATCH_TARGET.toLocaleString('en')} docs/s`, run.docsPerSecond >= BATCH_TARGET),
       notes,
       details,
