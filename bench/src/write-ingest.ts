@@ -37,7 +37,7 @@ export interface WritePlan {
   timeoutMs: number;
 }
 
-/** About 600 characters of words picked by the document's number: one chunk at the default CHUNK_SIZE, a different text per document. */
+/** About 560 characters of words picked by the document's number: one chunk at the default CHUNK_SIZE, a different text per document. */
 export function oneChunkText(n: number): string {
   const words = Array.from({ length: 90 }, (_, i) => WORDS[(n * 7 + i * 3 + Math.floor(n / (i + 1))) % WORDS.length] ?? 'bee');
   return `Note ${n}: ${words.join(' ')}.`;
