@@ -102,28 +102,29 @@ export async function upsertPendingDocuments(trx: Knex, collection: string, inpu
   const now = nowMs();
   const ids = inputs.map((input) => input.id ?? randomUUID());
   const last = await lastRevisions(trx, collection, ids);
+  const rows = inputs.map((input, i) => {
+    const id = ids[i] ?? randomUUID();
+    return {
+      collection_id: collection,
+      id,
+      title: input.title ?? null,
+      metadata: toJsonColumn(input.metadata ?? {}),
+      content: input.text,
+      content_hash: hashContent(input.text),
+      file_hash: input.fileHash ?? null,
+      status: 'pending',
+      error: null,
+      revision: (last.get(id) ?? 0) + 1,
+      request_id: input.requestId,
+      created_at: now,
+      updated_at: now,
+    };
+  });
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // rows locked in id order: two batches sharing ids cannot deadlock on Postgres
   const saved = new Map<string, SavedDocument>();
-  for (let start = 0; start < inputs.length; start += UPSERT_BATCH) {
-    const rows = inputs.slice(start, start + UPSERT_BATCH).map((input, i) => {
-      const id = ids[start + i] ?? randomUUID();
-      return {
-        collection_id: collection,
-        id,
-        title: input.title ?? null,
-        metadata: toJsonColumn(input.metadata ?? {}),
-        content: input.text,
-        content_hash: hashContent(input.text),
-        file_hash: input.fileHash ?? null,
-        status: 'pending',
-        error: null,
-        revision: (last.get(id) ?? 0) + 1,
-        request_id: input.requestId,
-        created_at: now,
-        updated_at: now,
-      };
-    });
+  for (let start = 0; start < rows.length; start += UPSERT_BATCH) {
     const savedRows: SavedDocument[] = await trx('documents')
-      .insert(rows)
+      .insert(rows.slice(start, start + UPSERT_BATCH))
       .onConflict(['collection_id', 'id'])
       .merge({ ...Object.fromEntries(REPLACED_COLUMNS.map((column) => [column, trx.raw(`excluded.${column}`)])), revision: trx.raw('documents.revision + 1') })
       .returning(['id', 'revision', 'status']);
