@@ -4,7 +4,7 @@
  * and a way to open a fresh stack of processes on its own DATA_DIR and queue prefix.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tempDataDir, type Env } from '../../test/support/service-processes.js';
@@ -38,6 +38,7 @@ export interface StackHandle {
 export function newStack(ctx: BenchContext, name: string, extraEnv: Env = {}): StackHandle {
   const dataDir = tempDataDir(`colmeia-bench-${name}-`);
   const queuePrefix = `bench-${name}-${randomUUID().slice(0, 8)}`;
+  if (ctx.plan.cpuProfileDir) mkdirSync(ctx.plan.cpuProfileDir, { recursive: true }); // the processes write into it on exit, and do not create it
   const profiling: Env = ctx.plan.cpuProfileDir ? { NODE_OPTIONS: `--import=${PRELOAD}`, COLMEIA_CPU_PROFILE_DIR: path.resolve(ctx.plan.cpuProfileDir) } : {};
   const env = benchServiceEnv({ redisUrl: ctx.redisUrl, dataDir, queuePrefix, apiKey: ctx.apiKey, extraEnv: { ...extraEnv, ...profiling } });
   const inProcess: Record<string, string> = {};

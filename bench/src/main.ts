@@ -12,6 +12,7 @@ import { parseBenchOptions, USAGE, type BenchPlan } from './bench-options.js';
 import type { BenchContext } from './bench-context.js';
 import { runCollectionsPhase } from './collections-phase.js';
 import { runCorpusPhase } from './corpus-phase.js';
+import { runIngestPhase } from './ingest-phase.js';
 import { runRetrievalPhase } from './retrieval-phase.js';
 import { loadFactbookCorpus } from './factbook-corpus.js';
 import { FigureBook } from './figure-book.js';
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
   const redis = await startRedisServer();
   const ctx: BenchContext = { plan, book, redisUrl: redis.url, redisPid: redis.pid, apiKey: randomBytes(24).toString('hex'), progress };
   try {
+    if (plan.phases.includes('ingest')) await runIngestPhase(ctx);
     if (plan.phases.includes('corpus')) await runCorpusPhase(ctx, corpus);
     else if (plan.phases.includes('quality')) await runRetrievalPhase(ctx, corpus);
     const queryTexts = corpus.queries.map((query) => query.text);

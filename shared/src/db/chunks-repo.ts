@@ -61,54 +61,166 @@ export async function replaceDocumentChunks(
   });
 }
 
-/** replaceDocumentChunks' work inside a transaction the caller holds through logWriteTransaction (a batch commits several documents in one). */
+/** replaceDocumentChunks' work inside a transaction the caller holds through logWriteTransaction. */
 export async function replaceChunksIn(trx: Knex, input: ReplaceInput): Promise<ReplaceOutcome> {
+  const { documentId, revision, contentHash, chunks, ...generations } = input;
+  const [outcome] = await replaceChunksOfDocuments(trx, { ...generations, documents: [{ documentId, revision, contentHash, chunks }] });
+  return outcome ?? { status: 'superseded' };
+}
+
+/** Several documents of one collection committed at once; `staged.embeddings` follow their chunks in order, document after document. */
+export interface ReplaceManyInput extends CommitGenerations {
+  collection?: string | undefined;
+  documents: ReadonlyArray<Omit<ReplaceInput, 'collection' | 'generation' | 'staged'>>;
+}
+
+/**
+ * replaceChunksIn for many documents in one transaction the caller holds (a batch): the same checks
+ * and writes, each made once for all documents with multi-row statements, so a commit costs a few
+ * statements rather than a dozen per document. The outcomes are in input order; every replaced one
+ * gets the commit's seq (its chunks are searchable from there). Ids must differ.
+ */
+export async function replaceChunksOfDocuments(trx: Knex, input: ReplaceManyInput): Promise<ReplaceOutcome[]> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
-  const key = { collection_id: collection, id: input.documentId };
   const generation = await fenceGeneration(trx, collection, input);
-  // FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST of a newer
-  // revision that is in flight is waited for and seen, and none can land between this check and
-  // the commit, which would mark the newer revision ready with this one's chunks.
-  const doc = (await trx('documents').select('revision', 'metadata').where(key).forUpdate().first()) as { revision: number; metadata: unknown } | undefined;
-  if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-  const removed = await deleteChunksWithLog(trx, await chunkIdsOf(trx, [input.documentId], collection), collection);
-  const metadata = toJsonColumn(fromJsonColumn(doc.metadata));
-  const ids: number[] = [];
-  for (let start = 0; start < input.chunks.length; start += BATCH) {
-    const rows = input.chunks.slice(start, start + BATCH).map((chunk, i) => ({
-      collection_id: collection,
-      document_id: input.documentId,
-      ordinal: start + i,
-      text: chunk.text,
-      metadata,
-      embedding: encodeEmbedding(chunk.embedding),
-      char_start: chunk.span?.start ?? null,
-      char_end: chunk.span?.end ?? null,
-      revision: input.revision,
-      generation: generation.current,
-    }));
-    // RETURNING order is not guaranteed: the ordinal pairs each id with its text
-    const inserted: Array<{ id: number; ordinal: number }> = await trx('chunks').insert(rows).returning(['id', 'ordinal']);
-    ids.push(...inserted.map((row) => row.id));
-    await stageCommitted(trx, collection, generation.building, inserted, input.staged?.embeddings ?? []);
-    await writeLexicalEntries(
-      trx,
-      inserted.map((row) => ({ id: row.id, text: input.chunks[row.ordinal]?.text ?? '', collection })),
-    );
-  }
+  const live = await lockLiveRevisions(trx, collection, input.documents);
+  const replacing = input.documents.filter((doc) => live.has(doc.documentId));
+  const old = await chunksOfDocuments(
+    trx,
+    collection,
+    replacing.map((doc) => doc.documentId),
+  );
+  await deleteChunksWithLog(
+    trx,
+    old.map((row) => row.id),
+    collection,
+  );
+  const ids = await insertChunks(trx, collection, generation, input, live);
   const tooLarge = ids.find((id) => id > MAX_CHUNK_ID);
   if (tooLarge !== undefined) throw new Error(`chunk id ${tooLarge} exceeds ${MAX_CHUNK_ID}, the largest HNSW label`);
   await appendLog(trx, 'add', ids, collection);
   const seq = await latestSeq(trx, collection); // ours: the write lock is held
-  await trx('documents').where(key).update({
-    status: 'ready',
-    error: null,
-    chunk_count: ids.length,
-    indexed_hash: input.contentHash,
-    seq,
-    updated_at: nowMs(),
-  });
-  return { status: 'replaced', chunks: ids.length, removed, seq };
+  await markReady(trx, collection, replacing, seq);
+  const removed = new Map<string, number>();
+  for (const row of old) removed.set(row.document_id, (removed.get(row.document_id) ?? 0) + 1);
+  return input.documents.map((doc) =>
+    live.has(doc.documentId) ? { status: 'replaced', chunks: doc.chunks.length, removed: removed.get(doc.documentId) ?? 0, seq } : { status: 'superseded' },
+  );
+}
+
+/**
+ * The metadata of each document whose row still has the committed revision (the others are
+ * superseded). FOR UPDATE (Postgres; SQLite's write lock already excludes other writers): a POST
+ * of a newer revision that is in flight is waited for and seen, and none can land between this check
+ * and the commit, which would mark the newer revision ready with this one's chunks.
+ */
+async function lockLiveRevisions(trx: Knex, collection: string, documents: ReplaceManyInput['documents']): Promise<Map<string, string>> {
+  const live = new Map<string, string>();
+  for (let start = 0; start < documents.length; start += BATCH) {
+    const slice = documents.slice(start, start + BATCH);
+    const rows = (await trx('documents')
+      .select('id', 'revision', 'metadata')
+      .where('collection_id', collection)
+      .whereIn(
+        'id',
+        slice.map((doc) => doc.documentId),
+      )
+      .forUpdate()) as Array<{ id: string; revision: number; metadata: unknown }>;
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const doc of slice) {
+      const row = byId.get(doc.documentId);
+      if (row && row.revision === doc.revision) live.set(doc.documentId, toJsonColumn(fromJsonColumn(row.metadata)));
+    }
+  }
+  return live;
+}
+
+/** The live documents' chunks as rows (with their lexical entries and staged vectors), in slices; their ids in insertion order. */
+async function insertChunks(
+  trx: Knex,
+  collection: string,
+  generation: { current: number; building: number | null },
+  input: ReplaceManyInput,
+  live: ReadonlyMap<string, string>,
+): Promise<number[]> {
+  const pending: Array<{ row: Record<string, unknown>; key: string; text: string; staged: number[] }> = [];
+  let at = 0; // position in the batch's chunks, where its staged vectors lie
+  for (const doc of input.documents) {
+    const metadata = live.get(doc.documentId);
+    doc.chunks.forEach((chunk, ordinal) => {
+      const position = at++;
+      if (metadata === undefined) return;
+      const row = {
+        collection_id: collection,
+        document_id: doc.documentId,
+        ordinal,
+        text: chunk.text,
+        metadata,
+        embedding: encodeEmbedding(chunk.embedding),
+        char_start: chunk.span?.start ?? null,
+        char_end: chunk.span?.end ?? null,
+        revision: doc.revision,
+        generation: generation.current,
+      };
+      pending.push({ row, key: `${ordinal}:${doc.documentId}`, text: chunk.text, staged: input.staged?.embeddings[position] ?? [] });
+    });
+  }
+  const ids: number[] = [];
+  for (let start = 0; start < pending.length; start += BATCH) {
+    const slice = pending.slice(start, start + BATCH);
+    // RETURNING order is not guaranteed: the document and ordinal pair each id with its row
+    const inserted: Array<{ id: number; document_id: string; ordinal: number }> = await trx('chunks')
+      .insert(slice.map((p) => p.row))
+      .returning(['id', 'document_id', 'ordinal']);
+    const byKey = new Map(inserted.map((row) => [`${row.ordinal}:${row.document_id}`, Number(row.id)]));
+    const withIds = slice.map((p) => ({ ...p, id: byKey.get(p.key) ?? -1 }));
+    if (withIds.some((p) => p.id < 0)) throw new Error('a chunk insert returned no id for one of its rows');
+    ids.push(...withIds.map((p) => p.id));
+    await stageCommitted(trx, collection, generation.building, withIds);
+    await writeLexicalEntries(
+      trx,
+      withIds.map((p) => ({ id: p.id, text: p.text, collection })),
+    );
+  }
+  return ids;
+}
+
+/** The committed documents ready at `seq`: one statement per slice, each document's chunk count and content hash picked by its id. */
+async function markReady(trx: Knex, collection: string, documents: ReplaceManyInput['documents'], seq: number): Promise<void> {
+  const updatedAt = nowMs();
+  for (let start = 0; start < documents.length; start += BATCH) {
+    const slice = documents.slice(start, start + BATCH);
+    const cases = slice.map(() => 'when ? then').join(' ');
+    // casts: Postgres gives an untyped parameter in a CASE the type text
+    const chunkCount = trx.raw(
+      `case id ${cases.replaceAll('then', 'then cast(? as integer)')} end`,
+      slice.flatMap((doc) => [doc.documentId, doc.chunks.length]),
+    );
+    const indexedHash = trx.raw(
+      `case id ${cases.replaceAll('then', 'then cast(? as text)')} end`,
+      slice.flatMap((doc) => [doc.documentId, doc.contentHash]),
+    );
+    await trx('documents')
+      .where('collection_id', collection)
+      .whereIn(
+        'id',
+        slice.map((doc) => doc.documentId),
+      )
+      .update({ status: 'ready', error: null, chunk_count: chunkCount, indexed_hash: indexedHash, seq, updated_at: updatedAt });
+  }
+}
+
+/** The chunks (id, document) of the given documents. */
+async function chunksOfDocuments(trx: Knex, collection: string, documentIds: readonly string[]): Promise<Array<{ id: number; document_id: string }>> {
+  const rows: Array<{ id: number; document_id: string }> = [];
+  for (let start = 0; start < documentIds.length; start += BATCH) {
+    const found = (await trx('chunks')
+      .select('id', 'document_id')
+      .where('collection_id', collection)
+      .whereIn('document_id', documentIds.slice(start, start + BATCH))) as Array<{ id: number; document_id: string }>;
+    rows.push(...found.map((row) => ({ id: Number(row.id), document_id: row.document_id })));
+  }
+  return rows;
 }
 
 /** The generation the commit writes, after checking its vectors were made for it (and for the one being built, if any). */
@@ -125,19 +237,13 @@ async function fenceGeneration(trx: Knex, collection: string, input: CommitGener
   return { current: row.generation, building: row.building_generation };
 }
 
-async function stageCommitted(
-  trx: Knex,
-  collection: string,
-  building: number | null,
-  inserted: ReadonlyArray<{ id: number; ordinal: number }>,
-  embeddings: readonly number[][],
-): Promise<void> {
+async function stageCommitted(trx: Knex, collection: string, building: number | null, rows: ReadonlyArray<{ id: number; staged: number[] }>): Promise<void> {
   if (building === null) return;
   await stageEmbeddings(
     trx,
     collection,
     building,
-    inserted.map((row) => ({ id: row.id, embedding: embeddings[row.ordinal] ?? [] })),
+    rows.map((row) => ({ id: row.id, embedding: row.staged })),
   );
 }
 

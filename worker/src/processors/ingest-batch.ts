@@ -8,8 +8,8 @@
  */
 import type { Knex } from 'knex';
 import type { BatchItemResult, IngestBatchJob, IngestBatchResult } from '../../../shared/src/jobs/ingest-batch.js';
-import { replaceChunksIn, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
-import { findDocument, findDocumentContent, markDocumentFailed, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
+import { replaceChunksOfDocuments, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
+import { claimRevisionsForIndexing, markDocumentFailed, type ClaimedRevision } from '../../../shared/src/db/documents-repo.js';
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
 import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import type { Services } from '../services.js';
@@ -29,8 +29,8 @@ export async function processIngestBatch(
   { logger, reportProgress, saveOutcome }: JobContext<IngestBatchResult>,
 ): Promise<IngestBatchResult> {
   const { collection } = job;
-  const prepared: Prepared[] = [];
-  for (const ref of job.documents) prepared.push(await prepareDocument(s, collection, ref));
+  const claimed = await claimRevisionsForIndexing(s.db, collection, job.documents); // one write for the batch, not one per document
+  const prepared = job.documents.map((ref) => prepareDocument(s, ref, claimed.get(ref.documentId)));
   const texts = prepared.flatMap((p) => (p.kind === 'chunked' ? p.texts : []));
   const onProgress = (embedded: number) => reportProgress({ done: embedded, total: texts.length });
   const gone = { documents: job.documents.map((ref): BatchItemResult => ({ ...ref, status: 'superseded', chunks: 0 })) };
@@ -48,23 +48,19 @@ export async function processIngestBatch(
   return result;
 }
 
-/** Marks one revision indexing and chunks it; superseded when it is gone or changed, failed when it has too many chunks. */
-async function prepareDocument(s: BatchServices, collection: string, ref: { documentId: string; revision: number }): Promise<Prepared> {
-  const superseded: Prepared = { kind: 'skip', result: { ...ref, status: 'superseded', chunks: 0 } };
-  if (!(await markDocumentIndexing(s.db, ref.documentId, ref.revision, collection))) return superseded;
-  const doc = await findDocument(s.db, ref.documentId, collection);
-  const content = await findDocumentContent(s.db, ref.documentId, collection);
-  if (!doc || content === undefined || doc.revision !== ref.revision) return superseded;
-  const spans = chunkSpans(content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
+/** Chunks one claimed revision; superseded when it was not claimed (gone or changed), failed when it has too many chunks. */
+function prepareDocument(s: BatchServices, ref: { documentId: string; revision: number }, doc: ClaimedRevision | undefined): Prepared {
+  if (!doc || doc.revision !== ref.revision) return { kind: 'skip', result: { ...ref, status: 'superseded', chunks: 0 } };
+  const spans = chunkSpans(doc.content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
   if (spans.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
     const error = `document has ${spans.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`;
     return { kind: 'tooLarge', result: { ...ref, status: 'failed', chunks: 0, error } };
   }
-  const texts = spans.map((span) => content.slice(span.start, span.end));
+  const texts = spans.map((span) => doc.content.slice(span.start, span.end));
   return { kind: 'chunked', ...ref, contentHash: doc.contentHash, texts, spans };
 }
 
-/** Each prepared document's part of the batch's chunks (and staged vectors) committed in `trx`; the item results in order. */
+/** The prepared documents' chunks (and staged vectors) committed in `trx` in one replaceChunksOfDocuments; the item results in order. */
 async function commitPrepared(
   trx: Knex,
   collection: string,
@@ -72,32 +68,24 @@ async function commitPrepared(
   generations: FencedGenerations,
   chunks: readonly NewChunk[],
 ): Promise<BatchItemResult[]> {
-  const documents: BatchItemResult[] = [];
+  const documents: Array<{ documentId: string; revision: number; contentHash: string; chunks: NewChunk[] }> = [];
   let next = 0;
   for (const p of prepared) {
     if (p.kind === 'tooLarge') await markDocumentFailed(trx, p.result.documentId, p.result.revision, p.result.error ?? 'too many chunks', collection);
-    if (p.kind !== 'chunked') {
-      documents.push(p.result);
-      continue;
-    }
-    const [from, to] = [next, next + p.texts.length];
-    next = to;
-    const own = withSpans(chunks.slice(from, to), p.spans);
-    const staged = generations.staged && { generation: generations.staged.generation, embeddings: generations.staged.embeddings.slice(from, to) };
-    const input = {
-      collection,
-      documentId: p.documentId,
-      revision: p.revision,
-      contentHash: p.contentHash,
-      chunks: own,
-      generation: generations.generation,
-      staged,
-    };
-    const outcome = await replaceChunksIn(trx, input);
-    const base = { documentId: p.documentId, revision: p.revision };
-    documents.push(
-      outcome.status === 'replaced' ? { ...base, status: 'ready', chunks: outcome.chunks, seq: outcome.seq } : { ...base, status: 'superseded', chunks: 0 },
-    );
+    if (p.kind !== 'chunked') continue;
+    const own = withSpans(chunks.slice(next, next + p.texts.length), p.spans);
+    next += p.texts.length;
+    documents.push({ documentId: p.documentId, revision: p.revision, contentHash: p.contentHash, chunks: own });
   }
-  return documents;
+  // the staged embeddings follow the chunks in the same order: those of every chunked document, in turn
+  const outcomes = await replaceChunksOfDocuments(trx, { collection, generation: generations.generation, staged: generations.staged, documents });
+  let at = 0;
+  return prepared.map((p): BatchItemResult => {
+    if (p.kind !== 'chunked') return p.result;
+    const outcome = outcomes[at++];
+    const base = { documentId: p.documentId, revision: p.revision };
+    return outcome?.status === 'replaced'
+      ? { ...base, status: 'ready', chunks: outcome.chunks, seq: outcome.seq }
+      : { ...base, status: 'superseded', chunks: 0 };
+  });
 }

@@ -10,7 +10,7 @@
  */
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
-import { findDocument, findDocumentContent, markDocumentIndexing } from '../../../shared/src/db/documents-repo.js';
+import { claimRevisionsForIndexing } from '../../../shared/src/db/documents-repo.js';
 import { refreshDocumentChunks, replaceDocumentChunks } from '../../../shared/src/db/chunks-repo.js';
 import { chunkSpans } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
@@ -27,10 +27,10 @@ export async function processIngest(
 ): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
   const { collection } = job;
-  if (!(await markDocumentIndexing(s.db, job.documentId, job.revision, collection))) return superseded; // removed, re-posted or already done
-  const doc = await findDocument(s.db, job.documentId, collection);
-  const content = await findDocumentContent(s.db, job.documentId, collection);
-  if (!doc || content === undefined || doc.revision !== job.revision) return superseded;
+  const claimed = await claimRevisionsForIndexing(s.db, collection, [{ documentId: job.documentId, revision: job.revision }]); // marked indexing, read back
+  const doc = claimed.get(job.documentId);
+  if (!doc || doc.revision !== job.revision) return superseded; // removed, re-posted or already done
+  const { content } = doc;
   abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, content); // tests only (poison job); inert unless set
 
   if (doc.indexedHash === doc.contentHash && doc.chunkCount > 0) {
