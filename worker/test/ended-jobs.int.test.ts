@@ -63,6 +63,8 @@ describe('a job delivered again after it ended', () => {
     assert.ok(typeof first?.seq === 'number' && first.seq > 0, 'the removal names the seq of its commit');
     assert.deepEqual(first, { documents: 1, chunks: 1, dryRun: false, seq: first.seq });
 
+    // Bee-Queue drops a finished job from Redis just after its outcome is in SQL; until then a save under its id adds nothing.
+    await waitFor(async () => (await services.queues.remove.getJob(jobId)) === null, { timeoutMs: 10_000, what: 'Redis to drop the finished job' });
     await enqueue(services.queues.remove, services.config, jobId, data); // delivered again
     await waitFor(async () => ((await findJobRecord(db, 'remove', jobId))?.attempts ?? 0) >= 2, { timeoutMs: 10_000, what: 'the second delivery' });
     assert.deepEqual((await ended())?.result, { documents: 1, chunks: 1, dryRun: false, seq: first.seq }, 'the second delivery did not report 0 documents');
