@@ -227,7 +227,7 @@ export class VectorIndex {
       if (kept.length >= k) return kept.slice(0, k);
     }
     const walked = this.graph.search(vector, k, matches);
-    if (walked.length >= Math.min(k, this.graph.size)) return walked;
+    if (walked.length >= k) return walked;
     return this.searchWithin(vector, k, this.payload.matching(where)); // the walk can miss matches a narrow filter leaves unreachable
   }
 
