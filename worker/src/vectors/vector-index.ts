@@ -39,6 +39,7 @@ export interface IndexStats {
   checkpointSeq: number;
   lastSyncMs: number;
   embedder: string;
+  payloadFields: string[]; // the declared fields the payload index holds
 }
 
 interface IndexParts {
@@ -166,6 +167,7 @@ export class VectorIndex {
       checkpointSeq: this.checkpoints.seq,
       lastSyncMs: this.replay.lastSyncMs,
       embedder: this.parts.identity.embedder,
+      payloadFields: this.payload.fieldNames.sort(),
     };
   }
 
