@@ -6,13 +6,14 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Config } from '../../../shared/src/config.js';
 import { FIELD_NAME_PATTERN } from '../../../shared/src/db/where.js';
 import { declarePayloadIndex, dropPayloadIndex, listPayloadIndexes, PAYLOAD_TYPES } from '../../../shared/src/db/payload-indexes-repo.js';
 import { requireActiveCollection } from '../../../shared/src/db/collections-repo.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import { CollectionId } from '../../../shared/src/input.js';
 import { parse } from '../../../shared/src/validation.js';
+import { announceCommit } from '../../../shared/src/applied-seqs.js';
+import { serializeError } from '../../../shared/src/logger.js';
 import type { ApiServices } from '../services.js';
 
 const FieldName = z
@@ -32,14 +33,25 @@ export function createPayloadIndexSchemas() {
   return { PayloadIndexInput, PayloadIndexParams, PayloadIndexFieldParams };
 }
 
-export function payloadIndexesRouter(s: ApiServices & { config: Pick<Config, 'MAX_PAYLOAD_INDEXES'> }): Router {
+/**
+ * Tells the workers the log moved, so an idle one builds the field now rather than in its next
+ * search's sync. At most once: a lost announcement only moves the build to that sync.
+ */
+async function announce(s: ApiServices, collection: string, seq: number): Promise<void> {
+  await announceCommit(s.redis, s.config.QUEUE_PREFIX, { collection, seq }).catch((err: unknown) =>
+    s.logger.warn('payload index change not announced; workers apply it at their next sync', { err: serializeError(err) }),
+  );
+}
+
+export function payloadIndexesRouter(s: ApiServices): Router {
   const router = Router();
   const { PayloadIndexInput, PayloadIndexParams, PayloadIndexFieldParams } = createPayloadIndexSchemas();
 
   router.post('/collections/:collection/indexes', async (req, res) => {
     const { collection } = parse(PayloadIndexParams, { ...req.params }, 'collection');
     const input = parse(PayloadIndexInput, req.body, 'index');
-    const { index, created } = await declarePayloadIndex(s.db, { collection, field: input.field, type: input.type, max: s.config.MAX_PAYLOAD_INDEXES });
+    const { index, created, seq } = await declarePayloadIndex(s.db, { collection, field: input.field, type: input.type, max: s.config.MAX_PAYLOAD_INDEXES });
+    if (seq !== undefined) await announce(s, collection, seq);
     res.status(created ? 201 : 200).json(index);
   });
 
@@ -53,7 +65,8 @@ export function payloadIndexesRouter(s: ApiServices & { config: Pick<Config, 'MA
     const { collection, field } = parse(PayloadIndexFieldParams, { ...req.params }, 'index');
     const dropped = await dropPayloadIndex(s.db, collection, field);
     if (!dropped) throw new NotFoundError(`collection ${collection} has no payload index on ${field}`);
-    res.json(dropped);
+    await announce(s, collection, dropped.seq);
+    res.json({ field: dropped.field, type: dropped.type, createdAt: dropped.createdAt });
   });
 
   return router;

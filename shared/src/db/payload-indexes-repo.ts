@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { ConflictError } from '../errors.js';
 import { nowMs } from './columns.js';
+import { latestSeq } from './chunks-repo.js';
 import { requireActiveCollection } from './collections-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 
@@ -37,7 +38,7 @@ export async function listPayloadIndexes(db: Knex, collection: string): Promise<
 export async function declarePayloadIndex(
   db: Knex,
   input: { collection: string; field: string; type: PayloadIndexType; max: number },
-): Promise<{ index: PayloadIndexRecord; created: boolean }> {
+): Promise<{ index: PayloadIndexRecord; created: boolean; seq?: number }> {
   return logWriteTransaction(db, async (trx) => {
     await requireActiveCollection(trx, input.collection); // NotFoundError
     const existing = (await listPayloadIndexes(trx, input.collection)).find((index) => index.field === input.field);
@@ -47,20 +48,19 @@ export async function declarePayloadIndex(
     if (count >= input.max) throw new ConflictError(`collection ${input.collection} already has ${count} payload indexes, the most MAX_PAYLOAD_INDEXES allows`);
     const createdAt = nowMs();
     await trx('payload_indexes').insert({ collection_id: input.collection, field: input.field, type: input.type, created_at: createdAt });
-    await logIndexChange(trx, input.collection);
-    return { index: { field: input.field, type: input.type, createdAt: new Date(createdAt).toISOString() }, created: true };
+    const seq = await logIndexChange(trx, input.collection);
+    return { index: { field: input.field, type: input.type, createdAt: new Date(createdAt).toISOString() }, created: true, seq };
   });
 }
 
-/** Drops a field's payload index and returns what it was; undefined when there was none. */
-export async function dropPayloadIndex(db: Knex, collection: string, field: string): Promise<PayloadIndexRecord | undefined> {
+/** Drops a field's payload index and returns what it was, with the seq of its log row; undefined when there was none. */
+export async function dropPayloadIndex(db: Knex, collection: string, field: string): Promise<(PayloadIndexRecord & { seq: number }) | undefined> {
   return logWriteTransaction(db, async (trx) => {
     await requireActiveCollection(trx, collection); // NotFoundError
     const existing = (await listPayloadIndexes(trx, collection)).find((index) => index.field === field);
     if (!existing) return undefined;
     await trx('payload_indexes').where({ collection_id: collection, field }).delete();
-    await logIndexChange(trx, collection);
-    return existing;
+    return { ...existing, seq: await logIndexChange(trx, collection) };
   });
 }
 
@@ -69,6 +69,8 @@ async function countPayloadIndexes(trx: Knex, collection: string): Promise<numbe
   return Number(row?.n ?? 0);
 }
 
-async function logIndexChange(trx: Knex, collection: string): Promise<void> {
+/** Appends the `index` row and returns its seq (ours: the log's write lock is held). */
+async function logIndexChange(trx: Knex, collection: string): Promise<number> {
   await trx('vector_log').insert({ op: 'index', chunk_id: 0, collection_id: collection });
+  return latestSeq(trx, collection);
 }
