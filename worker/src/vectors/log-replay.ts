@@ -6,6 +6,9 @@
  * commit made before it. Each collection's index reads only its collection's rows. A `swap` row (or an
  * older `reindex` one) means the collection's vectors are now another generation's: nothing more
  * applies, and the owner rebuilds the index from SQL; a `drop` row means the collection was deleted.
+ * Add and `meta` rows also carry the chunk's declared payload fields as SQL has them when read (a
+ * later row sets the same state again); an `index` row makes the payload index read the
+ * declarations again, and the rows after it are read again with the fields declared from then on.
  */
 import type { Knex } from 'knex';
 import { findSwapAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';

@@ -19,6 +19,15 @@ export async function syncDeclarations(db: Knex, collection: string, payload: Pa
   if (fresh.length === 0) return;
   for (const declaration of fresh) payload.declare(declaration);
   const names = fresh.map((declaration) => declaration.field);
+  try {
+    await fill(db, collection, payload, names, isLive);
+  } catch (err) {
+    for (const name of names) payload.undeclare(name); // half built: the next sync builds them again
+    throw err;
+  }
+}
+
+async function fill(db: Knex, collection: string, payload: PayloadIndex, names: readonly string[], isLive: (label: number) => boolean): Promise<void> {
   const paths = names.map((name) => name.split('.'));
   for (let afterId = 0; ;) {
     const rows = await readChunkFields(db, paths, { afterId, limit: BUILD_BATCH }, collection);
