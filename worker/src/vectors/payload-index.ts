@@ -32,10 +32,6 @@ export class PayloadIndex {
     return [...this.fields.keys()];
   }
 
-  get size(): number {
-    return this.labels.size;
-  }
-
   /** A new field, empty: the caller fills it (from SQL) before the next search reads it. */
   declare(declaration: PayloadDeclaration): FieldPostings {
     const postings = new FieldPostings(declaration.field.split('.'), declaration.type);
@@ -60,10 +56,6 @@ export class PayloadIndex {
   remove(label: number): void {
     if (!this.labels.delete(label)) return;
     for (const postings of this.fields.values()) postings.remove(label);
-  }
-
-  knows(label: number): boolean {
-    return this.labels.has(label);
   }
 
   /** Whether every condition of `where` reads a declared field (with none declared, nothing is answered here). */
