@@ -12,6 +12,7 @@ import { updateDocumentMetadata } from '../../shared/src/db/documents-repo.js';
 import { declarePayloadIndex, dropPayloadIndex } from '../../shared/src/db/payload-indexes-repo.js';
 import { createWhereSchema, type WhereAst } from '../../shared/src/db/where.js';
 import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
+import { compactLog } from '../../shared/src/db/log-compaction-repo.js';
 import { BACKENDS, openIndexFixture, type IndexFixture } from './index-fixture.js';
 import type { VectorIndex } from '../src/vectors/vector-index.js';
 import { choosePlan } from '../src/vectors/filter-plan.js';
@@ -145,7 +146,9 @@ for (const backend of BACKENDS) {
           .sort(),
       );
       await declarePayloadIndex(fx.db, { collection: DEFAULT_COLLECTION, field: 'team', type: 'keyword', max: 16 });
+      await index.sync();
       await index.checkpoint();
+      assert.ok((await compactLog(fx.db, index.seq, 100_000)) > 0); // the meta, index and add rows before the checkpoint go
       const reloaded = await fx.openIndex({ FILTER_EXACT_MAX_IDS: '30' }); // from the checkpoint, fields from SQL
       assert.equal(reloaded.startup.source, 'checkpoint');
       const fromLoad = new Set(((await reloaded.searchWhere(vector, 50, purple)) ?? []).map((hit) => hit.chunkId));
