@@ -163,9 +163,10 @@ describe('filter plan', () => {
   const base = { live: 100_000, k: 10, ef: 200, exactMax: 2_000 };
   it('scores a small filter exactly, post-filters a broad one within ef, and walks only when neither fits', () => {
     assert.equal(choosePlan({ ...base, estimate: 1_000 }).kind, 'exact'); // 1 %
-    assert.deepEqual(choosePlan({ ...base, estimate: 10_000 }), { kind: 'post-filter', candidates: 200 }); // 10 %: an unfiltered search's cost
-    assert.deepEqual(choosePlan({ ...base, estimate: 50_000 }), { kind: 'post-filter', candidates: 40 });
-    assert.deepEqual(choosePlan({ ...base, estimate: 5_000 }), { kind: 'post-filter', candidates: 400 });
+    assert.deepEqual(choosePlan({ ...base, estimate: 20_000 }), { kind: 'post-filter', candidates: 150 }); // 20 %: an unfiltered search's cost
+    assert.deepEqual(choosePlan({ ...base, estimate: 10_000 }), { kind: 'post-filter', candidates: 300 });
+    assert.deepEqual(choosePlan({ ...base, estimate: 50_000 }), { kind: 'post-filter', candidates: 60 });
+    assert.deepEqual(choosePlan({ ...base, estimate: 5_000 }), { kind: 'post-filter', candidates: 600 });
     assert.equal(choosePlan({ ...base, live: 10_000, estimate: 1_000 }).kind, 'post-filter'); // 10 % of 10k: cheaper than 1,000 exact scores
     assert.equal(choosePlan({ ...base, live: 10_000_000, estimate: 5_000 }).kind, 'walk'); // 0.05 % of 10M
     assert.equal(choosePlan({ ...base, estimate: 0 }).kind, 'exact');
