@@ -19,6 +19,7 @@ import { jobsRouter } from './routes/jobs.js';
 import { chatRouter } from './routes/chat.js';
 import { collectionsRouter } from './routes/collections.js';
 import { keysRouter } from './routes/keys.js';
+import { payloadIndexesRouter } from './routes/payload-indexes.js';
 import { createMetrics } from './http/metrics.js';
 import { metricsRouter } from './routes/metrics.js';
 import { ADMIN_QUEUES_PATH, adminQueuesDashboard } from './routes/admin-queues.js';
@@ -44,6 +45,7 @@ export function createApp(services: ApiServices): express.Express {
   app.use(healthRouter(services));
   app.use(collectionsRouter(services));
   app.use(keysRouter(services));
+  app.use(payloadIndexesRouter(services));
   app.use(documentsRouter(services));
   app.use(documentReadsRouter(services));
   app.use(searchRouter(services));

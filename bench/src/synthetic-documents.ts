@@ -2,7 +2,9 @@
  * Loads synthetic vectors fast, through the repo functions the worker relies on (documents row, then
  * chunks with embeddings and their vector_log rows in one transaction), so the worker's start-up
  * rebuild or checkpoint load is part of what is measured. Every document gets a `group` in 0..99 in
- * its metadata: `{ group: { $lt: p } }` keeps p % of the documents, hence p % of the chunks.
+ * its metadata: `{ group: { $lt: p } }` keeps p % of the documents, hence p % of the chunks. The
+ * same number is its `bucket` too: the run declares a payload index on `group` and none on
+ * `bucket`, so one filter is answered by the worker's postings and the other in SQL, over equal sets.
  */
 import type { Knex } from 'knex';
 import { hashContent, upsertPendingDocument } from '../../shared/src/db/documents-repo.js';
@@ -35,7 +37,13 @@ export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[
     if (slice.length === 0) break;
     const chunkText = placement.chunkText;
     const texts = chunkText ? slice.map((_, ordinal) => chunkText(i * perDocument + ordinal)) : undefined;
-    await addSyntheticDocument(db, `${placement.idPrefix ?? 'syn-'}${i}`, slice, { group: groupOf(i) }, { collection: placement.collection, texts });
+    await addSyntheticDocument(
+      db,
+      `${placement.idPrefix ?? 'syn-'}${i}`,
+      slice,
+      { group: groupOf(i), bucket: groupOf(i) },
+      { collection: placement.collection, texts },
+    );
   }
   const loadMs = performance.now() - started;
   const chunkIds: number[] = [];
@@ -80,7 +88,10 @@ function groupOf(documentIndex: number): number {
   return (documentIndex * 37) % GROUPS;
 }
 
-/** The filter keeping `percent` % of the synthetic documents. */
-export function selectivityWhere(percent: number): Record<string, unknown> {
-  return { group: { $lt: percent } };
+export const DECLARED_FIELD = 'group'; // the run declares a payload index on it (number)
+export const UNDECLARED_FIELD = 'bucket'; // the same values, resolved in SQL
+
+/** The filter keeping `percent` % of the synthetic documents, on the declared field or the undeclared one. */
+export function selectivityWhere(percent: number, field: string = DECLARED_FIELD): Record<string, unknown> {
+  return { [field]: { $lt: percent } };
 }

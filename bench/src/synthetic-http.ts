@@ -2,7 +2,7 @@
  * The process side of one synthetic size: worker A starts on the bulk-loaded database with no
  * checkpoint (rebuild), writes its first checkpoint, then worker B starts from that checkpoint; then
  * the web process. POST /search is timed one request at a time (unfiltered, then with filters of
- * each selectivity) and under concurrency with autocannon; worker RSS is read before and after.
+ * each selectivity, on the declared field and on the undeclared one) and under concurrency with autocannon; worker RSS is read before and after.
  */
 import type { StackHandle } from './bench-context.js';
 import { HttpClient } from './http-client.js';
@@ -10,7 +10,7 @@ import { runSearchLoad, timeSequentialSearches, type LoadResult, type SearchBody
 import { cpuPerRequest, snapshotCpu } from './process-cpu.js';
 import { readProcessMemory, type ProcessMemory } from './process-memory.js';
 import type { WorkerStart } from './service-stack.js';
-import { selectivityWhere } from './synthetic-documents.js';
+import { selectivityWhere, UNDECLARED_FIELD } from './synthetic-documents.js';
 
 export const SELECTIVITIES = [1, 10, 50] as const; // percent of the chunks a filter keeps
 export const K = 10;
@@ -24,7 +24,8 @@ export interface HttpSizeResult {
   webRss: ProcessMemory;
   sequential: number[];
   replies: unknown[];
-  filtered: Array<{ percent: number; samples: number[] }>;
+  filtered: Array<{ percent: number; samples: number[] }>; // on the declared field: the payload index
+  filteredSql: Array<{ percent: number; samples: number[] }>; // on the undeclared one: resolved in SQL
   load: LoadResult;
   cpuPerSequentialSearchMs: Record<string, number>; // CPU ms per request of each process, one request at a time
   cpuPerLoadedSearchMs: Record<string, number>; // ... under autocannon
@@ -53,12 +54,18 @@ export async function measureSyntheticHttp(
     const { samples: sequential, replies } = await timeSequentialSearches(client, bodies, options.samples);
     const cpuPerSequentialSearchMs = cpuPerRequest(sequentialCpu, snapshotCpu(pids), sequential.length + 50);
     const filtered: HttpSizeResult['filtered'] = [];
+    const filteredSql: HttpSizeResult['filteredSql'] = [];
     for (const percent of SELECTIVITIES) {
-      options.progress(`  ${Math.ceil(options.samples / 2)} sequential searches with a ${percent} % filter`);
-      const where = selectivityWhere(percent);
-      const filteredBodies = bodies.map((body) => ({ ...body, where }));
-      const { samples } = await timeSequentialSearches(client, filteredBodies, Math.ceil(options.samples / 2), { warmup: 10, budgetMs: FILTERED_BUDGET_MS });
-      filtered.push({ percent, samples });
+      for (const [field, into] of [
+        [undefined, filtered],
+        [UNDECLARED_FIELD, filteredSql],
+      ] as const) {
+        options.progress(`  ${Math.ceil(options.samples / 2)} sequential searches with a ${percent} % filter${field ? ' on an undeclared field' : ''}`);
+        const where = selectivityWhere(percent, field);
+        const filteredBodies = bodies.map((body) => ({ ...body, where }));
+        const { samples } = await timeSequentialSearches(client, filteredBodies, Math.ceil(options.samples / 2), { warmup: 10, budgetMs: FILTERED_BUDGET_MS });
+        into.push({ percent, samples });
+      }
     }
     options.progress(`  autocannon: ${options.connections} connections for ${options.seconds} s`);
     const loadCpu = snapshotCpu(pids);
@@ -74,6 +81,7 @@ export async function measureSyntheticHttp(
       sequential,
       replies,
       filtered,
+      filteredSql,
       load,
       cpuPerSequentialSearchMs,
       cpuPerLoadedSearchMs,

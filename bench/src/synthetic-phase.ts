@@ -18,7 +18,9 @@ import { MIB, readProcessMemory } from './process-memory.js';
 import { addSizeFigures, addCrossSizeFigures, type SizeMeasurements } from './synthetic-figures.js';
 import { measureSyntheticHttp, K } from './synthetic-http.js';
 import { measureInProcess } from './synthetic-in-process.js';
-import { loadSyntheticDocuments } from './synthetic-documents.js';
+import { DECLARED_FIELD, loadSyntheticDocuments } from './synthetic-documents.js';
+import { declarePayloadIndex } from '../../shared/src/db/payload-indexes-repo.js';
+import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 
 export async function runSyntheticPhase(ctx: BenchContext, queryTexts: readonly string[]): Promise<void> {
   const emptyRssBytes = await measureEmptyWorker(ctx);
@@ -56,6 +58,7 @@ async function runSize(ctx: BenchContext, size: number, queryTexts: readonly str
     const identity = { embedder: embedder.id, dimension: embedder.dimension, instanceId: meta.instanceId };
     progress(`synthetic ${size}: generating and bulk-loading low-rank vectors`);
     const load = await loadSyntheticDocuments(db, lowRankVectors(size, embedder.dimension, 7));
+    await declarePayloadIndex(db, { collection: DEFAULT_COLLECTION, field: DECLARED_FIELD, type: 'number', max: config.MAX_PAYLOAD_INDEXES });
     progress(`synthetic ${size}: loaded ${size} chunks in ${load.documents} documents in ${(load.loadMs / 1_000).toFixed(1)} s; raw hnswlib build`);
     const raw = buildRawIndex(load.vectors, load.chunkIds, { dimension: embedder.dimension, m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION });
     const rawFile = path.join(handle.dataDir, 'raw-index.bin');

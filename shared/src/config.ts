@@ -168,6 +168,7 @@ export const Config = z
     MAX_FILTER_DEPTH: positiveInt().default(6), // nesting of $and/$or in where
     MAX_FILTER_CONDITIONS: positiveInt().default(64), // field conditions in one where
     MAX_IN_LIST: positiveInt().default(1_000), // values in $in/$nin
+    MAX_PAYLOAD_INDEXES: positiveInt().max(100).default(16), // payload indexes one collection may declare (POST /collections/:c/indexes; each holds a value per chunk in every worker)
     MAX_PAGE_SIZE: positiveInt().default(200), // GET /documents and GET /documents/:id/chunks page size
     MAX_BATCH_DOCUMENTS: positiveInt().default(100), // documents in one POST /documents/batch (the body also stays within BODY_LIMIT_BYTES)
     WRITE_WAIT_MAX_MS: positiveInt().max(28_000).default(20_000), // longest ?wait=true of a write (and its default timeoutMs); then 202 with the state so far

@@ -31,6 +31,7 @@ export const CollectionIndexBeat = z.object({
   generation: z.number().optional(),
   embedder: z.string().optional(), // the generation's fingerprint, or its spec while none is recorded
   status: z.string().optional(), // ready | degraded: <reason>
+  payloadFields: z.array(z.string()).optional(), // the declared fields its payload index holds postings of
 });
 export type CollectionIndexBeat = z.infer<typeof CollectionIndexBeat>;
 

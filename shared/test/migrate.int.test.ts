@@ -36,6 +36,7 @@ describe('migrations', () => {
         'collection_generations',
         'collections',
         'api_keys',
+        'payload_indexes',
       ]) {
         await db.schema.dropTableIfExists(table);
       }

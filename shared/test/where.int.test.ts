@@ -1,7 +1,9 @@
 /**
  * The where filter on real databases: the ids applyWhere selects must equal the ids matchesWhere
  * accepts, on SQLite (a temp file) and, when TEST_DATABASE_URL is set, on Postgres (a table of its
- * own, dropped at the end). One seed drives both the stored metadata and the random filters, so
+ * own, dropped at the end). The worker's payload index is the third implementation: built per
+ * database from the fields read out of SQL as a worker reads them (payload-fields.ts), it must
+ * list the same ids. One seed drives both the stored metadata and the random filters, so
  * the seed fast-check prints on a failure reproduces the whole run (pass it as `seed` below).
  */
 import assert from 'node:assert/strict';
@@ -14,7 +16,9 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import knexFactory, { type Knex } from 'knex';
 
-import { applyWhere, compileWhere, createWhereSchema, dialectOf, matchesWhere, type WhereAst } from '../src/db/where.js';
+import { applyWhere, compileWhere, createWhereSchema, dialectOf, matchesWhere, type WhereAst, type WherePath } from '../src/db/where.js';
+import { fieldTextSql, parseFieldText } from '../src/db/payload-fields.js';
+import { PayloadIndex, type PayloadType } from '../../worker/src/vectors/payload-index.js';
 import { ValidationError } from '../src/errors.js';
 import { parse } from '../src/validation.js';
 
@@ -171,6 +175,7 @@ interface Target {
   name: string;
   db: Knex;
   table: string;
+  payload: PayloadIndex; // fields declared as filters first read them
 }
 
 interface Row {
@@ -203,7 +208,37 @@ async function createTarget(name: string, db: Knex, table: string, rows: Row[]):
   });
   const records = rows.map((row) => ({ id: row.id, metadata: JSON.stringify(row.metadata) }));
   for (let i = 0; i < records.length; i += 100) await db(table).insert(records.slice(i, i + 100));
-  return { name, db, table };
+  return { name, db, table, payload: new PayloadIndex() };
+}
+
+const PAYLOAD_TYPES: readonly PayloadType[] = ['keyword', 'number', 'bool'];
+
+/** The ids the payload index lists, each field the filter reads declared (with a type of its name's choosing) and read from SQL first. */
+async function payloadIds(target: Target, where: WhereAst): Promise<number[]> {
+  for (const path of pathsOf(where)) {
+    const name = path.join('.');
+    if (target.payload.fieldNames.includes(name)) continue;
+    target.payload.declare({ field: name, type: PAYLOAD_TYPES[[...name].reduce((h, c) => h + c.charCodeAt(0), 0) % 3] ?? 'keyword' });
+    const { sql, bindings } = fieldTextSql(dialectOf(target.db), `${target.table}.metadata`, path);
+    const rows: Array<{ id: number; v: unknown }> = await target.db(target.table).select('id', target.db.raw(`${sql} as v`, bindings));
+    for (const row of rows) target.payload.set(Number(row.id), [name], [parseFieldText(row.v)]);
+  }
+  return target.payload
+    .matching(where)
+    .filter((id) => id < ID_LIMIT)
+    .sort((a, b) => a - b);
+}
+
+function pathsOf(where: WhereAst): WherePath[] {
+  switch (where.kind) {
+    case 'and':
+    case 'or':
+      return where.clauses.flatMap(pathsOf);
+    case 'not':
+      return pathsOf(where.clause);
+    default:
+      return [where.path];
+  }
 }
 
 async function selectIds(target: Target, where: WhereAst): Promise<number[]> {
@@ -247,7 +282,10 @@ describe('where on SQLite and Postgres', () => {
         const where = schema.parse(filter);
         const expected = expectedIds(rows, where);
         if (expected.length > 0 && expected.length < ID_LIMIT - 1) selective++;
-        for (const target of targets) assert.deepEqual(await selectIds(target, where), expected, `${target.name} differs from matchesWhere`);
+        for (const target of targets) {
+          assert.deepEqual(await selectIds(target, where), expected, `${target.name} differs from matchesWhere`);
+          assert.deepEqual(await payloadIds(target, where), expected, `the payload index over ${target.name} differs from matchesWhere`);
+        }
       }),
       { numRuns: FILTER_RUNS, seed: SEED },
     );
@@ -260,7 +298,10 @@ describe('where on SQLite and Postgres', () => {
     for (const value of hostile) {
       for (const filter of [{ a: value }, { a: { $ne: value } }, { 'author.name': { $gt: value } }, { n: { $in: [value, 1] } }, { '-': { $nin: [value] } }]) {
         const where = schema.parse(filter);
-        for (const target of targets) assert.deepEqual(await selectIds(target, where), expectedIds(rows, where), `${target.name}: ${JSON.stringify(filter)}`);
+        for (const target of targets) {
+          assert.deepEqual(await selectIds(target, where), expectedIds(rows, where), `${target.name}: ${JSON.stringify(filter)}`);
+          assert.deepEqual(await payloadIds(target, where), expectedIds(rows, where), `payload over ${target.name}: ${JSON.stringify(filter)}`);
+        }
       }
     }
     const quoted = schema.parse({ 'author.name': 'O\'Brien "the" \\ ?' });
@@ -292,7 +333,10 @@ describe('where on SQLite and Postgres', () => {
           fixed,
           `reference for ${JSON.stringify(filter)}`,
         );
-      for (const target of targets) assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
+      for (const target of targets) {
+        assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
+        assert.deepEqual(await payloadIds(target, where), expected, `payload over ${target.name}: ${JSON.stringify(filter)}`);
+      }
     }
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
@@ -320,7 +364,10 @@ describe('where on SQLite and Postgres', () => {
         fixed,
         `reference for ${JSON.stringify(filter)}`,
       );
-      for (const target of targets) assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
+      for (const target of targets) {
+        assert.deepEqual(await selectIds(target, where), expected, `${target.name}: ${JSON.stringify(filter)}`);
+        assert.deepEqual(await payloadIds(target, where), expected, `payload over ${target.name}: ${JSON.stringify(filter)}`);
+      }
     }
   });
 

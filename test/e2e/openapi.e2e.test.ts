@@ -221,6 +221,13 @@ describe('answers match the OpenAPI description', () => {
     check('deleteSession', await client.request('DELETE', `/chat/sessions/${spare}`), 200);
     check('removeDocumentsInCollection', await client.post(`${c}/documents/delete`, { where: { lang: 'en' }, dryRun: true }), 202);
     check('removeDocumentInCollection', await client.request('DELETE', `${c}/documents/wax`), 202);
+    check('createPayloadIndex', await client.post(`${c}/indexes`, { field: 'shape', type: 'keyword' }), 201);
+    check('createPayloadIndex', await client.post(`${c}/indexes`, { field: 'shape', type: 'keyword' }), 200);
+    check('createPayloadIndex', await client.post(`${c}/indexes`, { field: 'shape', type: 'number' }), 409);
+    check('createPayloadIndex', await client.post(`${c}/indexes`, { field: '.shape', type: 'keyword' }), 400);
+    check('listPayloadIndexes', await client.get(`${c}/indexes`), 200);
+    check('deletePayloadIndex', await client.request('DELETE', `${c}/indexes/shape`), 200);
+    check('deletePayloadIndex', await client.request('DELETE', `${c}/indexes/shape`), 404);
     check('deleteCollection', await client.request('DELETE', '/collections/default'), 409);
     check('deleteCollection', await client.request('DELETE', c), 202);
     check('deleteCollection', await client.request('DELETE', c), 404);

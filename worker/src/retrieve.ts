@@ -1,6 +1,7 @@
 /**
  * Retrieval, the one code path behind POST /search and the answer job (DESIGN.md §12). Vector side:
- * sync the index, embed the query, search it (within the `where` filter's chunk ids when given).
+ * sync the index, embed the query, search it (within the `where` filter: from the payload index when
+ * it declares every field the filter reads, else the filter's chunk ids from SQL).
  * Lexical side: the SQL index committed with the chunks, the same filter joined in SQL. Hybrid
  * takes max(k, HYBRID_CANDIDATES) candidates from each side and fuses them by weighted reciprocal
  * rank (rank-fusion.ts).
@@ -66,14 +67,22 @@ async function mustExist(s: RetrieveServices, collection: string): Promise<null>
   return null;
 }
 
+/**
+ * The vector side. A filter on declared fields only is answered from the worker's payload index,
+ * with no SQL; any other is resolved in SQL to its chunk ids first, as before payload indexes.
+ */
 async function searchVectors(s: RetrieveServices, serving: ServingIndex, input: RetrieveQuery, depth: number, signal?: AbortSignal): Promise<SideHit[]> {
   const { where } = input;
   const { index, embedder } = serving;
-  const [vector, allowed] = await Promise.all([
-    embedQuery(embedder, input, signal),
-    where === undefined ? undefined : chunkIdsMatching(s.db, where, index.collection),
-  ]);
-  return allowed === undefined ? index.search(vector, depth) : index.searchWithin(vector, depth, allowed);
+  if (where === undefined) return index.search(await embedQuery(embedder, input, signal), depth);
+  if (index.answersWhere(where)) {
+    const vector = await embedQuery(embedder, input, signal);
+    const planned = await index.searchWhere(vector, depth, where); // undefined: an index row dropped a field meanwhile
+    if (planned !== undefined) return planned;
+    return index.searchWithin(vector, depth, await chunkIdsMatching(s.db, where, index.collection));
+  }
+  const [vector, allowed] = await Promise.all([embedQuery(embedder, input, signal), chunkIdsMatching(s.db, where, index.collection)]);
+  return index.searchWithin(vector, depth, allowed);
 }
 
 /**

@@ -249,6 +249,10 @@ export const CollectionDetail = CollectionView.extend({
         generation: z.number().int().positive().optional().describe('the generation this worker serves'),
         embedder: z.string().optional().describe("the generation's fingerprint in this worker, or its spec while none is recorded"),
         status: z.string().optional().describe('ready, or degraded: <reason> (its embedder is unavailable: searches answer 503, ingests retry)'),
+        payloadFields: z
+          .array(z.string())
+          .optional()
+          .describe('the declared metadata fields (POST /collections/{collection}/indexes) this worker answers filters on'),
         lastSeen: isoTime,
       }),
     )

@@ -13,6 +13,7 @@ import { errors, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { referenceRoutes, serviceRoutes } from './service-route-specs.js';
 import { collectionRoutes, inCollection } from './collection-route-specs.js';
 import { keyRoutes } from './key-route-specs.js';
+import { payloadIndexRoutes } from './payload-index-route-specs.js';
 
 export type { HttpMethod, RegistryConfig, ResponseSpec, RouteSpec } from './route-spec.js';
 
@@ -26,6 +27,7 @@ export function createRouteRegistry(config: RegistryConfig, schemas: RequestSche
     ...serviceRoutes(),
     ...referenceRoutes(),
     ...collectionRoutes(config),
+    ...payloadIndexRoutes(config),
     ...keyRoutes(config),
     ...jobRoutes(config),
     ...scoped,

@@ -36,7 +36,7 @@ export interface RouteSpec {
 }
 
 export type RegistryConfig = RequestLimitsConfig &
-  Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'EMBED_MODEL' | 'MAX_API_KEY_COLLECTIONS' | 'MAX_PAGE_SIZE'>;
+  Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_PDF_MAX_PAGES' | 'EMBEDDER' | 'EMBED_MODEL' | 'MAX_API_KEY_COLLECTIONS' | 'MAX_PAGE_SIZE' | 'MAX_PAYLOAD_INDEXES'>;
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'invalid input: details lists {path, rule, message} per problem',

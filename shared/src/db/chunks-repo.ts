@@ -2,13 +2,15 @@
  * All SQL on chunks and vector_log. Every change to chunks appends to vector_log in the same
  * transaction (logWriteTransaction), which is what lets each worker's index catch up by replay.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import { decodeEmbedding, encodeEmbedding, fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { GenerationChangedError, stageEmbeddings } from './generations-repo.js';
-import { applyWhere, type Where } from './where.js';
+import { applyWhere, type Where, type WherePath } from './where.js';
+import { fieldTextSql, parseFieldText } from './payload-fields.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
 /** hnswlib-node keeps labels as uint32: a larger chunk id would silently alias another chunk. */
@@ -247,48 +249,100 @@ async function stageCommitted(trx: Knex, collection: string, building: number | 
   );
 }
 
-/** Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it ready. */
+/**
+ * Content unchanged since it was indexed: copy the (maybe new) metadata to its chunks and mark it
+ * ready. When the metadata changed, a `meta` row per chunk tells the workers' payload indexes, and
+ * the revision is searchable from that row's seq.
+ */
 export async function refreshDocumentChunks(db: Knex, input: { collection?: string; documentId: string; revision: number }): Promise<ReplaceOutcome> {
   const collection = input.collection ?? DEFAULT_COLLECTION;
-  return db.transaction(async (trx) => {
+  return logWriteTransaction(db, async (trx) => {
     const doc = (await trx('documents')
       .select('revision', 'metadata', 'chunk_count', 'seq')
       .where({ collection_id: collection, id: input.documentId })
       .forUpdate() // as in replaceDocumentChunks: a newer revision cannot be marked ready by this one
       .first()) as { revision: number; metadata: unknown; chunk_count: number; seq: number | string | null } | undefined;
     if (!doc || doc.revision !== input.revision) return { status: 'superseded' };
-    await trx('chunks')
-      .where({ collection_id: collection, document_id: input.documentId })
-      .update({ metadata: toJsonColumn(fromJsonColumn(doc.metadata)), revision: input.revision }); // same text: the spans hold for this revision too
-    await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, updated_at: nowMs() });
-    return { status: 'replaced', chunks: doc.chunk_count, removed: 0, seq: Number(doc.seq ?? 0) };
+    const chunks = trx('chunks').where({ collection_id: collection, document_id: input.documentId });
+    const before = (await chunks.clone().select('metadata').first()) as { metadata: unknown } | undefined;
+    const metadata = fromJsonColumn(doc.metadata);
+    await chunks.clone().update({ metadata: toJsonColumn(metadata), revision: input.revision }); // same text: the spans hold for this revision too
+    let seq = Number(doc.seq ?? 0);
+    if (before !== undefined && !isDeepStrictEqual(fromJsonColumn(before.metadata), metadata)) {
+      await appendLog(trx, 'meta', await chunkIdsOf(trx, [input.documentId], collection), collection);
+      seq = await latestSeq(trx, collection); // ours: the write lock is held
+    }
+    await trx('documents').where({ collection_id: collection, id: input.documentId }).update({ status: 'ready', error: null, seq, updated_at: nowMs() });
+    return { status: 'replaced', chunks: doc.chunk_count, removed: 0, seq };
   });
 }
 
 export interface LogEntry {
   seq: number;
-  op: 'add' | 'delete' | 'swap' | 'reindex' | 'drop'; // swap: a new generation became current (reindex: the same, written before generations); drop: the collection was deleted
+  // swap: a new generation became current (reindex: the same, written before generations); drop: the
+  // collection was deleted; meta: a chunk's metadata changed in place; index: a payload index was declared or dropped
+  op: 'add' | 'delete' | 'swap' | 'reindex' | 'drop' | 'meta' | 'index';
   chunkId: number;
   embedding: number[] | null; // null for deletes and for adds whose chunk is already gone
+  fields: unknown[] | null; // add and meta rows whose chunk exists: the values of the requested fields (MISSING when absent)
 }
 
-/** One collection's change feed after `afterSeq`, in seq order. */
-export async function readLogAfter(db: Knex, afterSeq: number, limit: number, collection = DEFAULT_COLLECTION): Promise<LogEntry[]> {
+/**
+ * One collection's change feed after `afterSeq`, in seq order. `fields` (where paths): add and meta
+ * rows also carry those metadata fields of their chunk, read as the chunk is now (a later row
+ * applies the same state again, so replay is idempotent).
+ */
+export async function readLogAfter(
+  db: Knex,
+  afterSeq: number,
+  limit: number,
+  collection = DEFAULT_COLLECTION,
+  fields: readonly WherePath[] = [],
+): Promise<LogEntry[]> {
+  const dialect = dialectOf(db);
+  const columns = fields.map((path, i) => {
+    const { sql, bindings } = fieldTextSql(dialect, 'c.metadata', path);
+    return db.raw(`${sql} as ??`, [...bindings, `f${i}`]);
+  });
   const rows = (await db('vector_log as l')
-    .leftJoin('chunks as c', function joinAdds() {
-      this.on('c.id', '=', 'l.chunk_id').andOn('l.op', '=', db.raw('?', ['add']));
+    .leftJoin('chunks as c', function joinChunks() {
+      this.on('c.id', '=', 'l.chunk_id').andOnIn('l.op', ['add', 'meta']);
     })
-    .select('l.seq', 'l.op', 'l.chunk_id', 'c.embedding')
+    .select('l.seq', 'l.op', 'l.chunk_id', 'c.id as found', db.raw(`case when l.op = 'add' then c.embedding end as embedding`), ...columns)
     .where('l.collection_id', collection)
     .where('l.seq', '>', afterSeq)
     .orderBy('l.seq')
-    .limit(limit)) as Array<{ seq: number; op: LogEntry['op']; chunk_id: number; embedding: Uint8Array | null }>;
+    .limit(limit)) as Array<
+    { seq: number; op: LogEntry['op']; chunk_id: number; found: number | null; embedding: Uint8Array | null } & Record<string, unknown>
+  >;
   return rows.map((row) => ({
     seq: Number(row.seq),
     op: row.op,
     chunkId: row.chunk_id,
     embedding: row.embedding ? decodeEmbedding(row.embedding) : null,
+    fields: row.found === null ? null : fields.map((_, i) => parseFieldText(row[`f${i}`])),
   }));
+}
+
+/** One collection's chunks in id order after `afterId` with the values of `fields` (MISSING when absent), for building a payload index. */
+export async function readChunkFields(
+  db: Knex,
+  fields: readonly WherePath[],
+  page: { afterId: number; limit: number },
+  collection = DEFAULT_COLLECTION,
+): Promise<Array<{ id: number; values: unknown[] }>> {
+  const dialect = dialectOf(db);
+  const columns = fields.map((path, i) => {
+    const { sql, bindings } = fieldTextSql(dialect, 'chunks.metadata', path);
+    return db.raw(`${sql} as ??`, [...bindings, `f${i}`]);
+  });
+  const rows = (await db('chunks')
+    .select('id', ...columns)
+    .where('collection_id', collection)
+    .where('id', '>', page.afterId)
+    .orderBy('id')
+    .limit(page.limit)) as Array<{ id: number } & Record<string, unknown>>;
+  return rows.map((row) => ({ id: Number(row.id), values: fields.map((_, i) => parseFieldText(row[`f${i}`])) }));
 }
 
 /**
@@ -507,7 +561,8 @@ export async function deleteChunksWithLog(trx: Knex, chunkIds: number[], collect
   return chunkIds.length;
 }
 
-async function appendLog(trx: Knex, op: 'add' | 'delete', chunkIds: number[], collection: string): Promise<void> {
+/** Logs one row per chunk; call it inside logWriteTransaction. `meta`: the chunks' metadata changed in place. */
+export async function appendLog(trx: Knex, op: 'add' | 'delete' | 'meta', chunkIds: number[], collection: string): Promise<void> {
   for (let start = 0; start < chunkIds.length; start += BATCH) {
     await trx('vector_log').insert(chunkIds.slice(start, start + BATCH).map((chunkId) => ({ op, chunk_id: chunkId, collection_id: collection })));
   }

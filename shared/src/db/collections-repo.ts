@@ -171,6 +171,7 @@ export async function purgeCollection(db: Knex, id: string): Promise<CollectionC
     await trx('vector_log').where({ collection_id: id }).delete();
     await trx('generation_embeddings').where({ collection_id: id }).delete();
     await trx('collection_generations').where({ collection_id: id }).delete();
+    await trx('payload_indexes').where({ collection_id: id }).delete();
     await trx('vector_log').insert({ op: 'drop', chunk_id: 0, collection_id: id });
     await trx('collections').where({ id }).delete();
     return counts;

@@ -1,6 +1,7 @@
 /** All SQL on the documents table. The API writes a row (pending) before it enqueues its ingest job. */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { appendLog, chunkIdsOf } from './chunks-repo.js';
 import { requireActiveCollection } from './collections-repo.js';
 import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
@@ -240,7 +241,8 @@ export async function countDocuments(db: Knex, options: { collection: string; wh
 /**
  * Replaces a document's metadata, and its chunks' copy with it, in one transaction: filters read
  * the chunks' copy, so search, count and listing see the new metadata from the same commit. Nothing
- * is embedded again and the index is untouched (a filter is resolved in SQL). It takes the change
+ * is embedded again; a `meta` row per chunk tells the workers' payload indexes to read the chunks'
+ * declared fields again (the sync before each search applies it). It takes the change
  * log's write lock, so an ingest committing meanwhile copies either the old metadata before it or
  * the new one after it, never a mix. Undefined when the document does not exist.
  */
@@ -255,6 +257,7 @@ export async function updateDocumentMetadata(
     const updated = await trx('documents').where(key).update({ metadata: json, updated_at: nowMs() });
     if (updated === 0) return undefined;
     await trx('chunks').where({ collection_id: ref.collection, document_id: ref.id }).update({ metadata: json });
+    await appendLog(trx, 'meta', await chunkIdsOf(trx, [ref.id], ref.collection), ref.collection); // workers' payload indexes re-read these chunks' fields
     return findDocument(trx, ref.id, ref.collection);
   });
 }

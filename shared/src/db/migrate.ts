@@ -20,6 +20,7 @@ import * as createApiKeys from '../../../migrations/20261220000000_create_api_ke
 import * as createCollectionGenerations from '../../../migrations/20261221000000_create_collection_generations.js';
 import * as addDocumentSeq from '../../../migrations/20261223000000_add_document_seq.js';
 import * as createAnswerSources from '../../../migrations/20261224000000_create_answer_sources.js';
+import * as createPayloadIndexes from '../../../migrations/20261226000000_create_payload_indexes.js';
 import { createScopeChunkTermsMigration } from '../../../migrations/20261228000000_scope_chunk_terms.js';
 import { rewriteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 
@@ -35,6 +36,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261221000000_create_collection_generations': createCollectionGenerations,
   '20261223000000_add_document_seq': addDocumentSeq,
   '20261224000000_create_answer_sources': createAnswerSources,
+  '20261226000000_create_payload_indexes': createPayloadIndexes,
   '20261228000000_scope_chunk_terms': createScopeChunkTermsMigration(rewriteLexicalEntries),
 };
 

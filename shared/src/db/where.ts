@@ -111,30 +111,39 @@ export function dialectOf(db: Knex): WhereDialect {
 
 /** The reference evaluator: same semantics as the SQL, over a parsed metadata value. */
 export function matchesWhere(metadata: unknown, where: WhereAst): boolean {
+  return evaluateWhere(where, (path) => resolvePath(metadata, path));
+}
+
+/**
+ * matchesWhere over values found some other way: `resolve` gives a path's value, or MISSING. The
+ * worker's payload index evaluates filters with it, from the values it keeps per declared field,
+ * so both read one definition of the semantics.
+ */
+export function evaluateWhere(where: WhereAst, resolve: (path: WherePath) => unknown): boolean {
   switch (where.kind) {
     case 'and':
-      return where.clauses.every((clause) => matchesWhere(metadata, clause));
+      return where.clauses.every((clause) => evaluateWhere(clause, resolve));
     case 'or':
-      return where.clauses.some((clause) => matchesWhere(metadata, clause));
+      return where.clauses.some((clause) => evaluateWhere(clause, resolve));
     case 'eq':
-      return resolvePath(metadata, where.path) === where.value;
+      return resolve(where.path) === where.value;
     case 'ne':
-      return resolvePath(metadata, where.path) !== where.value;
+      return resolve(where.path) !== where.value;
     case 'in':
     case 'nin': {
-      const actual = resolvePath(metadata, where.path);
+      const actual = resolve(where.path);
       return where.values.some((value) => value === actual) === (where.kind === 'in');
     }
     case 'exists':
-      return resolvePath(metadata, where.path) !== MISSING;
+      return resolve(where.path) !== MISSING;
     case 'contains': {
-      const actual = resolvePath(metadata, where.path);
+      const actual = resolve(where.path);
       return Array.isArray(actual) && actual.some((item) => item === where.value);
     }
     case 'not':
-      return !matchesWhere(metadata, where.clause);
+      return !evaluateWhere(where.clause, resolve);
     default:
-      return matchesRange(resolvePath(metadata, where.path), where.kind, where.value);
+      return matchesRange(resolve(where.path), where.kind, where.value);
   }
 }
 
@@ -518,9 +527,10 @@ function checkRangeValue(value: string | number): string | number {
 // ---------------------------------------------------------------------------------------------
 // Reference evaluation
 
-const MISSING = Symbol('missing');
+/** What a path resolves to when the field is absent (or a non-object lies on the way). */
+export const MISSING: unique symbol = Symbol('missing');
 
-function resolvePath(root: unknown, path: WherePath): unknown {
+export function resolvePath(root: unknown, path: WherePath): unknown {
   let current = root;
   for (const segment of path) {
     if (!isJsonObject(current)) return MISSING;

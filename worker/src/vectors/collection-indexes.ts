@@ -46,6 +46,7 @@ export interface CollectionIndexStats {
   generation: number;
   embedder: string; // the generation's fingerprint when known, else its spec
   status: string; // ready | degraded: <reason>
+  payloadFields: string[]; // declared fields its payload index holds
 }
 
 /** A collection's index with the embedder its vectors were made by. */
@@ -127,6 +128,7 @@ export class CollectionIndexes {
         generation: held.generation,
         embedder: held.fingerprint ?? held.spec,
         status: reason === null ? 'ready' : `degraded: ${reason}`,
+        payloadFields: s?.payloadFields ?? [],
       };
     }
     return out;

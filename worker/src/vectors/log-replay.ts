@@ -6,17 +6,24 @@
  * commit made before it. Each collection's index reads only its collection's rows. A `swap` row (or an
  * older `reindex` one) means the collection's vectors are now another generation's: nothing more
  * applies, and the owner rebuilds the index from SQL; a `drop` row means the collection was deleted.
+ * Add and `meta` rows also carry the chunk's declared payload fields as SQL has them when read (a
+ * later row sets the same state again); an `index` row makes the payload index read the
+ * declarations again, and the rows after it are read again with the fields declared from then on.
  */
 import type { Knex } from 'knex';
 import { findSwapAfter, hasLogAfter, readLogAfter, type LogEntry } from '../../../shared/src/db/chunks-repo.js';
 import type { Logger } from '../../../shared/src/logger.js';
+import type { WherePath } from '../../../shared/src/db/where.js';
 import type { SerialLock } from './serial-lock.js';
 
-/** What the log is applied to: the graph and the exact-scan copies together. */
+/** What the log is applied to: the graph, the exact-scan copies and the payload index together. */
 export interface ReplayTarget {
   has(label: number): boolean;
   add(label: number, embedding: number[]): void;
   remove(label: number): void;
+  payloadFields(): { names: string[]; paths: WherePath[] }; // the declared fields add and meta rows carry
+  setPayload(label: number, names: readonly string[], values: readonly unknown[]): void; // a chunk's declared fields, as SQL has them now
+  redeclare(): Promise<void>; // an `index` row: read the declarations again, build the new fields from SQL, drop the removed
 }
 
 export interface LogReplayOptions {
@@ -92,24 +99,39 @@ export class LogReplay {
     // The add rows before a swap read today's embeddings, which may be the new generation's: none applies.
     const swapAt = await findSwapAfter(this.o.db, this.appliedSeq, this.o.collection);
     if (swapAt !== undefined) return this.markSwapped(swapAt);
-    let entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection);
     let applied = 0;
-    while (entries.length > 0) {
+    for (;;) {
+      const fields = this.o.target.payloadFields();
+      const entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection, fields.paths);
       const swap = entries.find((entry) => entry.op === 'swap' || entry.op === 'reindex'); // committed since the look above: same rule
       if (swap !== undefined) return this.markSwapped(swap.seq);
-      for (const entry of entries) this.apply(entry);
-      if (this.droppedAt !== null) break;
-      applied += entries.length;
-      this.appliedSeq = entries[entries.length - 1]?.seq ?? this.appliedSeq;
-      if (entries.length < LOG_BATCH) break;
-      entries = await readLogAfter(this.o.db, this.appliedSeq, LOG_BATCH, this.o.collection);
+      const done = await this.applyBatch(entries, fields.names);
+      applied += done;
+      if (this.droppedAt !== null || done === 0 || (done === entries.length && entries.length < LOG_BATCH)) break;
     }
     this.o.onApplied(applied);
     this.lastMs = performance.now() - started;
     if (applied > 0) this.o.logger.debug('index synced', { applied, seq: this.appliedSeq, durationMs: this.lastMs });
   }
 
-  private apply(entry: LogEntry): void {
+  /**
+   * Applies the rows in order and returns how many: up to and including an `index` row, after which
+   * the rest is read again, since it carries the fields declared before that row, not after.
+   */
+  private async applyBatch(entries: readonly LogEntry[], names: readonly string[]): Promise<number> {
+    let done = 0;
+    for (const entry of entries) {
+      this.apply(entry, names);
+      if (this.droppedAt !== null) return done;
+      if (entry.op === 'index') await this.o.target.redeclare();
+      done++;
+      this.appliedSeq = entry.seq;
+      if (entry.op === 'index') break;
+    }
+    return done;
+  }
+
+  private apply(entry: LogEntry, names: readonly string[]): void {
     if (this.droppedAt !== null) return;
     if (entry.op === 'drop') {
       this.droppedAt = entry.seq;
@@ -118,7 +140,9 @@ export class LogReplay {
     }
     const { target } = this.o;
     if (entry.op === 'delete') target.remove(entry.chunkId);
-    else if (entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since
+    else if (entry.op === 'add' && entry.embedding !== null && !target.has(entry.chunkId)) target.add(entry.chunkId, entry.embedding); // null: deleted since
+    if ((entry.op === 'add' || entry.op === 'meta') && entry.fields !== null && target.has(entry.chunkId))
+      target.setPayload(entry.chunkId, names, entry.fields);
   }
 
   private markSwapped(seq: number): void {

@@ -72,12 +72,16 @@ export class VectorGraph {
     return true;
   }
 
-  /** The k nearest live labels, or with `allowed` the k nearest of those (ef raised, since the filter rejects candidates). */
-  search(vector: number[], k: number, allowed?: ReadonlySet<number>): SearchHitId[] {
+  /**
+   * The k nearest live labels, or with `allowed` (a set or a predicate) the k nearest of those (ef
+   * raised, since the filter rejects candidates). k above HNSW_EF_SEARCH raises ef to k.
+   */
+  search(vector: number[], k: number, allowed?: ReadonlySet<number> | ((label: number) => boolean)): SearchHitId[] {
     const want = Math.min(k, this.live.size);
     if (want === 0) return [];
     this.hnsw.setEf(Math.max(this.config.HNSW_EF_SEARCH, allowed ? want * 2 : want));
-    const result = allowed ? this.hnsw.searchKnn(vector, want, (label) => allowed.has(label)) : this.hnsw.searchKnn(vector, want);
+    const filter = allowed === undefined ? undefined : typeof allowed === 'function' ? allowed : (label: number) => allowed.has(label);
+    const result = filter ? this.hnsw.searchKnn(vector, want, filter) : this.hnsw.searchKnn(vector, want);
     return result.neighbors.map((chunkId, i) => ({ chunkId, score: 1 - (result.distances[i] ?? 1) }));
   }
 

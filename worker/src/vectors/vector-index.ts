@@ -18,6 +18,10 @@ import { LogReplay, type ReplayTarget } from './log-replay.js';
 import { rebuildFromDatabase } from './rebuild-from-database.js';
 import { SerialLock } from './serial-lock.js';
 import type { VectorGraph } from './vector-graph.js';
+import type { WhereAst } from '../../../shared/src/db/where.js';
+import { choosePlan, type FilterPlan } from './filter-plan.js';
+import { syncDeclarations } from './payload-build.js';
+import { PayloadIndex, type PayloadDeclaration } from './payload-index.js';
 
 export type { IndexConfig, IndexIdentity, SearchHitId } from './index-types.js';
 
@@ -35,6 +39,7 @@ export interface IndexStats {
   checkpointSeq: number;
   lastSyncMs: number;
   embedder: string;
+  payloadFields: string[]; // the declared fields the payload index holds
 }
 
 interface IndexParts {
@@ -56,6 +61,8 @@ export class VectorIndex {
   private readonly scan: ExactScan;
   private readonly checkpoints: IndexCheckpoints;
   private readonly replay: LogReplay;
+  private readonly payload = new PayloadIndex();
+  private lastPlan: FilterPlan['kind'] | 'sql' | null = null;
   private timer: NodeJS.Timeout | null = null;
   private isDiscarded = false;
   private needsVectorCopies = false;
@@ -91,6 +98,7 @@ export class VectorIndex {
     const start = loaded.ok ? loaded : await rebuildFromDatabase({ config, db, logger }, identity.dimension, scan, collection);
     if (!loaded.ok) checkpoints.noteApplied(start.graph.size); // a rebuild is worth a checkpoint as soon as it is large
     const index = new VectorIndex({ config, db, identity, logger, graph: start.graph, seq: start.seq, scan, checkpoints });
+    await index.loadPayload(); // from SQL before the replay: the log rows after it set the same state again
     await index.sync();
     if (loaded.ok && (await compactedThrough(db, collection)) > loaded.seq) {
       logger.warn('the change log was compacted while the checkpoint was replayed; loading again', { seq: loaded.seq });
@@ -159,6 +167,7 @@ export class VectorIndex {
       checkpointSeq: this.checkpoints.seq,
       lastSyncMs: this.replay.lastSyncMs,
       embedder: this.parts.identity.embedder,
+      payloadFields: this.payload.fieldNames.sort(),
     };
   }
 
@@ -188,6 +197,50 @@ export class VectorIndex {
       if (hits.length >= want) return hits;
     }
     return this.scan.top(vector, want, ids, (label) => this.graph.has(label));
+  }
+
+  /** Whether the payload index declares every field `where` reads (searchWhere answers it). */
+  answersWhere(where: WhereAst): boolean {
+    return this.payload.canAnswer(where);
+  }
+
+  /**
+   * Nearest chunks matching `where`, answered from the payload index (filter-plan.ts chooses how);
+   * undefined when a condition reads an undeclared field: the caller resolves the filter in SQL.
+   */
+  async searchWhere(vector: number[], k: number, where: WhereAst): Promise<SearchHitId[] | undefined> {
+    if (!this.payload.canAnswer(where)) {
+      this.lastPlan = 'sql';
+      return undefined;
+    }
+    const { config } = this.parts;
+    const plan = choosePlan({
+      estimate: this.payload.estimate(where),
+      live: this.graph.size,
+      k,
+      ef: config.HNSW_EF_SEARCH,
+      exactMax: config.FILTER_EXACT_MAX_IDS,
+    });
+    this.lastPlan = plan.kind;
+    if (plan.kind === 'exact') return this.searchWithin(vector, k, this.payload.matching(where)); // more than estimated: HNSW with the set
+    const matches = this.payload.matcher(where);
+    if (plan.kind === 'post-filter') {
+      const kept = this.graph.search(vector, plan.candidates).filter((hit) => matches(hit.chunkId));
+      if (kept.length >= k) return kept.slice(0, k);
+    }
+    const walked = this.graph.search(vector, k, matches);
+    if (walked.length >= k) return walked;
+    return this.searchWithin(vector, k, this.payload.matching(where)); // the walk can miss matches a narrow filter leaves unreachable
+  }
+
+  /** The plan of the last searchWhere, for tests and the benchmark. */
+  get lastFilterPlan(): FilterPlan['kind'] | 'sql' | null {
+    return this.lastPlan;
+  }
+
+  /** The declared payload fields this index answers filters on. */
+  get payloadFields(): PayloadDeclaration[] {
+    return this.payload.declarations;
   }
 
   /** Writes a checkpoint now if anything changed since the last one; a failed write is logged and the previous one kept. */
@@ -223,7 +276,11 @@ export class VectorIndex {
     this.timer.unref();
   }
 
-  /** Log rows reach the graph and the exact-scan copies together. */
+  private async loadPayload(): Promise<void> {
+    await syncDeclarations(this.parts.db, this.collection, this.payload, (label) => this.graph.has(label));
+  }
+
+  /** Log rows reach the graph, the exact-scan copies and the payload index together. */
   private replayTarget(): ReplayTarget {
     return {
       has: (label) => this.graph.has(label),
@@ -233,7 +290,14 @@ export class VectorIndex {
       },
       remove: (label) => {
         if (this.graph.remove(label)) this.scan.drop(label);
+        this.payload.remove(label);
       },
+      payloadFields: () => {
+        const names = this.payload.fieldNames;
+        return { names, paths: names.map((name) => name.split('.')) };
+      },
+      setPayload: (label, names, values) => this.payload.set(label, names, values),
+      redeclare: () => this.loadPayload(),
     };
   }
 }
