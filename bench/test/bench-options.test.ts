@@ -8,7 +8,7 @@ describe('parseBenchOptions', () => {
     assert.equal(plan.size, 'full');
     assert.deepEqual(plan.indexSizes, [10_000, 100_000]);
     assert.equal(plan.out, 'bench-results/latest.json');
-    assert.deepEqual(plan.phases, ['corpus', 'synthetic', 'collections']);
+    assert.deepEqual(plan.phases, ['ingest', 'corpus', 'synthetic', 'collections']);
     assert.deepEqual(plan.collections, { neighbourChunks: 10_000, largeChunks: 100_000, manyCollections: 100, chunksPerCollection: 1_000, starts: 3 });
   });
 
