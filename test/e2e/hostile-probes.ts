@@ -373,6 +373,7 @@ function fillPath(path: string, fixture: ScopeFixture | undefined): string {
     if (!fixture) throw new Error(`${path}: no fixture for {${name}}`);
     if (name === 'collection') return fixture.collection;
     if (name === 'queue') return 'ingest';
+    if (name === 'field') return 'lang'; // a metadata field: declared or not, the route's answer within scope is no refusal
     if (name !== 'id') throw new Error(`${path}: the scope probes do not know what {${name}} names: add it to fillPath`);
     if (bare.startsWith('/documents/')) return encodeURIComponent(fixture.documentId);
     if (bare.startsWith('/chat/sessions/')) return encodeURIComponent(fixture.sessionId);

@@ -265,6 +265,7 @@ async function createKey(base: string, role: ScopeRole, collections: string[], k
 /** A collection with a document, a session with a question, their jobs and a key over it alone, made with the env key. */
 async function scopeFixture(base: string, collection: string): Promise<ScopeFixture> {
   assert.equal((await postJson(base, '/collections', { id: collection })).status, 201);
+  assert.equal((await postJson(base, `/collections/${collection}/indexes`, { field: 'lang', type: 'keyword' })).status, 201); // {field} of the probes
   const doc = await postJson(base, `/collections/${collection}/documents`, { id: 'doc-1', text: `Bees of ${collection} keep nectar in the comb.` });
   assert.equal(doc.status, 202, JSON.stringify(doc.json));
   const sessionId = `${collection}-session`;
