@@ -7,14 +7,8 @@
  * supersedes alone a document re-posted meanwhile.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { openDatabase } from '../src/db/connection.js';
 import { decodeEmbedding } from '../src/db/columns.js';
 import { claimRevisionsForIndexing, findDocument, hashContent, upsertPendingDocuments } from '../src/db/documents-repo.js';
 import { latestSeq, readLogAfter, replaceChunksOfDocuments } from '../src/db/chunks-repo.js';
@@ -22,9 +16,7 @@ import { searchLexical } from '../src/db/lexical-repo.js';
 import { startGeneration } from '../src/db/generations-repo.js';
 import { logWriteTransaction } from '../src/db/write-transaction.js';
 import { DEFAULT_COLLECTION } from '../src/input.js';
-import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
-
-const BACKENDS = ['sqlite', ...(process.env['TEST_DATABASE_URL'] ? ['postgres' as const] : [])] as const;
+import { DATABASE_BACKENDS, openTestDatabase, type TestDatabase } from './test-database.js';
 
 const post = (db: Knex, texts: Record<string, string>) =>
   db.transaction((trx) =>
@@ -37,22 +29,17 @@ const post = (db: Knex, texts: Record<string, string>) =>
 
 const chunksOf = (texts: string[], start: number) => texts.map((text, i) => ({ text, embedding: [start + i, 1, 0], span: { start: i, end: i + 1 } }));
 
-for (const backend of BACKENDS) {
+for (const backend of DATABASE_BACKENDS) {
   describe(`batch writes on ${backend}`, () => {
     let db: Knex;
-    let dataDir: string;
-    let schema: PostgresSchema | undefined;
+    let database: TestDatabase | undefined;
 
     before(async () => {
-      dataDir = mkdtempSync(path.join(tmpdir(), 'colmeia-batch-writes-'));
-      schema = backend === 'postgres' ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) });
-      db = await openDatabase(config, createLogger(config, 'test'));
+      database = await openTestDatabase(backend, 'colmeia-batch-writes-');
+      db = database.db;
     });
     after(async () => {
-      await db.destroy();
-      await schema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await database?.close();
     });
 
     it('gives every document of a batch its next revision, in input order, new and existing alike', async () => {

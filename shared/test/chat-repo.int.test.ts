@@ -5,25 +5,16 @@
  * message's prevId is the message before it), and replay reads everything after an id.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { openDatabase } from '../src/db/connection.js';
 import { createChatSession, findChatMessage, findChatSession, findReply, insertReply, insertUserMessage, listMessagesAfter } from '../src/db/chat-repo.js';
 import { claimIdempotencyKey, completeIdempotencyKey } from '../src/db/idempotency-keys-repo.js';
-import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
+import { DATABASE_BACKENDS, openTestDatabase, type TestDatabase } from './test-database.js';
 
-const BACKENDS = ['sqlite', ...(process.env['TEST_DATABASE_URL'] ? ['postgres' as const] : [])] as const;
-
-for (const backend of BACKENDS) {
+for (const backend of DATABASE_BACKENDS) {
   describe(`chat-repo on ${backend}`, () => {
     let db: Knex;
-    let dataDir: string;
-    let schema: PostgresSchema | undefined;
+    let database: TestDatabase | undefined;
     let sessionCount = 0;
     const newSession = async () => {
       const session = await createChatSession(db, { id: `s-${++sessionCount}`, title: null });
@@ -32,15 +23,11 @@ for (const backend of BACKENDS) {
     };
 
     before(async () => {
-      dataDir = mkdtempSync(path.join(tmpdir(), 'colmeia-chat-repo-'));
-      schema = backend === 'postgres' ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) });
-      db = await openDatabase(config, createLogger(config, 'test'));
+      database = await openTestDatabase(backend, 'colmeia-chat-repo-');
+      db = database.db;
     });
     after(async () => {
-      await db.destroy();
-      await schema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await database?.close();
     });
 
     it('creates a session once and answers undefined for a second one with the same id', async () => {

@@ -5,41 +5,28 @@
  * purge sees (and removes) what that write stored.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { openDatabase } from '../src/db/connection.js';
 import { countCollectionContents, createCollection, markCollectionDeleting } from '../src/db/collections-repo.js';
 import { upsertPendingDocument } from '../src/db/documents-repo.js';
 import { NotFoundError } from '../src/errors.js';
-import { createPostgresSchema, type PostgresSchema } from '../../test/support/postgres-schema.js';
+import { DATABASE_BACKENDS, openTestDatabase, type TestDatabase } from './test-database.js';
 
-const BACKENDS = ['sqlite', ...(process.env['TEST_DATABASE_URL'] ? ['postgres' as const] : [])] as const;
-
-for (const backend of BACKENDS) {
+for (const backend of DATABASE_BACKENDS) {
   describe(`collections-repo on ${backend}`, () => {
     let db: Knex;
-    let dataDir: string;
-    let schema: PostgresSchema | undefined;
+    let database: TestDatabase | undefined;
     const newCollection = async (id: string) => {
       assert.ok(await createCollection(db, { id, title: null, embedder: 'builtin', metadata: {} }));
     };
     const post = (trx: Knex, collection: string, id: string) => upsertPendingDocument(trx, { collection, id, text: `text of ${id}`, requestId: 'test' });
 
     before(async () => {
-      dataDir = mkdtempSync(path.join(tmpdir(), 'colmeia-collections-repo-'));
-      schema = backend === 'postgres' ? await createPostgresSchema(process.env['TEST_DATABASE_URL'] ?? '') : undefined;
-      const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) });
-      db = await openDatabase(config, createLogger(config, 'test'));
+      database = await openTestDatabase(backend, 'colmeia-collections-repo-');
+      db = database.db;
     });
     after(async () => {
-      await db.destroy();
-      await schema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await database?.close();
     });
 
     it('refuses a document in an unknown collection or one being deleted with a 404 naming it', async () => {
