@@ -17,26 +17,36 @@ const exampleCollection = {
   createdAt: TIME,
 };
 
-export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
-  const { CollectionInput, CollectionParams, ReindexInput } = createCollectionSchemas(config);
-  return [
+const exampleCollectionDetail = {
+  ...exampleCollection,
+  documents: 3,
+  chunks: 12,
+  sessions: 1,
+  fingerprint: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
+  workers: [
     {
-      method: 'post',
-      path: '/collections',
-      operationId: 'createCollection',
-      access: 'admin',
-      needsAllCollections: true,
-      tag: 'collections',
-      summary: 'Create a collection (a knowledge base of its own: documents, index, chat sessions)',
-      description:
-        'embedder: `builtin`, `builtin:<dimension>` or `ollama:<model>`, fixed at creation (a reindex changes it); ' +
-        "default: the deployment's EMBEDDER. A worker that cannot serve it (Ollama down, model missing) reports the collection degraded.",
-      body: {
-        schema: CollectionInput,
-        example: { id: 'handbook', title: 'Beekeeping handbook', embedder: 'ollama:nomic-embed-text', metadata: { team: 'apiary' } },
-      },
-      responses: { 201: ok('created', R.CollectionView, exampleCollection), ...errors(400, 401, 409) },
+      id: 'worker-1',
+      size: 12,
+      appliedSeq: 40,
+      checkpointSeq: 40,
+      lastSyncMs: 0.04,
+      generation: 1,
+      embedder: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
+      status: 'ready',
+      lastSeen: TIME,
     },
+  ],
+};
+
+export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
+  const schemas = createCollectionSchemas(config);
+  return [...collectionReadRoutes(schemas), ...collectionAdminRoutes(schemas)];
+}
+
+type CollectionSchemas = ReturnType<typeof createCollectionSchemas>;
+
+function collectionReadRoutes({ CollectionParams }: CollectionSchemas): RouteSpec[] {
+  return [
     {
       method: 'get',
       path: '/collections',
@@ -55,28 +65,31 @@ export function collectionRoutes(config: RegistryConfig): RouteSpec[] {
       summary: "A collection with its counts and every worker's index of it",
       params: CollectionParams,
       responses: {
-        200: ok('the collection', R.CollectionDetail, {
-          ...exampleCollection,
-          documents: 3,
-          chunks: 12,
-          sessions: 1,
-          fingerprint: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
-          workers: [
-            {
-              id: 'worker-1',
-              size: 12,
-              appliedSeq: 40,
-              checkpointSeq: 40,
-              lastSyncMs: 0.04,
-              generation: 1,
-              embedder: 'ollama:nomic-embed-text:latest:0a109f422b47:768',
-              status: 'ready',
-              lastSeen: TIME,
-            },
-          ],
-        }),
+        200: ok('the collection', R.CollectionDetail, exampleCollectionDetail),
         ...errors(400, 401, 404, 503),
       },
+    },
+  ];
+}
+
+function collectionAdminRoutes({ CollectionInput, CollectionParams, ReindexInput }: CollectionSchemas): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/collections',
+      operationId: 'createCollection',
+      access: 'admin',
+      needsAllCollections: true,
+      tag: 'collections',
+      summary: 'Create a collection (a knowledge base of its own: documents, index, chat sessions)',
+      description:
+        'embedder: `builtin`, `builtin:<dimension>` or `ollama:<model>`, fixed at creation (a reindex changes it); ' +
+        "default: the deployment's EMBEDDER. A worker that cannot serve it (Ollama down, model missing) reports the collection degraded.",
+      body: {
+        schema: CollectionInput,
+        example: { id: 'handbook', title: 'Beekeeping handbook', embedder: 'ollama:nomic-embed-text', metadata: { team: 'apiary' } },
+      },
+      responses: { 201: ok('created', R.CollectionView, exampleCollection), ...errors(400, 401, 409) },
     },
     {
       method: 'post',
