@@ -73,41 +73,14 @@ export function collectionsRouter(s: ApiServices): Router {
 
   router.get('/collections/:collection', async (req, res) => {
     const { collection: id } = parse(CollectionParams, { ...req.params }, 'collection');
-    const collection = await findCollection(s.db, id);
-    if (!collection) throw new NotFoundError(`collection ${id} not found`);
-    const [counts, beats] = await Promise.all([
-      countCollectionContents(s.db, id),
-      withTimeout(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3), HEARTBEAT_TIMEOUT_MS, 'redis did not answer'),
-    ]);
-    const workers = beats.flatMap((beat) => {
-      const index = beat.collections?.[id];
-      return index ? [{ id: beat.id, ...index, lastSeen: new Date(beat.lastSeen).toISOString() }] : [];
-    });
-    const generations = await readCollectionGenerations(s.db, id);
-    res.json({ ...viewOf(collection), ...counts, fingerprint: generations?.current.fingerprint ?? null, workers });
+    res.json(await collectionDetail(s, id));
   });
 
   router.post('/collections/:collection/reindex', async (req, res) => {
     const { collection: id } = parse(CollectionParams, { ...req.params }, 'collection');
     const input = parse(ReindexInput, req.body, 'reindex');
-    const { requestId } = localsOf(res);
-    const { value, job } = await acceptJob(s, s.queues.reindex, async (trx) => {
-      const collection = await findCollection(trx, id);
-      const started = collection?.status === 'active' ? await startGeneration(trx, id, input.embedder) : undefined;
-      if (!collection || !started) throw new NotFoundError(`collection ${id} not found`);
-      if ('busy' in started) {
-        throw new ConflictError(
-          `a reindex of collection ${id} is under way (generation ${started.busy}, job ${reindexJobId(id, collection.uid, started.busy)})`,
-        );
-      }
-      const { generation } = started;
-      return {
-        value: { generation },
-        jobId: reindexJobId(id, collection.uid, generation),
-        data: { collection: id, uid: collection.uid, generation, requestId },
-      };
-    });
-    res.status(202).json({ job, collection: id, generation: value.generation, embedder: input.embedder });
+    const { job, generation } = await acceptReindex(s, id, input.embedder, localsOf(res).requestId);
+    res.status(202).json({ job, collection: id, generation, embedder: input.embedder });
   });
 
   router.delete('/collections/:collection', async (req, res) => {
@@ -122,6 +95,37 @@ export function collectionsRouter(s: ApiServices): Router {
     res.status(202).json({ job });
   });
   return router;
+}
+
+/** GET /collections/:c: the collection, its counts, its fingerprint and every live worker's index of it. */
+async function collectionDetail(s: ApiServices, id: string) {
+  const collection = await findCollection(s.db, id);
+  if (!collection) throw new NotFoundError(`collection ${id} not found`);
+  const [counts, beats] = await Promise.all([
+    countCollectionContents(s.db, id),
+    withTimeout(readHeartbeats(s.redis, s.config.QUEUE_PREFIX, s.config.HEARTBEAT_INTERVAL_MS * 3), HEARTBEAT_TIMEOUT_MS, 'redis did not answer'),
+  ]);
+  const workers = beats.flatMap((beat) => {
+    const index = beat.collections?.[id];
+    return index ? [{ id: beat.id, ...index, lastSeen: new Date(beat.lastSeen).toISOString() }] : [];
+  });
+  const generations = await readCollectionGenerations(s.db, id);
+  return { ...viewOf(collection), ...counts, fingerprint: generations?.current.fingerprint ?? null, workers };
+}
+
+/** POST /collections/:c/reindex: a new generation and its job, in one transaction; 409 while another builds. */
+async function acceptReindex(s: ApiServices, id: string, embedder: string, requestId: string) {
+  const { value, job } = await acceptJob(s, s.queues.reindex, async (trx) => {
+    const collection = await findCollection(trx, id);
+    const started = collection?.status === 'active' ? await startGeneration(trx, id, embedder) : undefined;
+    if (!collection || !started) throw new NotFoundError(`collection ${id} not found`);
+    if ('busy' in started) {
+      throw new ConflictError(`a reindex of collection ${id} is under way (generation ${started.busy}, job ${reindexJobId(id, collection.uid, started.busy)})`);
+    }
+    const { generation } = started;
+    return { value: { generation }, jobId: reindexJobId(id, collection.uid, generation), data: { collection: id, uid: collection.uid, generation, requestId } };
+  });
+  return { job, generation: value.generation };
 }
 
 function viewOf(c: CollectionRecord) {
