@@ -22,77 +22,91 @@ import type { ApiServices } from '../services.js';
 
 export function documentsRouter(s: ApiServices): Router {
   const router = Router();
-  const { DocumentInput, DocumentBatch, RemoveRequest, DocumentListQuery, DocumentHashesQuery, MetadataPatch } = s.schemas;
-
   for (const prefix of COLLECTION_PREFIXES) {
-    router.post(`${prefix}/documents`, acceptUpload(s.config), async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const waitMs = waitOf(s, req.query);
-      const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
-      const input = parse(DocumentInput, body, 'document');
-      const fileHash = isMultipart(req) ? uploadedFileHash(req) : undefined;
-      const accepted = await acceptDocuments(s, req, res, collection, [{ ...input, fileHash }], 'single');
-      const [written] = await answerDocuments(s, res, collection, accepted, waitMs);
-      if (!written) throw new Error('a write of one document answered none');
-      res.json({ document: { id: written.id, status: written.status, revision: written.revision }, job: written.job, ...progressFields(written) });
-    });
-
-    router.post(`${prefix}/documents/batch`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const waitMs = waitOf(s, req.query);
-      const input = parse(DocumentBatch, req.body, 'batch');
-      refuseDuplicateIds(input.documents, 'documents');
-      const accepted = await acceptDocuments(s, req, res, collection, input.documents, 'batch');
-      res.json({ documents: await answerDocuments(s, res, collection, accepted, waitMs) });
-    });
-
-    router.get(`${prefix}/documents`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const query = parse(DocumentListQuery, { ...req.query }, 'query');
-      const page = await listDocuments(s.db, { ...query, collection });
-      res.json(page);
-    });
-
-    router.get(`${prefix}/document-hashes`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const query = parse(DocumentHashesQuery, { ...req.query }, 'query');
-      res.json(await listDocumentHashes(s.db, { ...query, collection }));
-    });
-
-    router.get(`${prefix}/documents/:id`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const id = parse(Id, req.params['id'], 'document id');
-      const document = await findDocument(s.db, id, collection);
-      if (!document) throw new NotFoundError(`document ${id} not found`);
-      res.json(document);
-    });
-
-    router.patch(`${prefix}/documents/:id`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const id = parse(Id, req.params['id'], 'document id');
-      const input = parse(MetadataPatch, req.body, 'metadata update');
-      const document = await updateDocumentMetadata(s.db, { collection, id }, input.metadata);
-      if (!document) throw new NotFoundError(`document ${id} not found`);
-      res.json(document);
-    });
-
-    router.delete(`${prefix}/documents/:id`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const waitMs = waitOf(s, req.query);
-      const id = parse(Id, req.params['id'], 'document id');
-      const { job } = await acceptRemoval(s, { collection, requestId: localsOf(res).requestId }, { documentId: id }, false);
-      await answerRemoval(s, res, { queue: 'remove', jobId: job.id, collection }, waitMs);
-    });
-
-    router.post(`${prefix}/documents/delete`, async (req, res) => {
-      const collection = await collectionOf(s, req);
-      const waitMs = waitOf(s, req.query);
-      const input = parse(RemoveRequest, req.body, 'removal');
-      const { job } = await acceptRemoval(s, { collection, requestId: localsOf(res).requestId }, { where: input.where }, input.dryRun);
-      await answerRemoval(s, res, { queue: 'remove', jobId: job.id, collection }, waitMs);
-    });
+    mountDocumentWrites(router, s, prefix);
+    mountDocumentReads(router, s, prefix);
+    mountDocumentRemovals(router, s, prefix);
   }
   return router;
+}
+
+/** POST …/documents (JSON or a file), POST …/documents/batch and PATCH …/documents/:id. */
+function mountDocumentWrites(router: Router, s: ApiServices, prefix: string): void {
+  const { DocumentInput, DocumentBatch, MetadataPatch } = s.schemas;
+  router.post(`${prefix}/documents`, acceptUpload(s.config), async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const waitMs = waitOf(s, req.query);
+    const body: unknown = isMultipart(req) ? await uploadedDocumentBody(req, s.config) : req.body; // a file: its text, same validation
+    const input = parse(DocumentInput, body, 'document');
+    const fileHash = isMultipart(req) ? uploadedFileHash(req) : undefined;
+    const accepted = await acceptDocuments(s, req, res, collection, [{ ...input, fileHash }], 'single');
+    const [written] = await answerDocuments(s, res, collection, accepted, waitMs);
+    if (!written) throw new Error('a write of one document answered none');
+    res.json({ document: { id: written.id, status: written.status, revision: written.revision }, job: written.job, ...progressFields(written) });
+  });
+
+  router.post(`${prefix}/documents/batch`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const waitMs = waitOf(s, req.query);
+    const input = parse(DocumentBatch, req.body, 'batch');
+    refuseDuplicateIds(input.documents, 'documents');
+    const accepted = await acceptDocuments(s, req, res, collection, input.documents, 'batch');
+    res.json({ documents: await answerDocuments(s, res, collection, accepted, waitMs) });
+  });
+
+  router.patch(`${prefix}/documents/:id`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const id = parse(Id, req.params['id'], 'document id');
+    const input = parse(MetadataPatch, req.body, 'metadata update');
+    const document = await updateDocumentMetadata(s.db, { collection, id }, input.metadata);
+    if (!document) throw new NotFoundError(`document ${id} not found`);
+    res.json(document);
+  });
+}
+
+/** GET …/documents, …/document-hashes and …/documents/:id. */
+function mountDocumentReads(router: Router, s: ApiServices, prefix: string): void {
+  const { DocumentListQuery, DocumentHashesQuery } = s.schemas;
+  router.get(`${prefix}/documents`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const query = parse(DocumentListQuery, { ...req.query }, 'query');
+    const page = await listDocuments(s.db, { ...query, collection });
+    res.json(page);
+  });
+
+  router.get(`${prefix}/document-hashes`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const query = parse(DocumentHashesQuery, { ...req.query }, 'query');
+    res.json(await listDocumentHashes(s.db, { ...query, collection }));
+  });
+
+  router.get(`${prefix}/documents/:id`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const id = parse(Id, req.params['id'], 'document id');
+    const document = await findDocument(s.db, id, collection);
+    if (!document) throw new NotFoundError(`document ${id} not found`);
+    res.json(document);
+  });
+}
+
+/** DELETE …/documents/:id and POST …/documents/delete (by filter): jobs, with ?wait=true. */
+function mountDocumentRemovals(router: Router, s: ApiServices, prefix: string): void {
+  const { RemoveRequest } = s.schemas;
+  router.delete(`${prefix}/documents/:id`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const waitMs = waitOf(s, req.query);
+    const id = parse(Id, req.params['id'], 'document id');
+    const { job } = await acceptRemoval(s, { collection, requestId: localsOf(res).requestId }, { documentId: id }, false);
+    await answerRemoval(s, res, { queue: 'remove', jobId: job.id, collection }, waitMs);
+  });
+
+  router.post(`${prefix}/documents/delete`, async (req, res) => {
+    const collection = await collectionOf(s, req);
+    const waitMs = waitOf(s, req.query);
+    const input = parse(RemoveRequest, req.body, 'removal');
+    const { job } = await acceptRemoval(s, { collection, requestId: localsOf(res).requestId }, { where: input.where }, input.dryRun);
+    await answerRemoval(s, res, { queue: 'remove', jobId: job.id, collection }, waitMs);
+  });
 }
 
 /** How long the request waits for its change to be searchable; undefined without ?wait=true. */
