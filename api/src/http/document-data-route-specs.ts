@@ -19,33 +19,42 @@ export function waitDescription(config: Pick<RegistryConfig, 'WRITE_WAIT_MAX_MS'
 }
 
 export function documentDataRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
-  const documentParams = z.strictObject({ id: Id });
+  return [batchRoute(config, schemas), ...documentReadBackRoutes(config, schemas)];
+}
+
+const DocumentParams = z.strictObject({ id: Id });
+
+function batchRoute(config: RegistryConfig, schemas: RequestSchemas): RouteSpec {
   const batchItem = { id: 'bees', revision: 1, status: 'pending', job: { queue: 'ingest-batch', id: 'ingest-batch:0b8f6a4e-3c1d-4f2a-9e7b-5d6c4b3a2f1e' } };
-  return [
-    {
-      method: 'post',
-      path: '/documents/batch',
-      access: 'write',
-      operationId: 'addDocuments',
-      tag: 'documents',
-      summary: `Add or replace up to ${config.MAX_BATCH_DOCUMENTS} documents at once`,
-      description: `All or nothing: every item is validated first and one bad item refuses the whole batch (400; details name each bad item as documents.<index>.<field>); otherwise every document and one ingest-batch job for all of them are stored in one transaction (for 100 documents one job was 10 times faster until searchable than a job per document); GET /jobs/ingest-batch/{id} has each document's outcome. ${waitDescription(config, 'every document')} The body stays within BODY_LIMIT_BYTES.`,
-      query: schemas.WriteWaitQuery,
-      headers: idempotencyHeader,
-      body: {
-        schema: schemas.DocumentBatch,
-        example: { documents: [{ id: 'bees', text: 'Honey bees store nectar in the comb.' }, { text: 'Wasps make paper nests.' }] },
-      },
-      responses: {
-        200: ok('wait=true: every document searchable through every live worker, or its ingest failed', R.DocumentBatchAccepted, {
-          documents: [{ ...batchItem, status: 'ready', state: 'searchable', seq: 12 }],
-        }),
-        202: ok('stored; one ingest-batch job (wait=true: not all done at timeoutMs, each with its state so far)', R.DocumentBatchAccepted, {
-          documents: [batchItem],
-        }),
-        ...errors(400, 401, 409, 503),
-      },
+  return {
+    method: 'post',
+    path: '/documents/batch',
+    access: 'write',
+    operationId: 'addDocuments',
+    tag: 'documents',
+    summary: `Add or replace up to ${config.MAX_BATCH_DOCUMENTS} documents at once`,
+    description: `All or nothing: every item is validated first and one bad item refuses the whole batch (400; details name each bad item as documents.<index>.<field>); otherwise every document and one ingest-batch job for all of them are stored in one transaction (for 100 documents one job was 10 times faster until searchable than a job per document); GET /jobs/ingest-batch/{id} has each document's outcome. ${waitDescription(config, 'every document')} The body stays within BODY_LIMIT_BYTES.`,
+    query: schemas.WriteWaitQuery,
+    headers: idempotencyHeader,
+    body: {
+      schema: schemas.DocumentBatch,
+      example: { documents: [{ id: 'bees', text: 'Honey bees store nectar in the comb.' }, { text: 'Wasps make paper nests.' }] },
     },
+    responses: {
+      200: ok('wait=true: every document searchable through every live worker, or its ingest failed', R.DocumentBatchAccepted, {
+        documents: [{ ...batchItem, status: 'ready', state: 'searchable', seq: 12 }],
+      }),
+      202: ok('stored; one ingest-batch job (wait=true: not all done at timeoutMs, each with its state so far)', R.DocumentBatchAccepted, {
+        documents: [batchItem],
+      }),
+      ...errors(400, 401, 409, 503),
+    },
+  };
+}
+
+/** PATCH of metadata, and reading back: count by filter, a document's chunks. */
+function documentReadBackRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
+  return [
     {
       method: 'patch',
       path: '/documents/:id',
@@ -54,7 +63,7 @@ export function documentDataRoutes(config: RegistryConfig, schemas: RequestSchem
       tag: 'documents',
       summary: "Replace a document's metadata (nothing is embedded again)",
       description: 'Filters of search, count, listing and removal see the new metadata from the moment this answers, all alike.',
-      params: documentParams,
+      params: DocumentParams,
       body: { schema: schemas.MetadataPatch, example: { metadata: { lang: 'en', reviewed: true } } },
       responses: {
         200: ok('the updated document', R.DocumentView, { ...exampleDocument, metadata: { lang: 'en', reviewed: true } }),
@@ -80,7 +89,7 @@ export function documentDataRoutes(config: RegistryConfig, schemas: RequestSchem
       tag: 'documents',
       summary: "A document's chunks as stored, with the span of its text each covers",
       description: `In ordinal order, limit per page (at most ${config.MAX_PAGE_SIZE}; after = the previous page's nextAfter); or, with around=<chunkId>, that chunk and n neighbours on each side.`,
-      params: documentParams,
+      params: DocumentParams,
       query: schemas.ChunksQuery,
       responses: {
         200: ok('the chunks', R.DocumentChunks, {
