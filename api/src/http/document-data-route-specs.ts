@@ -22,7 +22,8 @@ export function documentDataRoutes(config: RegistryConfig, schemas: RequestSchem
   return [batchRoute(config, schemas), ...documentReadBackRoutes(config, schemas)];
 }
 
-const DocumentParams = z.strictObject({ id: Id });
+/** `:id` of the routes under /documents/:id (document-route-specs.ts uses it too). */
+export const DocumentParams = z.strictObject({ id: Id });
 
 function batchRoute(config: RegistryConfig, schemas: RequestSchemas): RouteSpec {
   const batchItem = { id: 'bees', revision: 1, status: 'pending', job: { queue: 'ingest-batch', id: 'ingest-batch:0b8f6a4e-3c1d-4f2a-9e7b-5d6c4b3a2f1e' } };

@@ -1,12 +1,10 @@
 /** The route registry's entries for documents and for search. */
-import { z } from 'zod';
-import { Id } from '../../../shared/src/input.js';
 import type { RequestSchemas } from './request-schemas.js';
 import { exampleDocument, exampleRemoveJob, HASH } from './route-examples.js';
 import * as R from './response-schemas.js';
 import { errors, ok, type RegistryConfig, type RouteSpec } from './route-spec.js';
 import { UploadFields } from './upload.js';
-import { documentDataRoutes, idempotencyHeader, waitDescription } from './document-data-route-specs.js';
+import { DocumentParams, documentDataRoutes, idempotencyHeader, waitDescription } from './document-data-route-specs.js';
 
 export function documentRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
   return [addDocumentRoute(config, schemas), ...documentDataRoutes(config, schemas), ...documentReadRoutes(config, schemas), ...removalRoutes(config, schemas)];
@@ -54,8 +52,6 @@ function documentReadRoutes(config: RegistryConfig, schemas: RequestSchemas): Ro
     },
   ];
 }
-
-const DocumentParams = z.strictObject({ id: Id });
 
 function removalRoutes(config: RegistryConfig, schemas: RequestSchemas): RouteSpec[] {
   const removal = { access: 'write', tag: 'documents', description: waitDescription(config, 'the removal'), query: schemas.WriteWaitQuery } as const;
