@@ -79,30 +79,50 @@ export async function recordPendingJob(
     .ignore();
 }
 
+export interface AttemptRef {
+  queue: string;
+  jobId: string;
+  requestId: string;
+}
+
+export interface ClaimedAttempt {
+  attempt: number; // this attempt's number: 1 for the first
+  endedAs: OutcomeStatus | undefined; // the job had ended before (a duplicate delivery): it is not run again
+}
+
+/** Counts one more attempt of the job before it starts (claimJobAttempts for one job). */
+export async function claimJobAttempt(db: Knex, ref: AttemptRef): Promise<ClaimedAttempt> {
+  const [claimed] = await claimJobAttempts(db, [ref]);
+  if (!claimed) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
+  return claimed;
+}
+
 /**
- * Counts one more attempt of the job before it starts. Returns this attempt's number (1 for the
- * first) and the job's status before it: an ended job (a duplicate delivery) is not run again.
+ * Counts one more attempt of each job before it starts, in one transaction (jobs that start
+ * together take the write lock once), in order: a job named twice counts two attempts. Returns each
+ * attempt's number and the job's status before it, in input order.
  */
-export async function claimJobAttempt(
-  db: Knex,
-  ref: { queue: string; jobId: string; requestId: string },
-): Promise<{ attempt: number; endedAs: OutcomeStatus | undefined }> {
+export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): Promise<ClaimedAttempt[]> {
   const now = nowMs();
   return db.transaction(async (trx) => {
-    const before = (await trx('jobs').select('status').where({ queue: ref.queue, job_id: ref.jobId }).first()) as { status: JobRecordStatus } | undefined;
-    const rows: Array<{ attempts: number }> = await trx('jobs')
-      .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
-      .onConflict(['queue', 'job_id'])
-      .merge({
-        attempts: trx.raw('jobs.attempts + 1'),
-        status: trx.raw("case when jobs.status = 'pending' then 'active' else jobs.status end"),
-        updated_at: now,
-      })
-      .returning(['attempts']);
-    const [row] = rows;
-    if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
-    const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
-    return { attempt: row.attempts, endedAs };
+    const claimed: ClaimedAttempt[] = [];
+    for (const ref of refs) {
+      const before = (await trx('jobs').select('status').where({ queue: ref.queue, job_id: ref.jobId }).first()) as { status: JobRecordStatus } | undefined;
+      const rows: Array<{ attempts: number }> = await trx('jobs')
+        .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
+        .onConflict(['queue', 'job_id'])
+        .merge({
+          attempts: trx.raw('jobs.attempts + 1'),
+          status: trx.raw("case when jobs.status = 'pending' then 'active' else jobs.status end"),
+          updated_at: now,
+        })
+        .returning(['attempts']);
+      const [row] = rows;
+      if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
+      const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
+      claimed.push({ attempt: row.attempts, endedAs });
+    }
+    return claimed;
   });
 }
 

@@ -2,7 +2,8 @@
  * Binds each queue of the table to its processor: the only file that calls queue.process. Every job
  * is handled alike, by its queue's definition (shared/src/jobs/<queue>.ts): the payload is parsed (a
  * malformed one fails without retry); where the queue caps attempts, the attempt is counted in SQL
- * before it starts, so a job that keeps killing its worker ends instead of being re-run forever; the
+ * before it starts (the attempts of jobs that start together in one transaction, attempt-ledger.ts),
+ * so a job that keeps killing its worker ends instead of being re-run forever; the
  * logger carries queue, job id and request id; an AppError becomes {ok:false} and ends the job;
  * anything else is rethrown for a retry. When a job will not be tried again, its queue's give-up
  * handler runs and the failure is stored. Each queue also gets its periodic stall check (without
@@ -15,10 +16,11 @@ import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { publicMessage } from '../../../shared/src/public-message.js';
 import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
-import { claimJobAttempt, saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
+import { saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
 import { writeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
 import type { JobOutcome } from '../job-stats.js';
 import type { Services } from '../services.js';
+import { createAttemptLedger, type AttemptLedger } from './attempt-ledger.js';
 import type { JobContext } from './job-context.js';
 import { PROCESSORS } from './processor-table.js';
 
@@ -29,12 +31,13 @@ type AnyProcessor = (services: Services, job: Payload, context: JobContext) => P
 const FIRST_ATTEMPT = { attempt: 1, endedAs: undefined };
 
 export function registerProcessors(services: Services): void {
+  const attempts = createAttemptLedger(services.db);
   for (const name of QUEUE_NAMES) {
-    bind(services, services.queues[name] as unknown as Queue<Payload>, QUEUES[name], PROCESSORS[name] as unknown as AnyProcessor);
+    bind(services, attempts, services.queues[name] as unknown as Queue<Payload>, QUEUES[name], PROCESSORS[name] as unknown as AnyProcessor);
   }
 }
 
-function bind(services: Services, queue: Queue<Payload>, definition: AnyDefinition, processor: AnyProcessor): void {
+function bind(services: Services, attempts: AttemptLedger, queue: Queue<Payload>, definition: AnyDefinition, processor: AnyProcessor): void {
   const { name, policy } = definition;
   queue.on('error', (err) => services.logger.warn('queue error', { queue: name, err: serializeError(err) }));
   queue.on('stalled', (jobId) => {
@@ -46,7 +49,7 @@ function bind(services: Services, queue: Queue<Payload>, definition: AnyDefiniti
     const parsed = definition.payload.safeParse(job.data);
     if (job.status === 'failed' && parsed.success) void giveUp(services, definition, job.id, parsed.data, err, policy.attempts(services.config));
   });
-  const handler = (job: Queue.Job<Payload>) => runAttempt(services, definition, processor, job);
+  const handler = (job: Queue.Job<Payload>) => runAttempt(services, attempts, definition, processor, job);
   queue.process(policy.concurrency(services.config), measured(services, name, handler));
   // process() checks for stalled jobs once; only a periodic check re-queues the job of a worker that died
   // later. Several workers may all check: a Redis key lets one check per interval through.
@@ -56,7 +59,13 @@ function bind(services: Services, queue: Queue<Payload>, definition: AnyDefiniti
 }
 
 /** One attempt of one job, under its queue's policy. */
-async function runAttempt(services: Services, definition: AnyDefinition, processor: AnyProcessor, job: Queue.Job<Payload>): Promise<JobResult<unknown>> {
+async function runAttempt(
+  services: Services,
+  attempts: AttemptLedger,
+  definition: AnyDefinition,
+  processor: AnyProcessor,
+  job: Queue.Job<Payload>,
+): Promise<JobResult<unknown>> {
   const { name, policy } = definition;
   const started = performance.now();
   const durationMs = () => Math.round(performance.now() - started);
@@ -68,9 +77,7 @@ async function runAttempt(services: Services, definition: AnyDefinition, process
   const data = parsed.data;
   const logger = services.logger.child({ queue: name, jobId: job.id, requestId: data.requestId });
   const maxAttempts = policy.attempts(services.config);
-  const { attempt, endedAs } = policy.isAttemptCapped
-    ? await claimJobAttempt(services.db, { queue: name, jobId: job.id, requestId: data.requestId })
-    : FIRST_ATTEMPT;
+  const { attempt, endedAs } = policy.isAttemptCapped ? await attempts.claim({ queue: name, jobId: job.id, requestId: data.requestId }) : FIRST_ATTEMPT;
   if (endedAs !== undefined) {
     logger.info('job already ended; a duplicate delivery is not run again', { endedAs });
     return { ok: true, value: null };
