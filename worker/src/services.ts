@@ -32,6 +32,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { startSweeper } from './sweeper.js';
 import { startLogCompactor } from './log-compactor.js';
 import { startCommitAnnouncements, type CommitAnnouncements } from './commit-announcements.js';
+import { createIngestGroups, type IngestGroups } from './processors/ingest-groups.js';
 
 export interface Services {
   config: Config;
@@ -45,6 +46,7 @@ export interface Services {
   answerer: Answerer;
   indexes: CollectionIndexes; // one HNSW index per collection, with its generation's embedder
   commits: CommitAnnouncements; // a commit's seq told to every worker, which then records what it applied (?wait=true)
+  ingestGroups: IngestGroups; // the claims and commits of the ingest jobs running here, made together
   jobStats: JobStats; // per-queue job counts: metrics (through the heartbeat) and the queue watchdog
   close(): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startServices(config: Config): Promise<Services> {
   const jobStats = new JobStats();
   const heartbeat = await startHeartbeat({ config, logger, workerId, redis, indexes, jobStats });
   const commits = startCommitAnnouncements({ config, logger, workerId, redis, indexes });
+  const ingestGroups = createIngestGroups({ db, indexes, commits, maxGroup: config.INGEST_CONCURRENCY });
   const sweeper = startSweeper({ config, db, queues, logger });
   const compactor = startLogCompactor({ config, db, redis, logger, ownCheckpointSeq: (collection) => indexes.get(collection)?.stats().checkpointSeq ?? 0 });
   const watchdog = startQueueWatchdog({
@@ -89,7 +92,7 @@ export async function startServices(config: Config): Promise<Services> {
     await db.destroy();
   };
   indexes.startVectorCopies(); // last: background reads that must not delay the start
-  return { config, logger, workerId, db, redis, queues, events, embedders, answerer, indexes, commits, jobStats, close };
+  return { config, logger, workerId, db, redis, queues, events, embedders, answerer, indexes, commits, ingestGroups, jobStats, close };
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * Ingests one revision of one document: chunk, embed in batches (reporting progress), then replace
- * the document's chunks and log the changes in one transaction, then sync the index. Running it
+ * the document's chunks and log the changes in one transaction, then sync the index. The claim and
+ * the commit are made together with those of the other ingest jobs running in this worker
+ * (ingest-groups.ts): one transaction, one sync and one announcement for the group. Running it
  * twice, or two attempts at once, leaves exactly one set of chunks: the last commit replaces the rest.
  * A document with too many chunks fails for good (the queue's give-up handler marks it failed).
  * The chunks are embedded by the collection's current generation's embedder, and also by the one a
@@ -10,15 +12,14 @@
  */
 import type { IngestJob, IngestResult } from '../../../shared/src/jobs/ingest.js';
 import { UnrecoverableJobError } from '../../../shared/src/errors.js';
-import { claimRevisionsForIndexing } from '../../../shared/src/db/documents-repo.js';
-import { refreshDocumentChunks, replaceDocumentChunks } from '../../../shared/src/db/chunks-repo.js';
+import { refreshDocumentChunks } from '../../../shared/src/db/chunks-repo.js';
 import { chunkSpans } from '../chunk-text.js';
 import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import type { Services } from '../services.js';
 import { commitFenced, withSpans } from './fenced-commit.js';
 import type { JobContext } from './job-context.js';
 
-type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
+type IngestServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits' | 'ingestGroups'>;
 
 export async function processIngest(
   s: IngestServices,
@@ -27,9 +28,8 @@ export async function processIngest(
 ): Promise<IngestResult> {
   const superseded: IngestResult = { documentId: job.documentId, revision: job.revision, status: 'superseded', chunks: 0, removedChunks: 0 };
   const { collection } = job;
-  const claimed = await claimRevisionsForIndexing(s.db, collection, [{ documentId: job.documentId, revision: job.revision }]); // marked indexing, read back
-  const doc = claimed.get(job.documentId);
-  if (!doc || doc.revision !== job.revision) return superseded; // removed, re-posted or already done
+  const doc = await s.ingestGroups.claim(collection, { documentId: job.documentId, revision: job.revision }); // marked indexing, read back
+  if (!doc) return superseded; // removed, re-posted or already done
   const { content } = doc;
   abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, content); // tests only (poison job); inert unless set
 
@@ -56,14 +56,16 @@ export async function processIngest(
     removedChunks: replaced.removed,
     seq: replaced.seq,
   });
-  const commit = { collection, documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash };
   const onProgress = (embedded: number) => reportProgress({ done: embedded, total: texts.length });
   const outcome = await commitFenced(s, { collection, texts, logger, onProgress, gone: { status: 'superseded' as const } }, (generations, chunks) =>
-    replaceDocumentChunks(s.db, { ...commit, ...generations, chunks: withSpans(chunks, spans) }, (trx, replaced) => saveOutcome(trx, ready(replaced))),
+    s.ingestGroups.commit({
+      collection,
+      generations,
+      document: { documentId: doc.id, revision: doc.revision, contentHash: doc.contentHash, chunks: withSpans(chunks, spans) },
+      onCommit: (trx, replaced) => saveOutcome(trx, ready(replaced)),
+    }),
   );
-  if (outcome.status === 'superseded') return superseded;
-  await s.indexes.synced(collection);
-  await s.commits.announce(collection, outcome.seq); // other workers apply it now, not at their next search (?wait=true)
+  if (outcome.status === 'superseded') return superseded; // the group synced the index and announced the commit
   logger.info('document ingested', { collection, documentId: doc.id, chunks: outcome.chunks, removedChunks: outcome.removed });
   return ready(outcome);
 }
