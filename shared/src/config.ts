@@ -133,7 +133,7 @@ export const Config = z
     REINDEX_TIMEOUT_MS: positiveInt().default(3_600_000), // one attempt of a collection's reindex (a re-run resumes from its staged vectors)
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3), // attempts of ingest, remove and answer jobs (stalls included)
     JOB_BACKOFF_MS: positiveInt().default(1_000), // first retry delay; doubles with jitter
-    INGEST_CONCURRENCY: positiveInt().default(2), // ingest jobs at once per worker
+    INGEST_CONCURRENCY: positiveInt().default(8), // ingest jobs at once per worker; their claims and commits are written together (group commit)
     REMOVE_CONCURRENCY: positiveInt().default(1), // remove jobs at once per worker
     REINDEX_CONCURRENCY: positiveInt().default(1), // reindex jobs at once per worker
     SEARCH_CONCURRENCY: positiveInt().default(8), // search jobs at once per worker (they overlap Redis and SQL waits)
