@@ -38,13 +38,16 @@ interface FencedInput<T> {
 export async function commitFenced<T>(s: FencedServices, input: FencedInput<T>, commit: Commit<T>): Promise<T> {
   const { collection, texts } = input;
   const signal = AbortSignal.timeout(s.config.INGEST_TIMEOUT_MS);
+  // Texts embedded in one call have no progress to show between start and end (GET /jobs says 100
+  // once the job succeeded): no Redis write for them, which is most small documents.
+  const onProgress = texts.length > s.config.EMBED_BATCH_SIZE ? input.onProgress : () => undefined;
   for (let attempt = 1; ; attempt++) {
     const state = await readCollectionGenerations(s.db, collection);
     if (!state) return input.gone;
     const current = await embedderForGeneration(s, collection, state.current);
     const building = state.building === null ? null : await embedderForGeneration(s, collection, state.building);
-    input.onProgress(0);
-    const chunks = await embedChunks(current.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, input.onProgress);
+    onProgress(0);
+    const chunks = await embedChunks(current.embedder, s.config.EMBED_BATCH_SIZE, texts, signal, onProgress);
     const staged =
       building === null || state.building === null
         ? undefined
