@@ -87,6 +87,7 @@ export const Config = z
       .optional(), // unset: SQLite file in DATA_DIR
     DATABASE_SSL: z.stringbool().optional(), // force TLS to Postgres on or off; default: on when the URL asks (sslmode) or DYNO is set
     SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'), // NORMAL: a commit survives a process crash, not a power loss; FULL: fsync per commit (~4 ms each, blocking the event loop)
+    SQLITE_CHECKPOINT_INTERVAL_MS: positiveInt().default(1_000), // each process checkpoints the SQLite WAL this often (PASSIVE), rather than inside the commit that crosses 4 MB
     DATA_DIR: z.string().min(1).default('./data'), // the SQLite database (durable data) and the index checkpoints (a cache); with DATABASE_URL only the cache
     DYNO: z.string().optional(), // set by Heroku-like hosts: web and worker do not share a disk, so SQLite is refused
     EMBEDDER: z.enum(['builtin', 'ollama']).default('builtin'), // builtin: feature hashing, no model

@@ -3,6 +3,9 @@
  * DATABASE_URL is postgres://. SQLite runs in WAL mode with a busy timeout, foreign keys and
  * synchronous (SQLITE_SYNCHRONOUS), and every transaction starts with BEGIN IMMEDIATE, so a read-then-write
  * transaction waits for the write lock instead of failing with SQLITE_BUSY under several processes.
+ * The WAL is checkpointed on a timer (SQLITE_CHECKPOINT_INTERVAL_MS), not by commits: an automatic
+ * checkpoint runs inside the COMMIT that crosses its size, holding the write lock while it copies
+ * and syncs, and with readers keeping the WAL from restarting every later commit would try again.
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,10 +22,10 @@ export { dialectOf, type WhereDialect as Dialect } from './where.js';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
-export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SSL' | 'DATA_DIR' | 'DYNO' | 'SQLITE_SYNCHRONOUS'>;
+export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SSL' | 'DATA_DIR' | 'DYNO' | 'SQLITE_SYNCHRONOUS' | 'SQLITE_CHECKPOINT_INTERVAL_MS'>;
 
 export async function openDatabase(config: DatabaseConfig, logger: Logger, options = { migrate: true }): Promise<Db> {
-  const db = config.DATABASE_URL ? openPostgres(config, config.DATABASE_URL) : openSqlite(config.DATA_DIR, config.SQLITE_SYNCHRONOUS);
+  const db = config.DATABASE_URL ? openPostgres(config, config.DATABASE_URL) : openSqlite(config);
   await db.raw('select 1');
   if (options.migrate) await migrateLatest(db, logger);
   logger.info('database ready', { dialect: dialectOf(db), migrated: options.migrate });
@@ -33,7 +36,7 @@ export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'colmeia.sqlite');
 }
 
-function openSqlite(dataDir: string, synchronous: DatabaseConfig['SQLITE_SYNCHRONOUS']): Db {
+function openSqlite({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: synchronous, SQLITE_CHECKPOINT_INTERVAL_MS: checkpointMs }: DatabaseConfig): Db {
   mkdirSync(dataDir, { recursive: true });
   return knexFactory({
     client: immediateTransactionClient(),
@@ -47,6 +50,8 @@ function openSqlite(dataDir: string, synchronous: DatabaseConfig['SQLITE_SYNCHRO
         conn.pragma('journal_mode = WAL');
         conn.pragma('foreign_keys = ON');
         conn.pragma(`synchronous = ${synchronous}`);
+        conn.pragma('wal_autocheckpoint = 0');
+        checkpointPeriodically(conn, checkpointMs);
         done(null, conn);
       },
     },
@@ -55,6 +60,27 @@ function openSqlite(dataDir: string, synchronous: DatabaseConfig['SQLITE_SYNCHRO
 
 interface SqliteConnection {
   pragma(source: string): unknown;
+  readonly open: boolean;
+}
+
+/**
+ * A PASSIVE checkpoint of the WAL every `intervalMs` while the connection is open: it copies what no
+ * reader still needs without waiting for any lock (so it never blocks the event loop on one), and a
+ * busy database or an open transaction just leaves it to the next tick.
+ */
+function checkpointPeriodically(conn: SqliteConnection, intervalMs: number): void {
+  const timer = setInterval(() => {
+    if (!conn.open) {
+      clearInterval(timer);
+      return;
+    }
+    try {
+      conn.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy or inside a transaction: the next tick checkpoints
+    }
+  }, intervalMs);
+  timer.unref(); // never keeps a process alive
 }
 
 function openPostgres(config: DatabaseConfig, url: string): Db {
