@@ -19,6 +19,7 @@ import { FigureBook } from './figure-book.js';
 import { machineInfo } from './machine-info.js';
 import { renderTable } from './render-table.js';
 import { runSyntheticPhase } from './synthetic-phase.js';
+import { runPgvectorPhase } from './pgvector-phase.js';
 
 async function main(): Promise<number> {
   const plan = parseBenchOptions(process.argv.slice(2));
@@ -41,6 +42,7 @@ async function main(): Promise<number> {
     const queryTexts = corpus.queries.map((query) => query.text);
     if (plan.phases.includes('synthetic')) await runSyntheticPhase(ctx, queryTexts);
     if (plan.phases.includes('collections')) await runCollectionsPhase(ctx, queryTexts);
+    if (plan.pgvectorUrl !== undefined) await runPgvectorPhase(ctx, plan.pgvectorUrl, queryTexts);
   } finally {
     await redis.close();
   }
