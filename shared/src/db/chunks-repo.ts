@@ -346,12 +346,16 @@ export async function readChunkFields(
   return rows.map((row) => ({ id: Number(row.id), values: fields.map((_, i) => parseFieldText(row[`f${i}`])) }));
 }
 
+const LOG_AFTER_SQL = 'select seq from vector_log where collection_id = ? and seq > ? order by seq limit 1';
+
 /**
  * Whether anything was logged in the collection after `afterSeq`: the whole cost of a sync with
- * nothing new, one probe of the (collection_id, seq) index (raw SQL: no query building on the hot path).
+ * nothing new, one probe of the (collection_id, seq) index (no query building on the hot path; on
+ * SQLite a statement prepared once).
  */
 export async function hasLogAfter(db: Knex, afterSeq: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
-  const result: unknown = await db.raw('select seq from vector_log where collection_id = ? and seq > ? order by seq limit 1', [collection, afterSeq]);
+  if (hasPreparedReads(db)) return (await preparedRows(db, LOG_AFTER_SQL, [collection, afterSeq])).length > 0;
+  const result: unknown = await db.raw(LOG_AFTER_SQL, [collection, afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
 }
