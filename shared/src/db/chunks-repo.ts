@@ -10,7 +10,7 @@ import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { GenerationChangedError, stageEmbeddings } from './generations-repo.js';
 import { applyWhere, type Where, type WherePath } from './where.js';
-import { hasPreparedReads, preparedRows } from './prepared-reads.js';
+import { hasPreparedStatements, preparedRows } from './prepared-statements.js';
 import { fieldTextSql, parseFieldText } from './payload-fields.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
@@ -354,7 +354,7 @@ const LOG_AFTER_SQL = 'select seq from vector_log where collection_id = ? and se
  * SQLite a statement prepared once).
  */
 export async function hasLogAfter(db: Knex, afterSeq: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
-  if (hasPreparedReads(db)) return (await preparedRows(db, LOG_AFTER_SQL, [collection, afterSeq])).length > 0;
+  if (hasPreparedStatements(db)) return (await preparedRows(db, LOG_AFTER_SQL, [collection, afterSeq])).length > 0;
   const result: unknown = await db.raw(LOG_AFTER_SQL, [collection, afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
@@ -443,7 +443,7 @@ const CHUNK_HITS_SQL = `select c.id, c.document_id, c.ordinal, c.text, c.metadat
 export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, ChunkHit>> {
   const found = new Map<number, ChunkHit>();
   if (ids.length === 0) return found;
-  const rows = hasPreparedReads(db)
+  const rows = hasPreparedStatements(db)
     ? await preparedRows<ChunkHitRow>(db, CHUNK_HITS_SQL, [JSON.stringify(ids)])
     : ((await db('chunks as c')
         .join('documents as d', function sameDocument() {
