@@ -6,6 +6,7 @@
  * transaction's own connection is used (knex lends it), so the statement is part of that
  * transaction. Postgres keeps the knex path.
  */
+import type { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import { dialectOf } from './where.js';
 
@@ -33,15 +34,26 @@ export function hasPreparedStatements(db: Knex): boolean {
 
 /** Every row of `sql` (fixed text, `?` parameters), prepared once for the connection it runs on. */
 export async function preparedRows<T>(db: Knex, sql: string, params: readonly unknown[]): Promise<T[]> {
-  return onConnection(db, (connection) => statementOf(connection, sql).all(...params) as T[]);
+  return onConnection(db, (connection) => {
+    announce(db, sql, params);
+    return statementOf(connection, sql).all(...params) as T[];
+  });
 }
 
 /** Runs `sql` once per parameter list, in order, on one connection. */
 export async function preparedRuns(db: Knex, sql: string, paramLists: ReadonlyArray<readonly unknown[]>): Promise<void> {
   await onConnection(db, (connection) => {
     const statement = statementOf(connection, sql);
-    for (const params of paramLists) statement.run(...params);
+    for (const params of paramLists) {
+      announce(db, sql, params);
+      statement.run(...params);
+    }
   });
+}
+
+/** knex's 'query' event, as for its own queries: whoever counts or traces queries sees these too. */
+function announce(db: Knex, sql: string, params: readonly unknown[]): void {
+  (db.client as EventEmitter).emit('query', { method: 'prepared', sql, bindings: params });
 }
 
 async function onConnection<T>(db: Knex, use: (connection: SqliteHandle) => T): Promise<T> {
