@@ -33,6 +33,11 @@ export class ExactScan {
     private readonly collection?: string,
   ) {}
 
+  /** How many vectors are copied and the bytes their slab holds (the label map aside). */
+  stats(): { copies: number; slabBytes: number } {
+    return { copies: this.vectors.size, slabBytes: this.vectors.bytes };
+  }
+
   keep(label: number, embedding: ArrayLike<number>): void {
     this.vectors.put(label, embedding);
   }
