@@ -129,6 +129,7 @@ export class VectorIndex {
       .copyFromDatabase(
         (label) => this.graph.has(label),
         () => shouldStop() || this.isDiscarded,
+        this.graph.size,
       )
       .then(() =>
         this.parts.logger.info('vector copies loaded', {
