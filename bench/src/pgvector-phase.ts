@@ -1,5 +1,5 @@
 /**
- * Section 9, with `--pgvector URL` only: the synthetic phase's data in pgvector (pgvector-baseline.ts),
+ * Section 10, with `--pgvector URL` only: the synthetic phase's data in pgvector (pgvector-baseline.ts),
  * next to colmeia's figures of the same run. It runs after the other phases so it never shares the
  * machine with them; where a colmeia figure was not measured in this run, only pgvector's own is kept.
  */
@@ -13,7 +13,7 @@ import { syntheticGroups } from './synthetic-documents.js';
 import { SELECTIVITIES, K } from './synthetic-http.js';
 import { sizeLabel } from './synthetic-figures.js';
 
-const SECTION = '9 beside pgvector' as const;
+const SECTION = '10 beside pgvector' as const;
 
 export async function runPgvectorPhase(ctx: BenchContext, url: string, queryTexts: readonly string[]): Promise<void> {
   const available = await pgvectorAvailability(url);
