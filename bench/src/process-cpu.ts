@@ -39,3 +39,23 @@ function selfCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1_000;
 }
+
+/**
+ * Resolves once every given process used under `maxShare` of a core over one `windowMs` window (or
+ * after `timeoutMs`, saying so): a per-request CPU figure taken while a worker still does start-up
+ * work in the background (the filtered-search vector copies) would charge that work to requests.
+ */
+export async function waitForQuietProcesses(
+  pids: readonly number[],
+  options: { windowMs: number; maxShare: number; timeoutMs: number },
+): Promise<{ waitedMs: number; isQuiet: boolean }> {
+  const started = performance.now();
+  for (;;) {
+    const before = pids.map(readProcessCpuMs);
+    await new Promise((resolve) => setTimeout(resolve, options.windowMs));
+    const busiest = Math.max(...pids.map((pid, i) => readProcessCpuMs(pid) - (before[i] ?? 0)));
+    const waitedMs = performance.now() - started;
+    if (busiest <= options.maxShare * options.windowMs) return { waitedMs, isQuiet: true };
+    if (waitedMs > options.timeoutMs) return { waitedMs, isQuiet: false };
+  }
+}

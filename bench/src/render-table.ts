@@ -6,7 +6,7 @@ const HEADERS = ['figure', 'value', 'raw baseline', 'ratio', 'target', 'met?'] a
 export function renderTable(book: FigureBook): string {
   const rows: string[][] = [];
   let section = '';
-  const bySection = [...book.figures].sort((a, b) => a.section.localeCompare(b.section)); // stable: run order within a section
+  const bySection = [...book.figures].sort((a, b) => a.section.localeCompare(b.section, 'en', { numeric: true })); // numbered sections in order (10 after 9); stable: run order within a section
   for (const figure of bySection) {
     if (figure.section !== section) {
       section = figure.section;

@@ -30,8 +30,7 @@ export interface SyntheticLoad {
 
 export async function loadSyntheticDocuments(db: Knex, vectors: readonly number[][], placement: SyntheticPlacement = {}): Promise<SyntheticLoad> {
   const started = performance.now();
-  const documents = Math.max(GROUPS, Math.ceil(vectors.length / CHUNKS_PER_DOCUMENT));
-  const perDocument = Math.ceil(vectors.length / documents);
+  const { documents, perDocument } = layoutOf(vectors.length);
   for (let i = 0; i < documents; i++) {
     const slice = vectors.slice(i * perDocument, (i + 1) * perDocument);
     if (slice.length === 0) break;
@@ -81,6 +80,18 @@ export async function addSyntheticDocument(
   });
   if (outcome.status !== 'replaced') throw new Error(`synthetic document ${id} was superseded while loading`);
   return outcome.chunks;
+}
+
+/** How `count` chunks are spread over documents: at least one document per group, up to 100 chunks each. */
+function layoutOf(count: number): { documents: number; perDocument: number } {
+  const documents = Math.max(GROUPS, Math.ceil(count / CHUNKS_PER_DOCUMENT));
+  return { documents, perDocument: Math.ceil(count / documents) };
+}
+
+/** The `group` of each of `count` chunks loaded by loadSyntheticDocuments, in load order: what another system is given to filter on. */
+export function syntheticGroups(count: number): number[] {
+  const { perDocument } = layoutOf(count);
+  return Array.from({ length: count }, (_, index) => groupOf(Math.floor(index / perDocument)));
 }
 
 /** A permutation of the groups for the first 100 documents (37 is coprime with 100), then round again. */

@@ -7,7 +7,7 @@
 import type { StackHandle } from './bench-context.js';
 import { HttpClient } from './http-client.js';
 import { runSearchLoad, timeSequentialSearches, type LoadResult, type SearchBody } from './http-search.js';
-import { cpuPerRequest, snapshotCpu } from './process-cpu.js';
+import { cpuPerRequest, snapshotCpu, waitForQuietProcesses } from './process-cpu.js';
 import { readProcessMemory, type ProcessMemory } from './process-memory.js';
 import type { WorkerStart } from './service-stack.js';
 import { selectivityWhere, UNDECLARED_FIELD } from './synthetic-documents.js';
@@ -15,6 +15,8 @@ import { selectivityWhere, UNDECLARED_FIELD } from './synthetic-documents.js';
 export const SELECTIVITIES = [1, 10, 50] as const; // percent of the chunks a filter keeps
 export const K = 10;
 const FILTERED_BUDGET_MS = 10_000; // per selectivity: a slow filter plan must not stall the run
+/** Before the CPU per search is read: both workers done with their start-up work (5 % of a core over 500 ms, at most 60 s). */
+const QUIET = { windowMs: 500, maxShare: 0.05, timeoutMs: 60_000 };
 
 export interface HttpSizeResult {
   rebuild: WorkerStart;
@@ -49,7 +51,8 @@ export async function measureSyntheticHttp(
   try {
     const bodies: SearchBody[] = queryTexts.map((query) => ({ query, k: K, mode: 'vector' as const })); // these figures are the vector index's, next to raw hnswlib;
     const pids = { web: stack.webPid, 'worker A': rebuild.process.pid, 'worker B': checkpoint.process.pid, redis: options.redisPid, client: process.pid };
-    options.progress(`  ${options.samples} sequential searches`);
+    const quiet = await waitForQuietProcesses([rebuild.process.pid, checkpoint.process.pid], QUIET);
+    options.progress(`  workers ${quiet.isQuiet ? 'quiet' : 'still busy'} after ${Math.round(quiet.waitedMs)} ms; ${options.samples} sequential searches`);
     const sequentialCpu = snapshotCpu(pids);
     const { samples: sequential, replies } = await timeSequentialSearches(client, bodies, options.samples);
     const cpuPerSequentialSearchMs = cpuPerRequest(sequentialCpu, snapshotCpu(pids), sequential.length + 50);

@@ -31,6 +31,12 @@ describe('parseBenchOptions', () => {
     assert.throws(() => parseBenchOptions(['--size', 'huge']), /usage: npm run bench/);
   });
 
+  it('takes a pgvector server only as a postgres:// URL', () => {
+    assert.equal(parseBenchOptions([]).pgvectorUrl, undefined);
+    assert.equal(parseBenchOptions(['--pgvector', 'postgres://u@127.0.0.1:5433/db']).pgvectorUrl, 'postgres://u@127.0.0.1:5433/db');
+    assert.throws(() => parseBenchOptions(['--pgvector', '127.0.0.1:5433']), /must be a postgres:\/\/ URL/);
+  });
+
   it('refuses an unknown option', () => {
     assert.throws(() => parseBenchOptions(['--fast']), /Unknown option/);
   });

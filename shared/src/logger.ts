@@ -12,7 +12,7 @@ export function createLogger(config: Pick<Config, 'NODE_ENV' | 'LOG_LEVEL'>, rol
     const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
     return `${String(timestamp)} ${level} ${String(message)}${rest}`;
   });
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: config.LOG_LEVEL,
     defaultMeta: { role, pid: process.pid },
     format: winston.format.combine(
@@ -22,6 +22,19 @@ export function createLogger(config: Pick<Config, 'NODE_ENV' | 'LOG_LEVEL'>, rol
     ),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
+  return droppingDisabledLevels(logger);
+}
+
+/**
+ * winston formats every entry (timestamp, JSON) before its transports look at the level, so a
+ * debug line at LOG_LEVEL=info costs as much as a written one; on a search that is two such lines
+ * per job. Entries below every transport's level are dropped at the root's write, which each child
+ * logger's write ends in, before any formatting.
+ */
+function droppingDisabledLevels(logger: Logger): Logger {
+  const write = logger.write.bind(logger) as (entry: unknown, ...rest: unknown[]) => boolean;
+  logger.write = ((entry: winston.LogEntry, ...rest: unknown[]) => (logger.isLevelEnabled(entry.level) ? write(entry, ...rest) : true)) as Logger['write'];
+  return logger;
 }
 
 /** A plain object for a log field: name, message, code and stack, plus the cause chain. */

@@ -1,7 +1,7 @@
 /**
  * The built web and worker as real child processes, for end-to-end tests: start them
  * with an explicit environment, read their log lines, wait for a line or for HTTP, stop them with a
- * signal and see how they exited. Every child this module (or redis-server.ts) starts is tracked
+ * signal and see how they exited. Each runs with its Procfile line's node flags, as deployed. Every child this module (or redis-server.ts) starts is tracked
  * and SIGKILLed when the test process exits, so a failed test leaves no stray process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
+import { readProcfileCommand } from './procfile-command.js';
 import { waitFor } from './wait-for.js';
 
 /** The repository root; compiled, this file is dist/test/support/service-processes.js. */
@@ -19,6 +20,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const WEB_ENTRY = 'dist/api/src/main.js';
 export const WORKER_ENTRY = 'dist/worker/src/main.js';
 export const ARTIFACTS_DIR = path.join(repoRoot, 'test-artifacts');
+const PROCESS_TYPES: Record<string, string> = { [WEB_ENTRY]: 'web', [WORKER_ENTRY]: 'worker' }; // their Procfile lines
 
 /** Environment overrides: a value replaces the base one, `undefined` removes it. */
 export type Env = Record<string, string | undefined>;
@@ -306,7 +308,14 @@ function spawnService(entry: string, env: Env): ChildProcess {
   for (const key of ['DATA_DIR', 'REDIS_URL']) {
     if (env[key] === undefined) throw new Error(`start ${entry} with an explicit ${key} (tempDataDir(), startRedisServer())`);
   }
-  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env: mergeEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const deployed = readProcfileCommand(repoRoot, PROCESS_TYPES[entry] ?? entry);
+  if (deployed.entry !== entry) throw new Error(`the Procfile starts ${deployed.entry}, not ${entry}`);
+  // The Procfile's assignments win, as they do in the shell that runs its line.
+  const child = spawn(process.execPath, [...deployed.nodeFlags, entry], {
+    cwd: repoRoot,
+    env: mergeEnv({ ...env, ...deployed.env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   killOnExit(child);
   return child;
 }

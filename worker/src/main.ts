@@ -9,7 +9,6 @@ const config = loadConfigOrExit();
 try {
   const services = await startServices(config);
   registerProcessors(services);
-  services.logger.info('worker ready', { workerId: services.workerId, ...services.indexes.stats()[DEFAULT_COLLECTION], collections: services.indexes.stats() });
   let isClosing = false;
   const shutdown = (reason: string) => {
     if (isClosing) return;
@@ -28,6 +27,9 @@ try {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Announced only once the handlers are in: stdout to a pipe is synchronous, so whoever waits for
+  // this line may signal at once, and a SIGTERM before process.on would kill without a checkpoint.
+  services.logger.info('worker ready', { workerId: services.workerId, ...services.indexes.stats()[DEFAULT_COLLECTION], collections: services.indexes.stats() });
 } catch (err) {
   createLogger(config, 'worker').error('worker start failed', { err: serializeError(err) });
   process.exit(1);

@@ -61,6 +61,22 @@ describe('QuantisedVectors', () => {
     }
   });
 
+  it('sizes the slab once for a reserved count, before or after the first vector', () => {
+    const dimension = 4;
+    const vectorOf = (label: number) => Array.from({ length: dimension }, (_, i) => Math.cos(label * 3 + i));
+    for (const reserveFirst of [true, false]) {
+      const slab = new QuantisedVectors();
+      if (reserveFirst) slab.reserve(5_000);
+      slab.put(0, vectorOf(0));
+      if (!reserveFirst) slab.reserve(5_000);
+      const reservedBytes = slab.bytes;
+      assert.equal(reservedBytes, 5_000 * (dimension + 8), 'int8 codes plus a float32 scale and bound per slot');
+      for (let label = 1; label < 5_000; label++) slab.put(label, vectorOf(label));
+      assert.equal(slab.bytes, reservedBytes, 'no growth up to the reserved count');
+      for (const label of [0, 4_999]) assert.ok(Math.abs(slab.approximate(unitQuery(vectorOf(label)), label) - 1) <= slab.bound(label));
+    }
+  });
+
   it('scores a zero vector 0 and refuses another dimension', () => {
     const slab = new QuantisedVectors();
     slab.put(1, [0, 0, 0]);

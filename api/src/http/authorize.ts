@@ -12,9 +12,29 @@ import { ForbiddenError, NotFoundError } from '../../../shared/src/errors.js';
 import { CollectionId, DEFAULT_COLLECTION } from '../../../shared/src/input.js';
 import { canSeeCollection, principalOf, reachesAllCollections, roleAllows, type Role } from './access.js';
 import { notFoundRoute } from './errors.js';
-import type { RouteSpec } from './route-spec.js';
+import type { HttpMethod, RouteSpec } from './route-spec.js';
 
-export function authorizeRoutes(routes: readonly RouteSpec[]): Router {
+export function authorizeRoutes(routes: readonly RouteSpec[]): RequestHandler {
+  // A request is matched against the routes of its own method only (mounted ones too, in registry
+  // order), not against every route: this runs on every request. A method with no table of its
+  // own (OPTIONS) meets them all, so Express answers it exactly as before.
+  const all = checksRouter(routes);
+  const byMethod = new Map(ROUTE_METHODS.map((method) => [method, checksRouter(routes.filter((route) => matchesMethod(route, method)))]));
+  return (req, res, next) => {
+    const table = byMethod.get(req.method.toLowerCase()) ?? all;
+    table(req, res, next);
+  };
+}
+
+/** Methods with a table of their own: those of the registry, and HEAD, which Express serves with the GET routes. */
+const ROUTE_METHODS: readonly string[] = ['get', 'head', 'post', 'patch', 'delete'] satisfies ReadonlyArray<HttpMethod | 'head'>;
+
+function matchesMethod(route: RouteSpec, method: string): boolean {
+  return route.isMounted === true || route.method === method || (method === 'head' && route.method === 'get');
+}
+
+/** One check per route, in registry order, then the deny-by-default answer. */
+function checksRouter(routes: readonly RouteSpec[]): Router {
   const router = Router();
   for (const route of routes) {
     const check: RequestHandler = route.access === 'public' ? (_req, _res, next) => next('router') : authorizeRoute(route, route.access);

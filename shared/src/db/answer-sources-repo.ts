@@ -4,6 +4,7 @@
  * insertReply), so an answer never exists without its sources, and they go with their message.
  */
 import type { Knex } from 'knex';
+import { hasPreparedStatements, preparedRuns } from './prepared-statements.js';
 
 export interface AnswerSource {
   n: number; // the answer cites it as [n]
@@ -53,8 +54,34 @@ export async function insertAnswerSources(trx: Knex, messageId: number, sources:
     quote: source.quote,
     quote_chars: source.quoteChars,
   }));
+  if (hasPreparedStatements(trx)) {
+    await preparedRuns(
+      trx,
+      INSERT_SOURCE_SQL,
+      rows.map((row) => SOURCE_COLUMNS.map((column) => row[column] ?? null)),
+    );
+    return;
+  }
   for (let start = 0; start < rows.length; start += BATCH) await trx('answer_sources').insert(rows.slice(start, start + BATCH));
 }
+
+// Written on the push path, before the answer's event: on SQLite one prepared insert per source.
+const SOURCE_COLUMNS = [
+  'message_id',
+  'source_number',
+  'document_id',
+  'revision',
+  'chunk_id',
+  'ordinal',
+  'char_start',
+  'char_end',
+  'score',
+  'vector_score',
+  'title',
+  'quote',
+  'quote_chars',
+] as const;
+const INSERT_SOURCE_SQL = `insert into answer_sources (${SOURCE_COLUMNS.join(', ')}) values (${SOURCE_COLUMNS.map(() => '?').join(', ')})`;
 
 /** An answer's sources in the order it numbered them. */
 export async function listAnswerSources(db: Knex, messageId: number): Promise<AnswerSource[]> {

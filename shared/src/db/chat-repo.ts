@@ -12,6 +12,7 @@ import { fromJsonColumn, nowMs, toJsonColumn } from './columns.js';
 import { dialectOf } from './connection.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 import { insertAnswerSources, type AnswerSource } from './answer-sources-repo.js';
+import { hasPreparedStatements, preparedRows } from './prepared-statements.js';
 
 const SESSION_LOCK_CLASS = 0x63686174; // "chat": first key of pg_advisory_xact_lock(int, int)
 
@@ -171,7 +172,7 @@ async function insertMessage(
 ): Promise<StoredMessage> {
   return db.transaction(async (trx) => {
     if (dialectOf(trx) === 'postgres') await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [SESSION_LOCK_CLASS, input.sessionId]);
-    const prev = (await trx('chat_messages').where({ session_id: input.sessionId }).max({ id: 'id' }).first()) as { id: number | null } | undefined;
+    const prev = await previousMessageId(trx, input.sessionId);
     const row = {
       session_id: input.sessionId,
       role: input.role,
@@ -180,18 +181,42 @@ async function insertMessage(
       reply_to: input.replyTo,
       created_at: nowMs(),
     };
-    const insert = trx('chat_messages').insert(row);
-    const inserted: MessageRow[] = await (input.replyTo === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS);
-    const fresh = inserted[0];
+    const fresh = (await insertMessageRow(trx, row))[0];
     if (fresh) {
       const message = toMessage(fresh);
       if (input.sources !== undefined && input.sources.length > 0) await insertAnswerSources(trx, message.id, input.sources);
-      return { message, prevId: Number(prev?.id ?? 0), isNew: true };
+      return { message, prevId: prev, isNew: true };
     }
     const existing = (await trx('chat_messages').select(MESSAGE_COLUMNS).where({ reply_to: input.replyTo }).first()) as MessageRow | undefined;
     if (!existing) throw new Error(`reply to message ${String(input.replyTo)} was neither inserted nor found`);
     return { message: toMessage(existing), prevId: 0, isNew: false };
   });
+}
+
+// A message's insert is on the push path (its row's created_at to its SSE event): on SQLite its
+// statements are prepared once (prepared-statements.ts). One insert serves both roles: a user
+// message's reply_to is NULL, which never conflicts.
+const PREVIOUS_MESSAGE_SQL = 'select max(id) as id from chat_messages where session_id = ?';
+const INSERT_MESSAGE_SQL = `insert into chat_messages (session_id, role, content, metadata, reply_to, created_at) values (?, ?, ?, ?, ?, ?)
+  on conflict (reply_to) do nothing returning ${MESSAGE_COLUMNS.join(', ')}`;
+
+/** The session's newest message id, 0 for none. */
+async function previousMessageId(trx: Knex, sessionId: string): Promise<number> {
+  const row = hasPreparedStatements(trx)
+    ? (await preparedRows<{ id: number | null }>(trx, PREVIOUS_MESSAGE_SQL, [sessionId]))[0]
+    : ((await trx('chat_messages').where({ session_id: sessionId }).max({ id: 'id' }).first()) as { id: number | null } | undefined);
+  return Number(row?.id ?? 0);
+}
+
+/** The inserted row, or none when a reply to the same question exists. */
+async function insertMessageRow(trx: Knex, row: Omit<MessageRow, 'id'>): Promise<MessageRow[]> {
+  if (hasPreparedStatements(trx)) {
+    const params = [row.session_id, row.role, row.content, row.metadata, row.reply_to, row.created_at];
+    return preparedRows<MessageRow>(trx, INSERT_MESSAGE_SQL, params);
+  }
+  const insert = trx('chat_messages').insert(row);
+  const inserted: MessageRow[] = await (row.reply_to === null ? insert : insert.onConflict('reply_to').ignore()).returning(MESSAGE_COLUMNS);
+  return inserted;
 }
 
 function toSession(row: { id: string; title: string | null; created_at: number | string }): ChatSession {

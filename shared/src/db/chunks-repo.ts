@@ -10,6 +10,7 @@ import { deleteLexicalEntries, writeLexicalEntries } from './lexical-repo.js';
 import { logWriteTransaction } from './write-transaction.js';
 import { GenerationChangedError, stageEmbeddings } from './generations-repo.js';
 import { applyWhere, type Where, type WherePath } from './where.js';
+import { hasPreparedStatements, preparedRows } from './prepared-statements.js';
 import { fieldTextSql, parseFieldText } from './payload-fields.js';
 import { DEFAULT_COLLECTION } from '../input.js';
 
@@ -345,12 +346,16 @@ export async function readChunkFields(
   return rows.map((row) => ({ id: Number(row.id), values: fields.map((_, i) => parseFieldText(row[`f${i}`])) }));
 }
 
+const LOG_AFTER_SQL = 'select seq from vector_log where collection_id = ? and seq > ? order by seq limit 1';
+
 /**
  * Whether anything was logged in the collection after `afterSeq`: the whole cost of a sync with
- * nothing new, one probe of the (collection_id, seq) index (raw SQL: no query building on the hot path).
+ * nothing new, one probe of the (collection_id, seq) index (no query building on the hot path; on
+ * SQLite a statement prepared once).
  */
 export async function hasLogAfter(db: Knex, afterSeq: number, collection = DEFAULT_COLLECTION): Promise<boolean> {
-  const result: unknown = await db.raw('select seq from vector_log where collection_id = ? and seq > ? order by seq limit 1', [collection, afterSeq]);
+  if (hasPreparedStatements(db)) return (await preparedRows(db, LOG_AFTER_SQL, [collection, afterSeq])).length > 0;
+  const result: unknown = await db.raw(LOG_AFTER_SQL, [collection, afterSeq]);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows; // better-sqlite3: rows; pg: {rows}
   return rows.length > 0;
 }
@@ -427,16 +432,25 @@ export interface ChunkHit {
   metadata: Record<string, unknown>;
 }
 
+type ChunkHitRow = { id: number; document_id: string; ordinal: number; text: string; metadata: unknown; title: string | null };
+
+/** The search hits' rows on SQLite: one prepared statement for any number of ids (a JSON array). */
+const CHUNK_HITS_SQL = `select c.id, c.document_id, c.ordinal, c.text, c.metadata, d.title
+  from chunks as c join documents as d on d.collection_id = c.collection_id and d.id = c.document_id
+  where c.id in (select value from json_each(?))`;
+
 /** Rows for search results; chunks deleted since the index saw them are simply absent. */
 export async function findChunks(db: Knex, ids: number[]): Promise<Map<number, ChunkHit>> {
   const found = new Map<number, ChunkHit>();
   if (ids.length === 0) return found;
-  const rows = (await db('chunks as c')
-    .join('documents as d', function sameDocument() {
-      this.on('d.collection_id', '=', 'c.collection_id').andOn('d.id', '=', 'c.document_id');
-    })
-    .select('c.id', 'c.document_id', 'c.ordinal', 'c.text', 'c.metadata', 'd.title')
-    .whereIn('c.id', ids)) as Array<{ id: number; document_id: string; ordinal: number; text: string; metadata: unknown; title: string | null }>;
+  const rows = hasPreparedStatements(db)
+    ? await preparedRows<ChunkHitRow>(db, CHUNK_HITS_SQL, [JSON.stringify(ids)])
+    : ((await db('chunks as c')
+        .join('documents as d', function sameDocument() {
+          this.on('d.collection_id', '=', 'c.collection_id').andOn('d.id', '=', 'c.document_id');
+        })
+        .select('c.id', 'c.document_id', 'c.ordinal', 'c.text', 'c.metadata', 'd.title')
+        .whereIn('c.id', ids)) as ChunkHitRow[]);
   for (const row of rows) {
     found.set(row.id, {
       chunkId: row.id,

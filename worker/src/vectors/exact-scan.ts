@@ -33,6 +33,11 @@ export class ExactScan {
     private readonly collection?: string,
   ) {}
 
+  /** How many vectors are copied and the bytes their slab holds (the label map aside). */
+  stats(): { copies: number; slabBytes: number } {
+    return { copies: this.vectors.size, slabBytes: this.vectors.bytes };
+  }
+
   keep(label: number, embedding: ArrayLike<number>): void {
     this.vectors.put(label, embedding);
   }
@@ -59,8 +64,9 @@ export class ExactScan {
     return hits.sort(byScoreThenId).slice(0, k);
   }
 
-  /** Copies every live vector not copied yet from the chunks table, in id order; `shouldStop` is asked before each batch. */
-  async copyFromDatabase(isLive: IsLive, shouldStop: () => boolean = () => false): Promise<void> {
+  /** Copies every live vector not copied yet from the chunks table, in id order; `shouldStop` is asked before each batch. `expected`: how many are live, to size the slab once. */
+  async copyFromDatabase(isLive: IsLive, shouldStop: () => boolean = () => false, expected = 0): Promise<void> {
+    this.vectors.reserve(expected);
     let afterId = 0;
     let decoded = new Float32Array(0);
     while (!shouldStop()) {

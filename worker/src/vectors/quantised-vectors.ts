@@ -23,6 +23,7 @@ export class QuantisedVectors {
   private readonly slotOf = new Map<number, number>();
   private readonly freeSlots: number[] = [];
   private usedSlots = 0; // slots ever handed out; those below it not in slotOf are in freeSlots
+  private reservedSlots = 0; // the most reserve() asked for
   private dimension = 0; // fixed by the first vector
   private unit = new Float64Array(0); // scratch for the vector being quantised: no garbage per put
 
@@ -37,6 +38,15 @@ export class QuantisedVectors {
 
   has(label: number): boolean {
     return this.slotOf.has(label);
+  }
+
+  /**
+   * Makes room for `slots` vectors in one allocation. A bulk copy of known size calls it first: grown
+   * by doubling instead, each replaced slab stays resident until V8's next full GC (≈37 MiB at 100k).
+   */
+  reserve(slots: number): void {
+    this.reservedSlots = Math.max(this.reservedSlots, slots);
+    if (this.dimension > 0 && slots > this.scales.length) this.grow(slots); // else the first put sizes it
   }
 
   /** Stores (or replaces) the vector of `label`; its values are taken as float32, as the chunks table holds them. */
@@ -78,12 +88,12 @@ export class QuantisedVectors {
   private takeSlot(): number {
     const reused = this.freeSlots.pop();
     if (reused !== undefined) return reused;
-    if (this.usedSlots === this.scales.length) this.grow();
+    if (this.usedSlots === this.scales.length) this.grow(this.reservedSlots);
     return this.usedSlots++;
   }
 
-  private grow(): void {
-    const slots = Math.max(INITIAL_SLOTS, this.scales.length * 2);
+  private grow(atLeast = 0): void {
+    const slots = Math.max(INITIAL_SLOTS, this.scales.length * 2, atLeast);
     const codes = new Int8Array(slots * this.dimension);
     codes.set(this.codes);
     const scales = new Float32Array(slots);

@@ -124,10 +124,19 @@ export class VectorIndex {
   async copyVectors(shouldStop: () => boolean = () => false): Promise<void> {
     if (!this.needsVectorCopies || this.isDiscarded) return;
     this.needsVectorCopies = false;
+    const started = performance.now();
     await this.scan
       .copyFromDatabase(
         (label) => this.graph.has(label),
         () => shouldStop() || this.isDiscarded,
+        this.graph.size,
+      )
+      .then(() =>
+        this.parts.logger.info('vector copies loaded', {
+          collection: this.collection,
+          ...this.scan.stats(),
+          durationMs: Math.round(performance.now() - started),
+        }),
       )
       .catch((err: unknown) => this.parts.logger.warn('vector copies for filtered search not loaded; they are read on demand', { err: serializeError(err) }));
   }
