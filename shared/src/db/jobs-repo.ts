@@ -105,8 +105,11 @@ export async function claimJobAttempt(db: Knex, ref: AttemptRef): Promise<Claime
 export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): Promise<ClaimedAttempt[]> {
   const now = nowMs();
   return db.transaction(async (trx) => {
-    const claimed: ClaimedAttempt[] = [];
-    for (const ref of refs) {
+    const claimed: ClaimedAttempt[] = new Array<ClaimedAttempt>(refs.length);
+    // Rows are locked in one order (queue, job id) whatever the input's: two workers counting
+    // overlapping jobs (a stalled job delivered again) cannot deadlock on Postgres.
+    const order = refs.map((ref, at) => ({ ref, at })).sort((a, b) => compareRefs(a.ref, b.ref) || a.at - b.at);
+    for (const { ref, at } of order) {
       const before = (await trx('jobs').select('status').where({ queue: ref.queue, job_id: ref.jobId }).first()) as { status: JobRecordStatus } | undefined;
       const rows: Array<{ attempts: number }> = await trx('jobs')
         .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
@@ -120,10 +123,15 @@ export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): P
       const [row] = rows;
       if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
       const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
-      claimed.push({ attempt: row.attempts, endedAs });
+      claimed[at] = { attempt: row.attempts, endedAs };
     }
     return claimed;
   });
+}
+
+function compareRefs(a: AttemptRef, b: AttemptRef): number {
+  if (a.queue !== b.queue) return a.queue < b.queue ? -1 : 1;
+  return a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0;
 }
 
 export async function saveJobOutcome(db: Knex, outcome: JobOutcome): Promise<void> {
