@@ -34,7 +34,7 @@ describe('per-queue policy', () => {
     );
     assert.deepEqual(
       QUEUE_NAMES.map((queue) => queueConcurrency(config, queue)),
-      [2, 2, 1, 8, 4, 1, 1],
+      [8, 8, 1, 8, 4, 1, 1],
     );
     const tuned = loadConfig({ INGEST_CONCURRENCY: '5', SEARCH_TIMEOUT_MS: '900' });
     assert.equal(queueConcurrency(tuned, 'ingest'), 5);
