@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { claimJobAttempts, type AttemptRef, type ClaimedAttempt } from '../../../shared/src/db/jobs-repo.js';
-import { Coalescer } from '../coalescer.js';
+import { Coalescer } from '../../../shared/src/coalescer.js';
 
 const MAX_GROUP = 64; // attempts per transaction at most; more jobs than this rarely start at once
 

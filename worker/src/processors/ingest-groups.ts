@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import { replaceChunksOfDocuments, type CommitGenerations, type NewChunk, type ReplaceOutcome } from '../../../shared/src/db/chunks-repo.js';
 import { claimRevisionsForIndexing, type ClaimedRevision } from '../../../shared/src/db/documents-repo.js';
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
-import { Coalescer, type Settled } from '../coalescer.js';
+import { Coalescer, distinctRounds, type Settled } from '../../../shared/src/coalescer.js';
 import type { CollectionIndexes } from '../vectors/collection-indexes.js';
 import type { CommitAnnouncements } from '../commit-announcements.js';
 
@@ -107,21 +107,6 @@ async function commitTogether(db: Knex, items: GroupedCommit[]): Promise<Replace
     }
     return outcomes;
   });
-}
-
-/** Item positions split so that no round names a document twice (replaceChunksOfDocuments needs distinct ids). */
-export function distinctRounds(ids: readonly string[]): number[][] {
-  const rounds: Array<{ ids: Set<string>; at: number[] }> = [];
-  ids.forEach((id, i) => {
-    let round = rounds.find((r) => !r.ids.has(id));
-    if (!round) {
-      round = { ids: new Set(), at: [] };
-      rounds.push(round);
-    }
-    round.ids.add(id);
-    round.at.push(i);
-  });
-  return rounds.map((r) => r.at);
 }
 
 async function settled<T>(promise: Promise<T[]>): Promise<Settled<T>> {

@@ -1,8 +1,7 @@
-/** Group commit (coalescer.ts) and the rounds that keep a document once per multi-row commit (ingest-groups.ts). */
+/** Group commit and the rounds that keep a document once per multi-row commit (coalescer.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Coalescer, type Settled } from '../src/coalescer.js';
-import { distinctRounds } from '../src/processors/ingest-groups.js';
+import { Coalescer, distinctRounds, type Settled } from '../src/coalescer.js';
 
 /** A run that records each call's items and answers each item doubled, after the test lets it finish. */
 function recordingRun() {

@@ -1,7 +1,7 @@
 /**
  * Group commit: work items of one key that arrive while that key's previous group runs are run
  * together next, in one call. A lone item runs after one turn of the event loop (no added latency
- * when idle); under load each call takes everything that gathered meanwhile, so many jobs share one write transaction
+ * when idle); under load each call takes everything that gathered meanwhile, so many writes share one transaction
  * instead of each waiting for the write lock in turn. Groups of one key run one after another; the
  * run answers one settled result per item, so one item's failure need not fail the others.
  */
@@ -69,4 +69,19 @@ export class Coalescer<I, R> {
       else entry.reject(result.error);
     });
   }
+}
+
+/** Item positions split so that no round names a document twice (a multi-row upsert or replace needs distinct ids). */
+export function distinctRounds(ids: readonly string[]): number[][] {
+  const rounds: Array<{ ids: Set<string>; at: number[] }> = [];
+  ids.forEach((id, i) => {
+    let round = rounds.find((r) => !r.ids.has(id));
+    if (!round) {
+      round = { ids: new Set(), at: [] };
+      rounds.push(round);
+    }
+    round.ids.add(id);
+    round.at.push(i);
+  });
+  return rounds.map((r) => r.at);
 }
