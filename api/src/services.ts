@@ -14,6 +14,7 @@ import { checkEvictionPolicy } from '../../shared/src/queue/check-eviction-polic
 import { createRedisClient } from '../../shared/src/queue/redis-client.js';
 import { createEvents, type Events } from '../../shared/src/events.js';
 import type { SearchJob } from '../../shared/src/jobs/search.js';
+import { createDocumentWriteGroups, type DocumentWriteGroups } from './http/document-write-groups.js';
 import { createRequestSchemas, type RequestSchemas } from './http/request-schemas.js';
 import { JobRunner } from './http/run-job.js';
 import { createSseRegistry, type SseRegistry } from './http/sse.js';
@@ -27,6 +28,7 @@ export interface ApiServices {
   events: Events; // publishes questions and cancels; one subscriber fans session events out to SSE streams
   sse: SseRegistry; // open SSE streams, ended on SIGTERM
   searchRunner: JobRunner<SearchJob>;
+  documentWrites: DocumentWriteGroups; // single POST /documents writes, grouped when they arrive together
   schemas: RequestSchemas;
 }
 
@@ -63,5 +65,7 @@ export async function startApiServices(config: Config, logger: Logger): Promise<
     redis.disconnect();
     await db.destroy();
   };
-  return { config, logger, db, redis, queues, events, sse, searchRunner: new JobRunner(queues.search), schemas: createRequestSchemas(config), close };
+  const documentWrites = createDocumentWriteGroups({ db, queues, config, logger });
+  const searchRunner = new JobRunner(queues.search);
+  return { config, logger, db, redis, queues, events, sse, searchRunner, documentWrites, schemas: createRequestSchemas(config), close };
 }

@@ -51,11 +51,11 @@ for (const scenario of scenarios) {
         Array.from({ length: count }, async (_, i) => {
           const reply = await api.post(`${prefix}/documents`, { id: `doc-${i}`, text: `Note ${i} of ${collection}: unique marker ${marker(collection, i)}.` });
           assert.equal(reply.status, 202, reply.text);
-          return (reply.body as { job: { id: string } }).job.id;
+          return (reply.body as { job: { queue: string; id: string } }).job; // POSTs that arrive together share an ingest-batch job
         }),
       );
       for (const job of jobs) {
-        await waitFor(async () => (await api.job('ingest', job)).status === 'succeeded', { timeoutMs: 60_000, what: `ingest ${job}` });
+        await waitFor(async () => (await api.job(job.queue, job.id)).status === 'succeeded', { timeoutMs: 60_000, what: `ingest ${job.id}` });
       }
     };
 

@@ -59,13 +59,13 @@ for (const scenario of scenarios) {
             metadata: { parity: i % 2 === 0 ? 'even' : 'odd', n: i },
           });
           assert.equal(reply.status, 202, reply.text);
-          return { i, job: (reply.body as { job: { id: string } }).job.id };
+          return { i, job: (reply.body as { job: { queue: string; id: string } }).job }; // POSTs that arrive together share an ingest-batch job
         }),
       );
       let misses = 0;
       const answeredBy = new Set<number>();
       await runLimited(posted, 8, async ({ i, job }) => {
-        await waitFor(async () => (await api.job('ingest', job)).status === 'succeeded', { timeoutMs: 60_000, intervalMs: 20, what: `ingest of note-${i}` });
+        await waitFor(async () => (await api.job(job.queue, job.id)).status === 'succeeded', { timeoutMs: 60_000, intervalMs: 20, what: `ingest of note-${i}` });
         for (const mode of MODES) {
           const reply = await api.post('/search', { query: marker(i), k: 3, mode });
           assert.equal(reply.status, 200, reply.text);

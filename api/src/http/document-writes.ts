@@ -3,7 +3,8 @@
  * /documents/batch: one ingest-batch job for all, 10 times faster until searchable than a
  * job per document for 100 documents): every document row (pending, a new revision) and the job's pending record
  * commit in one transaction, so a batch is stored whole or not at all, and the sweep covers the
- * job. Then the job is enqueued. With an Idempotency-Key the transaction also claims the key and stores the
+ * job. Then the job is enqueued. Single writes without an Idempotency-Key that arrive together are
+ * written as one batch (document-write-groups.ts). With an Idempotency-Key the transaction also claims the key and stores the
  * answer: a retry gets the same documents and revisions back, and only jobs that have not ended are
  * enqueued again (a no-op while Redis still holds them).
  */
@@ -51,9 +52,15 @@ export async function acceptDocuments(
   kind: 'single' | 'batch',
 ): Promise<{ documents: AcceptedDocument[]; isReplay: boolean }> {
   const { requestId } = localsOf(res);
+  const idempotent = idempotentRequestOf(req, res, { collection, inputs });
+  const [lone] = inputs;
+  if (kind === 'single' && idempotent === undefined && lone && inputs.length === 1) {
+    const written = await s.documentWrites.write(collection, { ...lone, requestId });
+    return { documents: [{ ...written.document, job: written.job }], isReplay: false };
+  }
   const single: Array<{ jobId: string; data: IngestJob }> = [];
   const batch: Array<{ jobId: string; data: IngestBatchJob }> = [];
-  const outcome = await runIdempotent(s.db, idempotentRequestOf(req, res, { collection, inputs }), s.config.IDEMPOTENCY_TTL_MS, (db) =>
+  const outcome = await runIdempotent(s.db, idempotent, s.config.IDEMPOTENCY_TTL_MS, (db) =>
     db.transaction(async (trx) => {
       const docs = await upsertPendingDocuments(
         trx,
