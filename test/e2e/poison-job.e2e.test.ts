@@ -5,7 +5,9 @@
  * supervised workers (restarted after each crash, as a platform does) keep the other documents
  * flowing. Then the fix ships (workers without the switch) and POST /jobs/ingest/:id/retry ends the
  * document ready. Figures: crashes caused by the one job, time to fail it, other documents lost and
- * their latency and throughput against a baseline run without the poison.
+ * their latency and throughput against a baseline run without the poison. Then the poison document
+ * comes in a batch: the batch's retry splits it into one ingest job per document, and only the
+ * poison document ends failed.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -111,6 +113,61 @@ describe('a poison job that kills its worker every time', () => {
     assert.equal(settled.get(poisonId)?.status, 'ready', JSON.stringify(settled.get(poisonId)));
     const after = await client.job('ingest', poison.job.id);
     assert.equal(after.status, 'succeeded', JSON.stringify(after));
+  });
+
+  it('splits a batch whose attempt crashed into one ingest job per document, so only the poison document fails', async (t) => {
+    // The crash switch again, one ingest job at a time per worker: a crash then takes no other job
+    // of the split batch with it, so each document's fate is its own job's.
+    await Promise.all([...plain.splice(0).map((w) => w.close()), ...supervised.map((w) => w.stop())]);
+    const crashesBefore = supervised.reduce((n, w) => n + w.crashes.length, 0);
+    await Promise.all(supervised.map((w) => w.start({ ...env, COLMEIA_TEST_ABORT_MARKER: MARKER, INGEST_CONCURRENCY: '1', STALL_INTERVAL_MS: '500' })));
+
+    const tag = `batch-${randomUUID().slice(0, 8)}`;
+    const poisonId = `${tag}-poison`;
+    const normalIds = [0, 1, 2].map((i) => `${tag}-${i}`);
+    const documents = [
+      { id: normalIds[0], text: documentText(`${tag}a`, 1_500) },
+      { id: poisonId, text: `${documentText(`${tag}p`, 1_500)} ${MARKER}` },
+      { id: normalIds[1], text: documentText(`${tag}b`, 1_500) },
+      { id: normalIds[2], text: documentText(`${tag}c`, 1_500) },
+    ];
+    const idempotency = { 'Idempotency-Key': `${tag}-key` };
+    const started = Date.now();
+    const posted = await client.request('POST', '/documents/batch', { documents }, idempotency);
+    assert.equal(posted.status, 202, posted.text);
+    const batchJob = (posted.body as { documents: Array<{ job: { queue: string; id: string } }> }).documents[0]?.job;
+    assert.equal(batchJob?.queue, 'ingest-batch');
+
+    const settled = await waitForSettled(client, [...normalIds, poisonId], 30_000);
+    for (const id of normalIds) assert.equal(settled.get(id)?.status, 'ready', `${id}: ${JSON.stringify(settled.get(id))}`);
+    assert.equal(settled.get(poisonId)?.status, 'failed', JSON.stringify(settled.get(poisonId)));
+    assert.match(settled.get(poisonId)?.error ?? '', new RegExp(`gave up after ${JOB_ATTEMPTS} attempts`));
+    const crashes = supervised.reduce((n, w) => n + w.crashes.length, 0) - crashesBefore;
+    assert.equal(crashes, 1 + JOB_ATTEMPTS, "the batch crashed once, then the poison document's own job JOB_ATTEMPTS times");
+
+    const batch = await client.job('ingest-batch', batchJob.id);
+    assert.equal(batch.status, 'succeeded', JSON.stringify(batch));
+    assert.equal(batch.attempts, 2);
+    const items = (batch.result as { documents: Array<{ documentId: string; status: string; job?: { queue: string; id: string } }> }).documents;
+    assert.deepEqual(
+      items.map((d) => [d.documentId, d.status, d.job?.queue]),
+      documents.map((d) => [d.id, 'requeued', 'ingest']),
+    );
+    const poisonJob = items.find((d) => d.documentId === poisonId)?.job;
+    assert.ok(poisonJob);
+    const failed = await client.job('ingest', poisonJob.id);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.equal(failed.attempts, JOB_ATTEMPTS);
+
+    // ?wait=true follows each requeued item to its ingest job (here on a replay of the same request).
+    const waited = await client.request('POST', '/documents/batch?wait=true&timeoutMs=5000', { documents }, idempotency);
+    assert.equal(waited.status, 200, waited.text);
+    const states = (waited.body as { documents: Array<{ id: string; state?: string; jobError?: { code: string } }> }).documents;
+    assert.deepEqual(
+      states.map((d) => [d.id, d.state, d.jobError?.code]),
+      documents.map((d) => (d.id === poisonId ? [d.id, 'failed', 'gave_up'] : [d.id, 'searchable', undefined])),
+    );
+    reportFigure(t, 'poison_batch', { documents: documents.length, crashes, time_to_settle_ms: Date.now() - started });
   });
 });
 

@@ -34,7 +34,7 @@ function batchRoute(config: RegistryConfig, schemas: RequestSchemas): RouteSpec 
     operationId: 'addDocuments',
     tag: 'documents',
     summary: `Add or replace up to ${config.MAX_BATCH_DOCUMENTS} documents at once`,
-    description: `All or nothing: every item is validated first and one bad item refuses the whole batch (400; details name each bad item as documents.<index>.<field>); otherwise every document and one ingest-batch job for all of them are stored in one transaction (for 100 documents one job was 10 times faster until searchable than a job per document); GET /jobs/ingest-batch/{id} has each document's outcome. ${waitDescription(config, 'every document')} The body stays within BODY_LIMIT_BYTES.`,
+    description: `All or nothing: every item is validated first and one bad item refuses the whole batch (400; details name each bad item as documents.<index>.<field>); otherwise every document and one ingest-batch job for all of them are stored in one transaction (for 100 documents one job was 10 times faster until searchable than a job per document); GET /jobs/ingest-batch/{id} has each document's outcome (requeued: a batch retried after an attempt that did not finish hands each document to its own ingest job, named in job, so one document that crashes its worker fails alone). ${waitDescription(config, 'every document')} The body stays within BODY_LIMIT_BYTES.`,
     query: schemas.WriteWaitQuery,
     headers: idempotencyHeader,
     body: {

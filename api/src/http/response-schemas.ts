@@ -150,7 +150,7 @@ export const JobView = z.strictObject({
     .unknown()
     .optional()
     .describe(
-      'ingest: {documentId, revision, status, chunks, removedChunks, seq?}; remove: {documents, chunks, dryRun, seq?}; seq: the change is searchable from this vector_log seq',
+      'ingest: {documentId, revision, status, chunks, removedChunks, seq?}; ingest-batch: {documents: [{documentId, revision, status (ready, superseded, unchanged, failed, requeued), chunks, seq?, error?, job?}]}, requeued naming in job the ingest job the document was handed to (a batch retried after an unfinished attempt); remove: {documents, chunks, dryRun, seq?}; seq: the change is searchable from this vector_log seq',
     ),
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
 });

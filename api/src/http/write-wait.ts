@@ -4,7 +4,8 @@
  * the heartbeats list the live workers and, with the seqs workers record on hearing a commit
  * (shared/src/applied-seqs.ts), what each has applied. States: pending (the job has not ended),
  * committed (stored; some live worker has not applied it yet), searchable, failed, superseded
- * (a newer revision of the document was posted before this one was indexed).
+ * (a newer revision of the document was posted before this one was indexed). A batch item that was
+ * requeued (the batch was split into one ingest job per document) is followed to its ingest job.
  */
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
@@ -37,7 +38,8 @@ export interface WriteProgress {
 type WaitServices = { db: Knex; redis: Redis; config: Pick<Config, 'QUEUE_PREFIX' | 'HEARTBEAT_INTERVAL_MS'> };
 
 const StoredOutcome = z.object({ status: z.string().optional(), seq: z.number().int().nonnegative().optional(), error: z.string().optional() });
-const StoredBatchOutcome = z.object({ documents: z.array(StoredOutcome.extend({ documentId: z.string() })) });
+const StoredBatchItem = StoredOutcome.extend({ documentId: z.string(), job: z.object({ queue: z.literal('ingest'), id: z.string() }).optional() });
+const StoredBatchOutcome = z.object({ documents: z.array(StoredBatchItem) });
 
 /** Each target's progress when all have ended or `timeoutMs` passed; isDone says which. */
 export async function waitUntilSearchable(
@@ -47,9 +49,10 @@ export async function waitUntilSearchable(
 ): Promise<{ progress: WriteProgress[]; isDone: boolean }> {
   const deadline = Date.now() + timeoutMs;
   const progress: WriteProgress[] = targets.map(() => ({ state: 'pending', seq: null }));
+  const following = [...targets]; // a requeued batch item is followed to its own ingest job
   for (;;) {
-    await settleJobs(s.db, targets, progress);
-    await checkWorkers(s, targets, progress).catch(() => undefined); // Redis away: the workers' state is unknown, so keep waiting
+    await settleJobs(s.db, following, progress);
+    await checkWorkers(s, following, progress).catch(() => undefined); // Redis away: the workers' state is unknown, so keep waiting
     const isDone = progress.every((p) => ENDED.has(p.state));
     const left = deadline - Date.now();
     if (isDone || left <= 0) return { progress, isDone };
@@ -57,8 +60,11 @@ export async function waitUntilSearchable(
   }
 }
 
-/** Pending targets whose job ended: committed with its seq, failed with its error, or superseded. */
-async function settleJobs(db: Knex, targets: readonly WaitTarget[], progress: WriteProgress[]): Promise<void> {
+/**
+ * Pending targets whose job ended: committed with its seq, failed with its error, or superseded. A
+ * requeued batch item stays pending and its target becomes its ingest job, for the next poll.
+ */
+async function settleJobs(db: Knex, targets: WaitTarget[], progress: WriteProgress[]): Promise<void> {
   for (const queue of ['ingest', 'ingest-batch', 'remove'] as const) {
     const pending = targets.map((t, i) => ({ t, i })).filter(({ t, i }) => t.queue === queue && progress[i]?.state === 'pending');
     if (pending.length === 0) continue;
@@ -66,8 +72,14 @@ async function settleJobs(db: Knex, targets: readonly WaitTarget[], progress: Wr
     for (const { t, i } of pending) {
       const outcome = outcomeOf(records.get(t.jobId));
       if (!outcome) continue;
-      if (outcome.status !== 'succeeded') progress[i] = { state: 'failed', seq: null, ...(outcome.error ? { jobError: outcome.error } : {}) };
-      else progress[i] = progressOf(queue === 'ingest-batch' ? batchItemOf(outcome.result, t.documentId) : outcome.result);
+      if (outcome.status !== 'succeeded') {
+        progress[i] = { state: 'failed', seq: null, ...(outcome.error ? { jobError: outcome.error } : {}) };
+        continue;
+      }
+      const stored = queue === 'ingest-batch' ? batchItemOf(outcome.result, t.documentId) : outcome.result;
+      const requeuedAs = requeuedJobOf(stored);
+      if (requeuedAs !== undefined) targets[i] = { queue: 'ingest', jobId: requeuedAs, collection: t.collection };
+      else progress[i] = progressOf(stored);
     }
   }
 }
@@ -76,6 +88,12 @@ async function settleJobs(db: Knex, targets: readonly WaitTarget[], progress: Wr
 function batchItemOf(result: unknown, documentId: string | undefined): unknown {
   const parsed = StoredBatchOutcome.safeParse(result);
   return parsed.success ? parsed.data.documents.find((d) => d.documentId === documentId) : undefined;
+}
+
+/** The ingest job id of a batch item that was requeued, if it was. */
+function requeuedJobOf(stored: unknown): string | undefined {
+  const item = StoredBatchItem.safeParse(stored);
+  return item.success && item.data.status === 'requeued' ? item.data.job?.id : undefined;
 }
 
 /** A succeeded job's (or batch item's) stored outcome as progress: committed with its seq, superseded, or failed alone. */

@@ -2,7 +2,9 @@
  * The ingest-batch queue: the documents of one POST /documents/batch, chunked and embedded
  * together and committed in one transaction (one queue hop, one commit, one sync), which measured
  * 10 times faster until searchable than one ingest job per document (100 documents; README, Batch writes). Each
- * document keeps its own revision: one posted again meanwhile is superseded alone.
+ * document keeps its own revision: one posted again meanwhile is superseded alone. A batch whose
+ * attempt did not finish is not tried whole again: its retry hands each document to its own ingest
+ * job (requeued), so one document that crashes its worker fails alone.
  */
 import { z } from 'zod';
 import type { Knex } from 'knex';
@@ -21,10 +23,11 @@ export type IngestBatchJob = z.infer<typeof IngestBatchJob>;
 export interface BatchItemResult {
   documentId: string;
   revision: number;
-  status: 'ready' | 'superseded' | 'unchanged' | 'failed';
+  status: 'ready' | 'superseded' | 'unchanged' | 'failed' | 'requeued';
   chunks: number;
   seq?: number; // ready or unchanged: the vector_log seq from which it is searchable (the batch's commit)
   error?: string; // failed: why (too many chunks)
+  job?: { queue: 'ingest'; id: string }; // requeued: the document's own ingest job, which has its outcome
 }
 
 export interface IngestBatchResult {

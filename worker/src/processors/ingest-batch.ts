@@ -4,30 +4,33 @@
  * transaction with the job's outcome, then the index syncs once and the commit is announced once.
  * A document removed or posted again meanwhile is superseded; one with too many chunks ends failed
  * alone. Running it twice leaves one set of chunks per document, as ingest does. The commit is
- * fenced on the collection's generations as ingest's is (fenced-commit.ts).
+ * fenced on the collection's generations as ingest's is (fenced-commit.ts). A later attempt of a
+ * batch of several documents ingests none of them: it splits the batch into one ingest job each.
  */
 import type { Knex } from 'knex';
 import type { BatchItemResult, IngestBatchJob, IngestBatchResult } from '../../../shared/src/jobs/ingest-batch.js';
+import { ingestJobId, type IngestJob } from '../../../shared/src/jobs/ingest.js';
 import { replaceChunksOfDocuments, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { claimRevisionsForIndexing, markDocumentFailed, type ClaimedRevision } from '../../../shared/src/db/documents-repo.js';
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
+import { serializeError } from '../../../shared/src/logger.js';
+import { enqueueAccepted, recordAcceptedJobs } from '../../../shared/src/queue/accept-job.js';
+import { abortOnTestMarker } from '../abort-on-test-marker.js';
 import { chunkSpans, type TextSpan } from '../chunk-text.js';
 import type { Services } from '../services.js';
 import { commitFenced, withSpans, type FencedGenerations } from './fenced-commit.js';
 import type { JobContext } from './job-context.js';
 
-type BatchServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits'>;
+type BatchServices = Pick<Services, 'config' | 'db' | 'embedders' | 'indexes' | 'commits' | 'queues'>;
 
 type Prepared =
   | { kind: 'skip'; result: BatchItemResult }
   | { kind: 'tooLarge'; result: BatchItemResult }
   | { kind: 'chunked'; documentId: string; revision: number; contentHash: string; texts: string[]; spans: TextSpan[] };
 
-export async function processIngestBatch(
-  s: BatchServices,
-  job: IngestBatchJob,
-  { logger, reportProgress, saveOutcome }: JobContext<IngestBatchResult>,
-): Promise<IngestBatchResult> {
+export async function processIngestBatch(s: BatchServices, job: IngestBatchJob, context: JobContext<IngestBatchResult>): Promise<IngestBatchResult> {
+  if (context.attempt > 1 && job.documents.length > 1) return splitIntoIngestJobs(s, job, context);
+  const { logger, reportProgress, saveOutcome } = context;
   const { collection } = job;
   const claimed = await claimRevisionsForIndexing(s.db, collection, job.documents); // one write for the batch, not one per document
   const prepared = job.documents.map((ref) => prepareDocument(s, ref, claimed.get(ref.documentId)));
@@ -48,9 +51,46 @@ export async function processIngestBatch(
   return result;
 }
 
+/**
+ * The batch's earlier attempt did not finish: the worker may have died on one of its documents (a
+ * native crash, an out-of-memory kill), and trying the whole batch again would fail every document
+ * with it. Each document gets its own ingest job instead, so such a document fails alone after its
+ * own attempts and the others end ready; a revision superseded meanwhile is its ingest job's to see.
+ * The jobs' pending records and this batch's outcome (each document requeued, naming its job) commit
+ * in one transaction, then the jobs are enqueued.
+ */
+async function splitIntoIngestJobs(
+  s: BatchServices,
+  job: IngestBatchJob,
+  { logger, attempt, saveOutcome }: JobContext<IngestBatchResult>,
+): Promise<IngestBatchResult> {
+  const { collection, requestId } = job;
+  const split = job.documents.map(({ documentId, revision }) => {
+    const jobId = ingestJobId(documentId, revision, collection);
+    const data: IngestJob = { collection, documentId, revision, requestId };
+    const item: BatchItemResult = { documentId, revision, status: 'requeued', chunks: 0, job: { queue: 'ingest', id: jobId } };
+    return { jobId, data, item };
+  });
+  const result: IngestBatchResult = { documents: split.map((d) => d.item) };
+  await s.db.transaction(async (trx) => {
+    await recordAcceptedJobs(trx, s.queues.ingest, split);
+    await saveOutcome(trx, result);
+  });
+  try {
+    await enqueueAccepted(s.queues.ingest, s.config, split);
+  } catch (err) {
+    // The jobs' records are committed, so the sweep (sweeper.ts) enqueues those Redis did not take;
+    // failing this attempt would not help: the batch has ended, and a new delivery is not run again.
+    logger.warn('ingest jobs of the split batch not enqueued; the sweep enqueues them', { err: serializeError(err) });
+  }
+  logger.info('batch split into one job per document', { collection, documents: split.length, attempt });
+  return result;
+}
+
 /** Chunks one claimed revision; superseded when it was not claimed (gone or changed), failed when it has too many chunks. */
 function prepareDocument(s: BatchServices, ref: { documentId: string; revision: number }, doc: ClaimedRevision | undefined): Prepared {
   if (!doc || doc.revision !== ref.revision) return { kind: 'skip', result: { ...ref, status: 'superseded', chunks: 0 } };
+  abortOnTestMarker(s.config.COLMEIA_TEST_ABORT_MARKER, doc.content); // tests only (poison job); inert unless set
   const spans = chunkSpans(doc.content, { size: s.config.CHUNK_SIZE, overlap: s.config.CHUNK_OVERLAP });
   if (spans.length > s.config.MAX_CHUNKS_PER_DOCUMENT) {
     const error = `document has ${spans.length} chunks, more than MAX_CHUNKS_PER_DOCUMENT (${s.config.MAX_CHUNKS_PER_DOCUMENT})`;
