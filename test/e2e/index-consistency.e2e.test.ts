@@ -65,7 +65,11 @@ for (const scenario of scenarios) {
       let misses = 0;
       const answeredBy = new Set<number>();
       await runLimited(posted, 8, async ({ i, job }) => {
-        await waitFor(async () => (await api.job(job.queue, job.id)).status === 'succeeded', { timeoutMs: 60_000, intervalMs: 20, what: `ingest of note-${i}` });
+        await waitFor(async () => (await api.job(job.queue, job.id)).status === 'succeeded', {
+          timeoutMs: 60_000,
+          intervalMs: 20,
+          what: `ingest of note-${i}`,
+        });
         for (const mode of MODES) {
           const reply = await api.post('/search', { query: marker(i), k: 3, mode });
           assert.equal(reply.status, 200, reply.text);
