@@ -9,6 +9,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { DEFAULT_COLLECTION } from '../../shared/src/input.js';
 import { searchOwnWords, seedOfText, sidesMissing } from './document-search.js';
 import type { DocumentRecord, History, IngestAck, QuestionRecord, RemovalRecord } from './history.js';
@@ -107,13 +108,32 @@ async function checkReadyDocument(
 async function checkIngestJobs(client: ChaosClient, doc: DocumentRecord, view: DocumentView | undefined, note: Note): Promise<void> {
   const last = doc.ingests[doc.ingests.length - 1];
   for (const ack of doc.ingests) {
-    const job = (await client.get(`/jobs/ingest/${encodeURIComponent(ack.jobId)}`)).body as { status?: string } | null;
-    const status = job?.status ?? 'missing';
-    if (!FINAL.has(status)) note('wrong', `job ingest/${ack.jobId} still ${status}`);
+    const { name, status } = await documentJobStatus(client, ack);
+    if (!FINAL.has(status)) note('wrong', `job ${name} still ${status}`);
     else if (ack === last && view?.revision === last.revision && status !== (view.status === 'ready' ? 'succeeded' : 'failed')) {
-      note('wrong', `job ingest/${ack.jobId} says ${status}, document ${doc.id} is ${view.status}`);
+      note('wrong', `job ${name} says ${status}, document ${doc.id} is ${view.status}`);
     }
   }
+}
+
+const BatchResult = z.object({
+  documents: z.array(z.object({ documentId: z.string(), status: z.string(), job: z.object({ id: z.string() }).optional() })),
+});
+
+/**
+ * The status of the job that did this revision's work, as a single ingest job would report it: an
+ * ingest-batch job's own item for the document (failed alone, or handed to its own ingest job when
+ * the batch was retried), else the job's status.
+ */
+async function documentJobStatus(client: ChaosClient, ack: IngestAck): Promise<{ name: string; status: string }> {
+  const name = `${ack.queue}/${ack.jobId}`;
+  const job = (await client.get(`/jobs/${ack.queue}/${encodeURIComponent(ack.jobId)}`)).body as { status?: string; result?: unknown } | null;
+  const status = job?.status ?? 'missing';
+  if (ack.queue !== 'ingest-batch' || status !== 'succeeded') return { name, status };
+  const item = BatchResult.safeParse(job?.result).data?.documents.find((d) => d.documentId === ack.documentId);
+  if (item?.status === 'failed') return { name, status: 'failed' };
+  if (item?.status === 'requeued' && item.job) return documentJobStatus(client, { ...ack, queue: 'ingest', jobId: item.job.id });
+  return { name, status };
 }
 
 /** A removal succeeded, counting all its targets (and maybe documents whose POST got no 202), and none was shown or found after that. */

@@ -9,6 +9,7 @@
 export interface IngestAck {
   documentId: string;
   revision: number;
+  queue: 'ingest' | 'ingest-batch'; // POSTs that arrived together share an ingest-batch job
   jobId: string;
   seed: string; // this revision's own words are made from it; its metadata carries it as `seed`
 }
@@ -50,7 +51,9 @@ export class History {
   }
 
   ingested(ack: IngestAck): DocumentRecord {
-    this.noteJobId('ingest', ack.jobId, `${ack.documentId}@${ack.revision}`);
+    // A batch job is shared by the documents written with it, never by two revisions of one document.
+    if (ack.queue === 'ingest-batch') this.noteJobId(ack.queue, `${ack.jobId}/${ack.documentId}`, String(ack.revision));
+    else this.noteJobId(ack.queue, ack.jobId, `${ack.documentId}@${ack.revision}`);
     const doc = this.documents.get(ack.documentId) ?? {
       id: ack.documentId,
       isRemovalTarget: false,

@@ -71,8 +71,8 @@ export class Load {
       await this.refused(reply);
       return { doc: undefined, isUncertain: isUncertain(reply) };
     }
-    const body = reply.body as { document: { revision: number }; job: { id: string } };
-    const ack: IngestAck = { documentId: id, revision: body.document.revision, jobId: body.job.id, seed };
+    const body = reply.body as { document: { revision: number }; job: { queue: IngestAck['queue']; id: string } };
+    const ack: IngestAck = { documentId: id, revision: body.document.revision, queue: body.job.queue, jobId: body.job.id, seed };
     return { doc: this.history.ingested(ack), ack };
   }
 

@@ -13,7 +13,8 @@ const ready = (revision: number): DocumentView => ({ status: 'ready', revision, 
 
 function historyWith(id: string, revisions: number[]): History {
   const history = new History();
-  for (const revision of revisions) history.ingested({ documentId: id, revision, jobId: `ingest:${id}:${revision}`, seed: `${id}s${revision}` });
+  for (const revision of revisions)
+    history.ingested({ documentId: id, revision, queue: 'ingest', jobId: `ingest:${id}:${revision}`, seed: `${id}s${revision}` });
   return history;
 }
 
@@ -40,10 +41,19 @@ describe('judgeDocument', () => {
   it('forgets an uncertain removal once the document is posted again and acknowledged', () => {
     const history = historyWith('a', [1]);
     history.removalUncertain(['a']);
-    history.ingested({ documentId: 'a', revision: 2, jobId: 'ingest:a:2', seed: 'as2' });
+    history.ingested({ documentId: 'a', revision: 2, queue: 'ingest', jobId: 'ingest:a:2', seed: 'as2' });
     const doc = history.documents.get('a');
     assert.ok(doc);
     assert.equal(judgeDocument(doc, 404, undefined).kind, 'lost');
+  });
+
+  it('counts a shared ingest-batch job as one job for its documents, but not for two revisions of one document', () => {
+    const history = new History();
+    history.ingested({ documentId: 'a', revision: 1, queue: 'ingest-batch', jobId: 'ingest-batch:g', seed: 'as1' });
+    history.ingested({ documentId: 'b', revision: 1, queue: 'ingest-batch', jobId: 'ingest-batch:g', seed: 'bs1' });
+    assert.equal(history.duplicateJobIds, 0);
+    history.ingested({ documentId: 'a', revision: 2, queue: 'ingest-batch', jobId: 'ingest-batch:g', seed: 'as2' });
+    assert.equal(history.duplicateJobIds, 1);
   });
 
   it('requires an acknowledged removal target to be gone', () => {
