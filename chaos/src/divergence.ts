@@ -35,11 +35,14 @@ export async function measureDivergence(stack: Stack): Promise<DivergenceFinding
   // pinned at once, before any worker runs again: workers sharing DATA_DIR (SQLite) prune each
   // other's older checkpoints, which a restarted one would otherwise do before the read.
   const pinned: Array<{ name: string; checkpoint: PinnedCheckpoint | undefined }> = [];
-  for (const worker of stack.workers) {
-    const proc = worker.current;
-    await worker.stop();
-    const name = proc ? lastCheckpointName(proc.lines, DEFAULT_COLLECTION) : undefined;
-    pinned.push({ name: worker.name, checkpoint: name === undefined ? undefined : await pinCheckpoint(stack.checkpointDir, name) });
+  for (const worker of stack.workers) pinned.push(await stopAndPin(stack, worker));
+  // A worker still running may have pruned the checkpoint another had just written (the newest
+  // few are kept) before it was pinned: that worker runs once more, alone, and is stopped again.
+  for (const [i, entry] of pinned.entries()) {
+    const worker = stack.workers[i];
+    if (worker === undefined || entry.checkpoint?.ok !== false) continue;
+    await worker.start();
+    pinned[i] = await stopAndPin(stack, worker);
   }
   for (const worker of stack.workers) await worker.start();
   for (const { name: workerName, checkpoint } of pinned) {
@@ -62,6 +65,14 @@ export async function measureDivergence(stack: Stack): Promise<DivergenceFinding
     if (latest !== undefined && view.seq !== latest) findings.details.push(`${workerName}: checkpoint seq ${view.seq}, database ${latest}`);
   }
   return findings;
+}
+
+/** Stops the worker (it writes its final checkpoint) and pins the checkpoint its log names. */
+async function stopAndPin(stack: Stack, worker: Stack['workers'][number]): Promise<{ name: string; checkpoint: PinnedCheckpoint | undefined }> {
+  const proc = worker.current;
+  await worker.stop();
+  const name = proc ? lastCheckpointName(proc.lines, DEFAULT_COLLECTION) : undefined;
+  return { name: worker.name, checkpoint: name === undefined ? undefined : await pinCheckpoint(stack.checkpointDir, name) };
 }
 
 /** The latest seq once both workers report it (searches make them sync), or undefined on timeout. */
