@@ -42,14 +42,14 @@ export function createApp(services: ApiServices): express.Express {
   app.use(rateLimiter(services.config, services.redis, services.logger));
   app.use(authorizeRoutes(createRouteRegistry(services.config, services.schemas)));
   app.use(jsonBody(services.config));
-  // Search first: it is the hot route, and every router a request passes through unmatched costs a
-  // pass over its patterns and a turn of the event loop (Express leaves a router by setImmediate).
+  // The hot routes first, search then document writes: every router a request passes through
+  // unmatched costs a pass over its patterns and a turn of the event loop (Express leaves a router by setImmediate).
   app.use(searchRouter(services));
+  app.use(documentsRouter(services));
   app.use(healthRouter(services));
   app.use(collectionsRouter(services));
   app.use(keysRouter(services));
   app.use(payloadIndexesRouter(services));
-  app.use(documentsRouter(services));
   app.use(documentReadsRouter(services));
   app.use(jobsRouter(services));
   app.use(chatRouter(services));
