@@ -2,9 +2,11 @@
  * Push latency of chat answers ("a stored answer reaches an SSE client within tens of
  * milliseconds"; 2 s polling waits 1 s on average). Measured per answer as the SSE client's arrival
  * time minus the answer row's created_at, which the worker stamps when it writes the row: so it
- * covers the SQL commit, the Redis publish, the web process's fan-out and the SSE write. created_at
- * has millisecond resolution (truncated), so a sample reads up to 1 ms high. Both clocks are the
- * same host's wall clock; across hosts the figure would include their clock offset.
+ * covers the SQL commit, the Redis publish, the web process's fan-out and the SSE write. The arrival
+ * is read with Date.now(), the clock created_at is stamped with: performance.timeOrigin + now()
+ * drifts from it (measured 0.05–1 ms ahead on this host, which read every sample that much high).
+ * Both stamps are whole milliseconds (truncated), so a sample is within ±1 ms, unbiased on
+ * average. Both clocks are the same host's; across hosts the figure would include their offset.
  * Shared by the end-to-end test and the benchmark command.
  */
 import { nowMs, openSseClient, type SseClient, type SseEvent } from './sse-client.js';
@@ -39,7 +41,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
 export function pushLatencyMs(event: SseEvent): number {
   const message = JSON.parse(event.data) as { createdAt?: unknown };
   if (typeof message.createdAt !== 'string') throw new Error(`event ${event.id ?? '?'} carries no createdAt`);
-  return event.receivedAt - Date.parse(message.createdAt);
+  return event.receivedAtWall - Date.parse(message.createdAt);
 }
 
 export interface PushLatencyOptions {

@@ -11,7 +11,8 @@ export interface SseEvent {
   event: string; // "message" when the stream named none
   data: string;
   id: string | undefined; // the id field of this event, if it had one
-  receivedAt: number; // epoch ms with a fractional part (performance.timeOrigin + performance.now())
+  receivedAt: number; // epoch ms with a fractional part (performance.timeOrigin + performance.now()): for intervals
+  receivedAtWall: number; // Date.now(): the clock a row's created_at is stamped with, for latencies against it
 }
 
 export interface SseClientOptions {
@@ -97,10 +98,10 @@ function createClient(req: ReturnType<typeof request>, res: IncomingMessage): Ss
     markEnded();
     for (const watcher of [...watchers]) watcher();
   };
-  const line = (text: string, receivedAt: number) => {
+  const line = (text: string, receivedAt: number, receivedAtWall: number) => {
     if (text === '') {
       if (pending.data.length > 0) {
-        events.push({ event: pending.event || 'message', data: pending.data.join('\n'), id: pending.id, receivedAt });
+        events.push({ event: pending.event || 'message', data: pending.data.join('\n'), id: pending.id, receivedAt, receivedAtWall });
         for (const watcher of [...watchers]) watcher();
       }
       pending = { event: '', data: [], id: undefined };
@@ -122,10 +123,11 @@ function createClient(req: ReturnType<typeof request>, res: IncomingMessage): Ss
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
     const receivedAt = nowMs();
+    const receivedAtWall = Date.now();
     buffer += chunk;
     const parts = buffer.split(/\r\n|\r|\n/);
     buffer = parts.pop() ?? '';
-    for (const part of parts) line(part, receivedAt);
+    for (const part of parts) line(part, receivedAt, receivedAtWall);
   });
   res.once('end', finish);
   res.once('close', finish);
