@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
+import type PgModule from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { migrateLatest } from './migrate.js';
@@ -85,6 +85,8 @@ function checkpointPeriodically(conn: SqliteConnection, intervalMs: number): voi
 
 function openPostgres(config: DatabaseConfig, url: string): Db {
   const ssl = config.DATABASE_SSL ?? config.DYNO !== undefined;
+  // Loaded only here, as knex loads it: a process on SQLite never loads the Postgres driver.
+  const pg = createRequire(import.meta.url)('pg') as typeof PgModule;
   return knexFactory({
     client: 'pg',
     connection: {
