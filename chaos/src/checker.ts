@@ -168,12 +168,17 @@ async function checkDuplicates(db: Knex, findings: Findings, note: Note): Promis
   findings.duplicated += Math.max(0, answerDuplicates - 1);
 }
 
-/** Polls until every document is final (or gone, for removal targets and where an uncertain removal may have taken it) and every removal job is final. */
+/**
+ * Polls until every document is final (or gone, for removal targets and where an uncertain removal
+ * may have taken it), every removal job is final, and so is every ingest job: an earlier revision's
+ * job whose worker was killed may still wait for its re-delivery after the document is ready.
+ */
 async function settle(client: ChaosClient, docs: DocumentRecord[], removalJobs: string[]): Promise<void> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   let open = [...docs];
   let jobs = [...removalJobs];
-  while ((open.length > 0 || jobs.length > 0) && Date.now() < deadline) {
+  let ingests = docs.flatMap((doc) => doc.ingests);
+  while ((open.length > 0 || jobs.length > 0 || ingests.length > 0) && Date.now() < deadline) {
     const stillOpen: DocumentRecord[] = [];
     for (const doc of open) {
       const reply = await client.get(`/documents/${encodeURIComponent(doc.id)}`);
@@ -185,9 +190,12 @@ async function settle(client: ChaosClient, docs: DocumentRecord[], removalJobs: 
       const job = (await client.get(`/jobs/remove/${encodeURIComponent(id)}`)).body as { status?: string } | null;
       if (!FINAL.has(job?.status ?? '')) stillRunning.push(id);
     }
+    const stillIngesting: IngestAck[] = [];
+    for (const ack of ingests) if (!FINAL.has((await documentJobStatus(client, ack)).status)) stillIngesting.push(ack);
     open = stillOpen;
     jobs = stillRunning;
-    if (open.length > 0 || jobs.length > 0) await delay(500);
+    ingests = stillIngesting;
+    if (open.length > 0 || jobs.length > 0 || ingests.length > 0) await delay(500);
   }
 }
 
