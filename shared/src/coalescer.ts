@@ -71,6 +71,15 @@ export class Coalescer<I, R> {
   }
 }
 
+/** A promise's outcome as a Settled result, never a rejection. */
+export async function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /** Item positions split so that no round names a document twice (a multi-row upsert or replace needs distinct ids). */
 export function distinctRounds(ids: readonly string[]): number[][] {
   const rounds: Array<{ ids: Set<string>; at: number[] }> = [];

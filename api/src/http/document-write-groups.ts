@@ -9,13 +9,12 @@
  * again one document at a time, so it fails only the request it must; a failed enqueue fails the
  * requests of that job (503) and the sweep still runs it, as for any acknowledged job.
  */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Config } from '../../../shared/src/config.js';
-import { Coalescer, distinctRounds, type Settled } from '../../../shared/src/coalescer.js';
+import { Coalescer, distinctRounds, settle, type Settled } from '../../../shared/src/coalescer.js';
 import { upsertPendingDocuments, type NewDocument, type SavedDocument } from '../../../shared/src/db/documents-repo.js';
-import { ingestJobId, type IngestJob } from '../../../shared/src/jobs/ingest.js';
-import type { IngestBatchJob } from '../../../shared/src/jobs/ingest-batch.js';
+import { ingestJobOf, type IngestJob } from '../../../shared/src/jobs/ingest.js';
+import { ingestBatchJobOf, type IngestBatchJob } from '../../../shared/src/jobs/ingest-batch.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { enqueueAccepted, recordAcceptedJobs } from '../../../shared/src/queue/accept-job.js';
 import type { Queues } from '../../../shared/src/queue/queues.js';
@@ -87,12 +86,15 @@ async function writeTogether(p: GroupParts, collection: string, members: SingleW
     const [first] = documents;
     const requestId = members[0]?.requestId ?? '';
     if (documents.length === 1 && first) {
-      const job = { jobId: ingestJobId(first.id, first.revision, collection), data: { collection, documentId: first.id, revision: first.revision, requestId } };
+      const job = ingestJobOf(collection, { documentId: first.id, revision: first.revision }, requestId);
       await recordAcceptedJobs(trx, p.queues.ingest, [job]);
       return { queue: 'ingest' as const, documents, job };
     }
-    const refs = documents.map((d) => ({ documentId: d.id, revision: d.revision }));
-    const job = { jobId: `ingest-batch:${randomUUID()}`, data: { collection, documents: refs, requestId } };
+    const job = ingestBatchJobOf(
+      collection,
+      documents.map((d) => ({ documentId: d.id, revision: d.revision })),
+      requestId,
+    );
     await recordAcceptedJobs(trx, p.queues['ingest-batch'], [job]);
     return { queue: 'ingest-batch' as const, documents, job, requestIds: members.map((m) => m.requestId) };
   });
@@ -107,12 +109,4 @@ async function enqueueWritten(p: GroupParts, written: Written): Promise<void> {
   const { collection } = written.job.data;
   p.logger.info('documents written together', { collection, job: written.job.jobId, documents: written.documents.length, requestIds: written.requestIds });
   await enqueueAccepted(p.queues['ingest-batch'], p.config, [written.job]);
-}
-
-async function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
 }

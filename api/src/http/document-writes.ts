@@ -8,15 +8,14 @@
  * answer: a retry gets the same documents and revisions back, and only jobs that have not ended are
  * enqueued again (a no-op while Redis still holds them).
  */
-import { randomUUID } from 'node:crypto';
 import type Queue from 'bee-queue';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { upsertPendingDocuments, type DocumentStatus } from '../../../shared/src/db/documents-repo.js';
 import { findJobRecords, outcomeOf } from '../../../shared/src/db/jobs-repo.js';
 import { ValidationError } from '../../../shared/src/errors.js';
-import { IngestJob, ingestJobId } from '../../../shared/src/jobs/ingest.js';
-import { IngestBatchJob } from '../../../shared/src/jobs/ingest-batch.js';
+import { IngestJob, ingestJobOf } from '../../../shared/src/jobs/ingest.js';
+import { IngestBatchJob, ingestBatchJobOf } from '../../../shared/src/jobs/ingest-batch.js';
 import { enqueueAccepted, recordAcceptedJobs } from '../../../shared/src/queue/accept-job.js';
 import { idempotentRequestOf, runIdempotent } from './idempotency.js';
 import { localsOf } from './request-context.js';
@@ -68,13 +67,16 @@ export async function acceptDocuments(
         inputs.map((input) => ({ ...input, requestId })),
       );
       if (kind === 'batch') {
-        const jobId = `ingest-batch:${randomUUID()}`;
-        batch.push({ jobId, data: { collection, documents: docs.map((d) => ({ documentId: d.id, revision: d.revision })), requestId } });
+        const job = ingestBatchJobOf(
+          collection,
+          docs.map((d) => ({ documentId: d.id, revision: d.revision })),
+          requestId,
+        );
+        batch.push(job);
         await recordAcceptedJobs(trx, s.queues['ingest-batch'], batch);
-        return { statusCode: 202, body: { documents: docs.map((d) => ({ ...d, job: { queue: 'ingest-batch', id: jobId } })) } };
+        return { statusCode: 202, body: { documents: docs.map((d) => ({ ...d, job: { queue: 'ingest-batch', id: job.jobId } })) } };
       }
-      for (const d of docs)
-        single.push({ jobId: ingestJobId(d.id, d.revision, collection), data: { collection, documentId: d.id, revision: d.revision, requestId } });
+      for (const d of docs) single.push(ingestJobOf(collection, { documentId: d.id, revision: d.revision }, requestId));
       await recordAcceptedJobs(trx, s.queues.ingest, single);
       return { statusCode: 202, body: { documents: docs.map((d, i) => ({ ...d, job: { queue: 'ingest', id: single[i]?.jobId } })) } };
     }),

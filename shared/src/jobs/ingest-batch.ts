@@ -6,6 +6,7 @@
  * attempt did not finish is not tried whole again: its retry hands each document to its own ingest
  * job (requeued), so one document that crashes its worker fails alone.
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import { CollectionId, Id } from '../input.js';
@@ -19,6 +20,11 @@ export const IngestBatchJob = z.strictObject({
   requestId: z.string().max(128),
 });
 export type IngestBatchJob = z.infer<typeof IngestBatchJob>;
+
+/** A new ingest-batch job for these revisions: a fresh id and its payload. */
+export function ingestBatchJobOf(collection: string, documents: IngestBatchJob['documents'], requestId: string): { jobId: string; data: IngestBatchJob } {
+  return { jobId: `ingest-batch:${randomUUID()}`, data: { collection, documents, requestId } };
+}
 
 export interface BatchItemResult {
   documentId: string;

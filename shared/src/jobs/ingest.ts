@@ -47,6 +47,11 @@ export function ingestJobId(documentId: string, revision: number, collection: st
   return collection === DEFAULT_COLLECTION ? `ingest:${documentId}:${revision}` : `ingest@${collection}:${documentId}:${revision}`;
 }
 
+/** The ingest job of one revision: its id (named by the revision) and payload. */
+export function ingestJobOf(collection: string, ref: { documentId: string; revision: number }, requestId: string): { jobId: string; data: IngestJob } {
+  return { jobId: ingestJobId(ref.documentId, ref.revision, collection), data: { collection, documentId: ref.documentId, revision: ref.revision, requestId } };
+}
+
 /** The failed ingest's document back to pending (should the enqueue fail, the sweep picks it up). */
 async function resetFailedIngest(db: Knex, ref: IngestJob): Promise<void> {
   const doc = await findDocument(db, ref.documentId, ref.collection);

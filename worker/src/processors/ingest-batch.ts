@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { BatchItemResult, IngestBatchJob, IngestBatchResult } from '../../../shared/src/jobs/ingest-batch.js';
-import { ingestJobId, type IngestJob } from '../../../shared/src/jobs/ingest.js';
+import { ingestJobOf } from '../../../shared/src/jobs/ingest.js';
 import { replaceChunksOfDocuments, type NewChunk } from '../../../shared/src/db/chunks-repo.js';
 import { claimRevisionsForIndexing, markDocumentFailed, type ClaimedRevision } from '../../../shared/src/db/documents-repo.js';
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
@@ -65,11 +65,10 @@ async function splitIntoIngestJobs(
   { logger, attempt, saveOutcome }: JobContext<IngestBatchResult>,
 ): Promise<IngestBatchResult> {
   const { collection, requestId } = job;
-  const split = job.documents.map(({ documentId, revision }) => {
-    const jobId = ingestJobId(documentId, revision, collection);
-    const data: IngestJob = { collection, documentId, revision, requestId };
-    const item: BatchItemResult = { documentId, revision, status: 'requeued', chunks: 0, job: { queue: 'ingest', id: jobId } };
-    return { jobId, data, item };
+  const split = job.documents.map((ref) => {
+    const ingest = ingestJobOf(collection, ref, requestId);
+    const item: BatchItemResult = { ...ref, status: 'requeued', chunks: 0, job: { queue: 'ingest', id: ingest.jobId } };
+    return { ...ingest, item };
   });
   const result: IngestBatchResult = { documents: split.map((d) => d.item) };
   await s.db.transaction(async (trx) => {

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import { replaceChunksOfDocuments, type CommitGenerations, type NewChunk, type ReplaceOutcome } from '../../../shared/src/db/chunks-repo.js';
 import { claimRevisionsForIndexing, type ClaimedRevision } from '../../../shared/src/db/documents-repo.js';
 import { logWriteTransaction } from '../../../shared/src/db/write-transaction.js';
-import { Coalescer, distinctRounds, type Settled } from '../../../shared/src/coalescer.js';
+import { Coalescer, distinctRounds, settle, type Settled } from '../../../shared/src/coalescer.js';
 import type { CollectionIndexes } from '../vectors/collection-indexes.js';
 import type { CommitAnnouncements } from '../commit-announcements.js';
 
@@ -75,7 +75,7 @@ async function commitGroup(p: IngestGroupParts, items: GroupedCommit[]): Promise
   } catch (error) {
     if (items.length === 1) throw error;
     results = [];
-    for (const item of items) results.push(await settled(commitTogether(p.db, [item])));
+    for (const item of items) results.push(await settle(commitOne(p.db, item)));
   }
   const [first] = items;
   if (first && results.some((r) => r.ok && r.value.status === 'replaced')) {
@@ -109,11 +109,8 @@ async function commitTogether(db: Knex, items: GroupedCommit[]): Promise<Replace
   });
 }
 
-async function settled<T>(promise: Promise<T[]>): Promise<Settled<T>> {
-  try {
-    const [value] = await promise;
-    return value === undefined ? { ok: false, error: new Error('commit gave no outcome') } : { ok: true, value };
-  } catch (error) {
-    return { ok: false, error };
-  }
+async function commitOne(db: Knex, item: GroupedCommit): Promise<ReplaceOutcome> {
+  const [outcome] = await commitTogether(db, [item]);
+  if (outcome === undefined) throw new Error('commit gave no outcome');
+  return outcome;
 }
