@@ -181,11 +181,17 @@ describe('answers match the OpenAPI description', () => {
       what: 'a heartbeat with the collection',
     });
     check('getCollection', await client.get(c), 200);
-    // sent together, so the second arrives while the first's build is certainly under way (a small collection's takes milliseconds)
-    const reindexes = await Promise.all([client.post(`${c}/reindex`, { embedder: 'builtin:128' }), client.post(`${c}/reindex`, { embedder: 'builtin:128' })]);
-    const [started, refused] = reindexes[0].status === 202 ? reindexes : [reindexes[1], reindexes[0]];
-    check('reindexCollection', started, 202);
-    check('reindexCollection', refused, 409);
+    // Sent together, so the second arrives while the first's build is under way; a small
+    // collection's build takes milliseconds and can end first, so the pair is sent again until one
+    // is refused (each pair that both started is two generations in turn).
+    for (let round = 1; ; round++) {
+      const reindexes = await Promise.all([client.post(`${c}/reindex`, { embedder: 'builtin:128' }), client.post(`${c}/reindex`, { embedder: 'builtin:128' })]);
+      const [started, other] = reindexes[0].status === 202 ? reindexes : [reindexes[1], reindexes[0]];
+      check('reindexCollection', started, 202);
+      if (other.status === 202 && round < 5) continue;
+      check('reindexCollection', other, 409);
+      break;
+    }
     check('reindexCollection', await client.post(`${c}/reindex`, { embedder: 'word2vec' }), 400);
     check('reindexCollection', await client.post('/collections/nope/reindex', { embedder: 'builtin' }), 404);
     const session = bodyOf<{ id: string }>(check('createSessionInCollection', await client.post(`${c}/chat/sessions`, { title: 'wax' }), 201)).id;
