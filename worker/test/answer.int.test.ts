@@ -206,6 +206,7 @@ describe('the answer processor', () => {
     assert.deepEqual(stages.slice(0, 2), ['retrieving', 'generating']);
     const deltas = eventsOf(h, question, 'delta').map((e) => (e.type === 'delta' ? e.text : ''));
     assert.equal(deltas.join(''), reply.content);
+    assert.equal(deltas.length, 1, 'the extractive answer comes in one burst: one delta event');
     const order = h.observed.map((o) => o.event.type);
     assert.ok(order.lastIndexOf('delta') < order.indexOf('message'), 'deltas come before the stored message');
   });
@@ -316,6 +317,7 @@ describe('the answer processor', () => {
   it('streams the Ollama answer token by token and stores it whole with the model name', async () => {
     const h = await withOllama();
     await h.seed('hive', HONEY, {}, 'Hive notes');
+    await ollama.setBehaviour({ tokenDelayMs: 5 }); // tokens apart, as a model makes them: each its own delta
     const before = ollama.requests.length;
     const { question, job } = await h.ask('Where do bees keep honey?');
     const result = await h.run(job);

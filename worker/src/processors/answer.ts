@@ -22,6 +22,7 @@ import type { AnswerSource } from '../../../shared/src/db/answer-sources-repo.js
 import type { Passage } from '../answerers/answerer.js';
 import type { Services } from '../services.js';
 import type { JobContext } from './job-context.js';
+import { answerDeltas } from './answer-deltas.js';
 
 type AnswerServices = Pick<Services, 'config' | 'db' | 'indexes' | 'answerer' | 'events' | 'logger'>;
 
@@ -161,7 +162,7 @@ interface GenerateInput {
   cancel: () => void;
 }
 
-/** Retrieval and generation, with progress events every ANSWER_PROGRESS_INTERVAL_MS while it runs. */
+/** Retrieval and generation, with progress events every ANSWER_PROGRESS_INTERVAL_MS while it runs and the text as deltas (answer-deltas.ts). */
 async function generateReply(s: AnswerServices, input: GenerateInput): Promise<Reply> {
   const { question, job, jobId, attempt, logger, signal } = input;
   const started = performance.now();
@@ -172,6 +173,7 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<R
     publishQuietly(s, logger, question.sessionId, { type: 'progress', ...ref, stage, elapsedMs: Math.round(performance.now() - started) });
   };
   // The ticker also re-reads the cancel flag, in case the cancel's pub/sub message was lost.
+  const deltas = answerDeltas((index, text) => publishQuietly(s, logger, question.sessionId, { type: 'delta', ...ref, index, text }));
   const ticker = setInterval(() => {
     progress();
     void input.isCancelRequested().then((isSet) => isSet && input.cancel());
@@ -182,9 +184,8 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<R
     const retrieved = performance.now();
     stage = 'generating';
     progress();
-    let index = 0;
-    const onDelta = (text: string) => publishQuietly(s, logger, question.sessionId, { type: 'delta', ...ref, index: index++, text });
-    const answer = await s.answerer.answer({ question: question.content, passages, signal, onDelta });
+    const answer = await s.answerer.answer({ question: question.content, passages, signal, onDelta: (text) => deltas.push(text) });
+    deltas.flush();
     const generated = performance.now();
     const citations = checkCitations(answer.content, passages.length);
     if (citations.invalid.length > 0) logger.warn('answer cites sources it was not given', { replyTo: question.id, ...citations });
@@ -204,6 +205,7 @@ async function generateReply(s: AnswerServices, input: GenerateInput): Promise<R
       },
     };
   } finally {
+    deltas.flush(); // a failed attempt's partial text goes out before its error event
     clearInterval(ticker);
   }
 }
