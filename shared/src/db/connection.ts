@@ -6,6 +6,7 @@
  * The WAL is checkpointed on a timer (SQLITE_CHECKPOINT_INTERVAL_MS), not by commits: an automatic
  * checkpoint runs inside the COMMIT that crosses its size, holding the write lock while it copies
  * and syncs, and with readers keeping the WAL from restarting every later commit would try again.
+ * Each connection prepares a statement once per text (statement-cache.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ import type PgModule from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { migrateLatest } from './migrate.js';
+import { cacheStatements, type PreparingConnection } from './statement-cache.js';
 import { dialectOf } from './where.js';
 
 export type Db = Knex;
@@ -51,6 +53,7 @@ function openSqlite({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: synchronous, SQLITE
         conn.pragma('foreign_keys = ON');
         conn.pragma(`synchronous = ${synchronous}`);
         conn.pragma('wal_autocheckpoint = 0');
+        cacheStatements(conn);
         checkpointPeriodically(conn, checkpointMs);
         done(null, conn);
       },
@@ -58,7 +61,7 @@ function openSqlite({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: synchronous, SQLITE
   });
 }
 
-interface SqliteConnection {
+interface SqliteConnection extends PreparingConnection {
   pragma(source: string): unknown;
   readonly open: boolean;
 }
