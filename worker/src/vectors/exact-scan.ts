@@ -2,9 +2,9 @@
  * Exact filtered search (DESIGN.md §5): an allowed set below FILTER_EXACT_MAX_IDS is scored by
  * cosine over every member instead of walking HNSW with a filter. hnswlib's getPoint costs ~60 µs a
  * call, so the members are ranked from int8 copies kept beside the index (QuantisedVectors), and
- * the best of them are rescored in float32 from the chunks table, one query per search: every
- * candidate whose approximate score plus its error bound reaches the k-th exact score is rescored,
- * so the top k and their scores are those of a float32 scan of every member.
+ * those that can still be in the top k given each copy's error bound (usually little more than k)
+ * are rescored in float32 from the chunks table, one query per search, so the top k and their
+ * scores are those of a float32 scan of every member.
  * Copies follow the live labels; after a checkpoint load (whose vectors this process never saw)
  * they are copied from SQL in the background, and any still missing are read once, on demand.
  */
@@ -22,7 +22,7 @@ interface Candidate {
 }
 
 const COPY_BATCH = 1_000;
-const RESCORE_FACTOR = 4; // the first rescore takes the best RESCORE_FACTOR × k by approximate score ...
+const RESCORE_FACTOR = 4; // short of k after the first rescore, the next batches take RESCORE_FACTOR × k candidates ...
 const RESCORE_MARGIN = 16; // ... and at least k + this many
 
 export class ExactScan {
@@ -46,19 +46,32 @@ export class ExactScan {
     this.vectors.delete(label);
   }
 
-  /** Exact cosine top-k of `ids` (live labels); ties go to the lower chunk id, deterministically. */
+  /**
+   * Exact cosine top-k of `ids` (live labels); ties go to the lower chunk id, deterministically.
+   * Only candidates that can reach the top k are rescored: the k best lower bounds (approximate −
+   * bound) put a floor under the k-th exact score, and a candidate whose upper bound (approximate +
+   * bound) is below it cannot be in the top k. Rows deleted meanwhile can leave fewer than k; the
+   * rest are then rescored in rank order, as many as can still reach the k-th score.
+   */
   async top(vector: number[], k: number, ids: readonly number[], isLive: IsLive): Promise<SearchHitId[]> {
     const query = Float32Array.from(normalise(vector));
     await this.copyMissing(ids, isLive);
-    const ranked = this.rankApproximately(query, ids);
-    const firstCount = Math.max(RESCORE_FACTOR * k, k + RESCORE_MARGIN);
-    let hits = await this.rescore(query, ranked.slice(0, firstCount));
-    let rest = ranked.slice(firstCount);
+    const candidates = this.scoreApproximately(query, ids);
+    const floor = kthLargest(
+      candidates.map((c) => c.approximate - c.bound),
+      k,
+    );
+    let hits = await this.rescore(
+      query,
+      candidates.filter((c) => c.approximate + c.bound >= floor),
+    );
+    let rest = hits.length >= k ? [] : candidates.filter((c) => c.approximate + c.bound < floor).sort(byApproximateThenId);
+    const batchSize = Math.max(RESCORE_FACTOR * k, k + RESCORE_MARGIN);
     while (rest.length > 0) {
-      const floor = hits.length >= k ? kthScore(hits, k) : Number.NEGATIVE_INFINITY;
-      // Short of k (rows deleted meanwhile): the next batch in rank order; else every candidate that could still reach the floor.
-      const batch = floor === Number.NEGATIVE_INFINITY ? rest.slice(0, firstCount) : rest.filter((c) => c.approximate + c.bound >= floor);
-      rest = floor === Number.NEGATIVE_INFINITY ? rest.slice(firstCount) : [];
+      const kth = hits.length >= k ? kthScore(hits, k) : Number.NEGATIVE_INFINITY;
+      // Short of k: the next batch in rank order; else every candidate that could still reach the k-th score.
+      const batch = kth === Number.NEGATIVE_INFINITY ? rest.slice(0, batchSize) : rest.filter((c) => c.approximate + c.bound >= kth);
+      rest = kth === Number.NEGATIVE_INFINITY ? rest.slice(batchSize) : [];
       hits = hits.concat(await this.rescore(query, batch));
     }
     return hits.sort(byScoreThenId).slice(0, k);
@@ -88,14 +101,14 @@ export class ExactScan {
     for (const row of await readEmbeddings(this.db, missing)) if (isLive(row.id)) this.keep(row.id, row.embedding);
   }
 
-  /** The copied members of `ids`, best approximate score first (ties: lower chunk id). */
-  private rankApproximately(query: Float32Array, ids: readonly number[]): Candidate[] {
-    const ranked: Candidate[] = [];
+  /** The copied members of `ids` with their approximate scores, in the order given. */
+  private scoreApproximately(query: Float32Array, ids: readonly number[]): Candidate[] {
+    const candidates: Candidate[] = [];
     for (const chunkId of ids) {
       const approximate = this.vectors.approximate(query, chunkId);
-      if (!Number.isNaN(approximate)) ranked.push({ chunkId, approximate, bound: this.vectors.bound(chunkId) });
+      if (!Number.isNaN(approximate)) candidates.push({ chunkId, approximate, bound: this.vectors.bound(chunkId) });
     }
-    return ranked.sort((a, b) => b.approximate - a.approximate || a.chunkId - b.chunkId);
+    return candidates;
   }
 
   /** Exact scores of `candidates` from their float32 embeddings in the chunks table; rows deleted meanwhile drop out. */
@@ -118,6 +131,16 @@ function decodeInto(blob: Uint8Array, out: Float32Array): Float32Array {
 
 function byScoreThenId(a: SearchHitId, b: SearchHitId): number {
   return b.score - a.score || a.chunkId - b.chunkId;
+}
+
+function byApproximateThenId(a: Candidate, b: Candidate): number {
+  return b.approximate - a.approximate || a.chunkId - b.chunkId;
+}
+
+/** The k-th largest value, or −∞ when there are fewer than k. */
+function kthLargest(values: readonly number[], k: number): number {
+  if (values.length < k) return Number.NEGATIVE_INFINITY;
+  return Float64Array.from(values).sort()[values.length - k] ?? Number.NEGATIVE_INFINITY;
 }
 
 function kthScore(hits: readonly SearchHitId[], k: number): number {

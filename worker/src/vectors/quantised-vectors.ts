@@ -72,10 +72,10 @@ export class QuantisedVectors {
   approximate(query: Float32Array, label: number): number {
     const slot = this.slotOf.get(label);
     if (slot === undefined) return Number.NaN;
-    const codes = this.codes;
-    const base = slot * this.dimension;
+    const { codes, dimension } = this;
+    const base = slot * dimension;
     let dotProduct = 0;
-    for (let i = 0; i < this.dimension; i++) dotProduct += (query[i] ?? 0) * (codes[base + i] ?? 0);
+    for (let i = 0; i < dimension; i++) dotProduct += (query[i] ?? 0) * (codes[base + i] ?? 0);
     return dotProduct * (this.scales[slot] ?? 0);
   }
 
