@@ -129,6 +129,30 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('VectorIndex from a checkpoint of an empty index', () => {
+  let fx: IndexFixture;
+  before(async () => {
+    fx = await openIndexFixture('sqlite');
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  // hnswlib reads an empty index file back with a capacity of 0: the first vector after it must still fit.
+  it('takes the vectors committed after it, and finds them', async () => {
+    const empty = await fx.openIndex();
+    assert.equal(empty.size, 0);
+    await empty.checkpoint();
+    const restarted = await fx.openIndex();
+    assert.equal(restarted.startup.source, 'checkpoint');
+    for (let i = 0; i < 3; i++) await fx.seed(`after-empty-${i}`, docText(i));
+    await restarted.sync();
+    assert.equal(restarted.size, 3);
+    const [vector] = await fx.embedder.embed([uniqueWord(1)]);
+    assert.ok((restarted.search(vector ?? [], 3)[0]?.chunkId ?? 0) > 0);
+  });
+});
+
 describe('VectorIndex start-up with damaged checkpoints', () => {
   let fx: IndexFixture;
   const dir = () => path.join(fx.dataDir, 'damaged');

@@ -13,6 +13,7 @@ export type Hnsw = InstanceType<typeof hnswlib.HierarchicalNSW>;
 export type GraphConfig = Pick<IndexConfig, 'HNSW_M' | 'HNSW_EF_CONSTRUCTION' | 'HNSW_EF_SEARCH'>;
 
 export const SPACE = 'cosine';
+const MIN_GROWN_CAPACITY = 1_024;
 
 export class VectorGraph {
   private readonly live: Set<number>; // labels present and not marked deleted
@@ -95,9 +96,15 @@ export class VectorGraph {
     await this.hnsw.writeIndex(file);
   }
 
+  /**
+   * Doubles the capacity, from at least MIN_GROWN_CAPACITY: hnswlib reads an empty index file back
+   * with a capacity of 0 (its loadIndex keeps the saved capacity only when there are elements), and
+   * doubling 0 asks for no memory, which hnswlib reports as "Not enough memory".
+   */
   private grow(): void {
     const from = this.capacity;
-    this.hnsw.resizeIndex(from * 2);
-    this.logger.info('index capacity grown', { from, to: from * 2 });
+    const to = Math.max(from * 2, MIN_GROWN_CAPACITY);
+    this.hnsw.resizeIndex(to);
+    this.logger.info('index capacity grown', { from, to });
   }
 }
