@@ -7,7 +7,8 @@
  * document ready. Figures: crashes caused by the one job, time to fail it, other documents lost and
  * their latency and throughput against a baseline run without the poison. Then the poison document
  * comes in a batch: the batch's retry splits it into one ingest job per document, and only the
- * poison document ends failed.
+ * poison document ends failed. Last, the poison document and innocent ones run at once in one worker:
+ * a job that ran before runs alone, so the innocent ones end ready after at most one lost attempt.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -116,11 +117,11 @@ describe('a poison job that kills its worker every time', () => {
   });
 
   it('splits a batch whose attempt crashed into one ingest job per document, so only the poison document fails', async (t) => {
-    // The crash switch again, one ingest job at a time per worker: a crash then takes no other job
-    // of the split batch with it, so each document's fate is its own job's.
+    // The crash switch again, at the default INGEST_CONCURRENCY: the split batch's jobs run at once,
+    // and a job that ran before runs alone, so each document's fate is its own job's.
     await Promise.all([...plain.splice(0).map((w) => w.close()), ...supervised.map((w) => w.stop())]);
     const crashesBefore = supervised.reduce((n, w) => n + w.crashes.length, 0);
-    await Promise.all(supervised.map((w) => w.start({ ...env, COLMEIA_TEST_ABORT_MARKER: MARKER, INGEST_CONCURRENCY: '1', STALL_INTERVAL_MS: '500' })));
+    await Promise.all(supervised.map((w) => w.start({ ...env, COLMEIA_TEST_ABORT_MARKER: MARKER, STALL_INTERVAL_MS: '500' })));
 
     const tag = `batch-${randomUUID().slice(0, 8)}`;
     const poisonId = `${tag}-poison`;
@@ -168,6 +169,49 @@ describe('a poison job that kills its worker every time', () => {
       documents.map((d) => (d.id === poisonId ? [d.id, 'failed', 'gave_up'] : [d.id, 'searchable', undefined])),
     );
     reportFigure(t, 'poison_batch', { documents: documents.length, crashes, time_to_settle_ms: Date.now() - started });
+  });
+
+  it('runs a job whose worker died again alone, so the jobs that died beside the poison one use no more of their attempts', async (t) => {
+    // One worker, many ingest jobs at once (the default INGEST_CONCURRENCY): the innocent jobs in
+    // flight die with the poison one, and after each restart all of them are delivered again together.
+    await Promise.all(supervised.map((w) => w.stop()));
+    const [only] = supervised;
+    assert.ok(only);
+    const crashesBefore = only.crashes.length;
+    await only.start({ ...env, COLMEIA_TEST_ABORT_MARKER: MARKER, STALL_INTERVAL_MS: '500' });
+
+    const tag = `alone-${randomUUID().slice(0, 8)}`;
+    const innocentIds = [0, 1, 2, 3, 4, 5].map((i) => `${tag}-${i}`);
+    const poisonId = `${tag}-poison`;
+    const started = Date.now();
+    // An Idempotency-Key makes each write its own transaction and its own ingest job.
+    const post = (id: string, text: string) => client.request('POST', '/documents', { id, text }, { 'Idempotency-Key': `${id}-key` });
+    const replies = await Promise.all([
+      ...innocentIds.map((id) => post(id, documentText(id, 20_000))),
+      post(poisonId, `${documentText(poisonId, 1_500)} ${MARKER}`),
+    ]);
+    for (const reply of replies) assert.equal(reply.status, 202, reply.text);
+
+    const settled = await waitForSettled(client, [...innocentIds, poisonId], 60_000);
+    assert.equal(settled.get(poisonId)?.status, 'failed', JSON.stringify(settled.get(poisonId)));
+    assert.match(settled.get(poisonId)?.error ?? '', new RegExp(`gave up after ${JOB_ATTEMPTS} attempts`));
+    for (const id of innocentIds) assert.equal(settled.get(id)?.status, 'ready', `${id}: ${JSON.stringify(settled.get(id))}`);
+    const crashes = only.crashes.length - crashesBefore;
+    assert.equal(crashes, JOB_ATTEMPTS, 'only the poison job crashed the worker, once per attempt of its own');
+    const innocentJobs = replies.slice(0, innocentIds.length).map((reply) => (reply.body as { job: { id: string } }).job.id);
+    const attempts = await Promise.all(innocentJobs.map(async (id) => (await client.job('ingest', id)).attempts));
+    assert.ok(
+      attempts.every((n) => n <= 2),
+      `an innocent job loses at most the attempt it ran beside the poison one: ${attempts.join(', ')}`,
+    );
+    const waitedAlone = only.history.flatMap((proc) => proc.lines).filter((line) => line.includes('waits to run alone')).length;
+    assert.ok(waitedAlone > 0, 'the jobs delivered again waited for a turn alone');
+    reportFigure(t, 'poison_alone', {
+      crashes,
+      innocent_attempts_max: Math.max(...attempts),
+      waited_alone: waitedAlone,
+      time_to_settle_ms: Date.now() - started,
+    });
   });
 });
 

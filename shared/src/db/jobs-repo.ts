@@ -83,11 +83,14 @@ export interface AttemptRef {
   queue: string;
   jobId: string;
   requestId: string;
+  /** Count the attempt only if it is the job's first; a later one is reported (counted: false) and not written. */
+  isFirstOnly?: boolean;
 }
 
 export interface ClaimedAttempt {
   attempt: number; // this attempt's number: 1 for the first
   endedAs: OutcomeStatus | undefined; // the job had ended before (a duplicate delivery): it is not run again
+  counted: boolean; // false only for an isFirstOnly claim of a job that ran before: `attempt` is the number it would take
 }
 
 /** Counts one more attempt of the job before it starts (claimJobAttempts for one job). */
@@ -100,7 +103,8 @@ export async function claimJobAttempt(db: Knex, ref: AttemptRef): Promise<Claime
 /**
  * Counts one more attempt of each job before it starts, in one transaction (jobs that start
  * together take the write lock once), in order: a job named twice counts two attempts. Returns each
- * attempt's number and the job's status before it, in input order.
+ * attempt's number and the job's status before it, in input order. A ref marked isFirstOnly is
+ * counted only when no attempt of its job was counted before (retry-isolation.ts).
  */
 export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): Promise<ClaimedAttempt[]> {
   const now = nowMs();
@@ -110,7 +114,13 @@ export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): P
     // overlapping jobs (a stalled job delivered again) cannot deadlock on Postgres.
     const order = refs.map((ref, at) => ({ ref, at })).sort((a, b) => compareRefs(a.ref, b.ref) || a.at - b.at);
     for (const { ref, at } of order) {
-      const before = (await trx('jobs').select('status').where({ queue: ref.queue, job_id: ref.jobId }).first()) as { status: JobRecordStatus } | undefined;
+      const before = (await trx('jobs').select('status', 'attempts').where({ queue: ref.queue, job_id: ref.jobId }).first()) as
+        { status: JobRecordStatus; attempts: number } | undefined;
+      const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
+      if (ref.isFirstOnly && before && before.attempts > 0 && endedAs === undefined) {
+        claimed[at] = { attempt: Number(before.attempts) + 1, endedAs, counted: false };
+        continue;
+      }
       const rows: Array<{ attempts: number }> = await trx('jobs')
         .insert({ queue: ref.queue, job_id: ref.jobId, status: 'active', attempts: 1, request_id: ref.requestId, updated_at: now })
         .onConflict(['queue', 'job_id'])
@@ -122,8 +132,7 @@ export async function claimJobAttempts(db: Knex, refs: readonly AttemptRef[]): P
         .returning(['attempts']);
       const [row] = rows;
       if (!row) throw new Error(`attempt of job ${ref.queue}/${ref.jobId} was not counted`);
-      const endedAs = before && !UNFINISHED.includes(before.status) ? (before.status as OutcomeStatus) : undefined;
-      claimed[at] = { attempt: row.attempts, endedAs };
+      claimed[at] = { attempt: row.attempts, endedAs, counted: true };
     }
     return claimed;
   });

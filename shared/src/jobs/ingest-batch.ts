@@ -46,6 +46,7 @@ export const ingestBatchQueue = defineQueue<'ingest-batch', IngestBatchJob, Inge
   policy: acknowledgedJobPolicy(
     (c) => c.INGEST_TIMEOUT_MS,
     (c) => c.INGEST_CONCURRENCY,
+    { isRetryIsolated: true }, // one ingest that kills its worker must not use up the attempts of those beside it
   ),
   retry: { isAllowed: true, prepare: (s, failed) => resetFailedDocuments(s.db, failed.data) },
   outcomeStatus: succeeded,

@@ -29,6 +29,7 @@ export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
   policy: acknowledgedJobPolicy(
     (c) => c.INGEST_TIMEOUT_MS,
     (c) => c.INGEST_CONCURRENCY,
+    { isRetryIsolated: true }, // one ingest that kills its worker must not use up the attempts of those beside it
   ),
   retry: { isAllowed: true, prepare: (s, failed) => resetFailedIngest(s.db, failed.data) },
   outcomeStatus: succeeded,

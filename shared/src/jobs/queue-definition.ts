@@ -25,6 +25,8 @@ export interface QueuePolicy {
   isAttemptCapped: boolean;
   /** The outcome is stored in SQL, where GET /jobs reads it after the job left Redis. */
   isOutcomeStored: boolean;
+  /** An attempt-capped job that ran before runs alone among this worker's jobs of such queues (worker/src/processors/retry-isolation.ts). */
+  isRetryIsolated: boolean;
   outcomeLogLevel: 'info' | 'debug'; // of the line that ends each job
 }
 
@@ -68,9 +70,14 @@ export const succeeded = (): OutcomeStatus => 'succeeded';
 /**
  * The policy of a job a client is answered 202 for and may ask about later (ingest, remove,
  * answer): JOB_ATTEMPTS attempts with jittered back-off from JOB_BACKOFF_MS, counted in SQL, the
- * outcome stored there; only its timeout and concurrency settings are its own.
+ * outcome stored there; only its timeout and concurrency settings are its own, and whether its
+ * retries run alone (the ingest queues: many of their jobs run at once, and they are short).
  */
-export function acknowledgedJobPolicy(timeoutMs: (config: Config) => number, concurrency: (config: Config) => number): QueuePolicy {
+export function acknowledgedJobPolicy(
+  timeoutMs: (config: Config) => number,
+  concurrency: (config: Config) => number,
+  options: { isRetryIsolated?: boolean } = {},
+): QueuePolicy {
   return {
     timeoutMs,
     concurrency,
@@ -79,6 +86,7 @@ export function acknowledgedJobPolicy(timeoutMs: (config: Config) => number, con
     isAwaited: false,
     isAttemptCapped: true,
     isOutcomeStored: true,
+    isRetryIsolated: options.isRetryIsolated ?? false,
     outcomeLogLevel: 'info',
   };
 }

@@ -50,6 +50,7 @@ export const searchQueue = defineQueue<'search', SearchJob, SearchResult>({
     isAwaited: true,
     isAttemptCapped: false,
     isOutcomeStored: false,
+    isRetryIsolated: false,
     outcomeLogLevel: 'debug', // the web's request line is a search's info line; the hot path stays light
   },
   retry: { isAllowed: false, reason: 'search jobs are not retried: search again' },

@@ -3,7 +3,8 @@
  * is handled alike, by its queue's definition (shared/src/jobs/<queue>.ts): the payload is parsed (a
  * malformed one fails without retry); where the queue caps attempts, the attempt is counted in SQL
  * before it starts (the attempts of jobs that start together in one transaction, attempt-ledger.ts),
- * so a job that keeps killing its worker ends instead of being re-run forever; the
+ * so a job that keeps killing its worker ends instead of being re-run forever, and in the ingest
+ * queues a job that ran before runs alone, so it takes no other job down with it (retry-isolation.ts); the
  * logger carries queue, job id and request id; an AppError becomes {ok:false} and ends the job;
  * anything else is rethrown for a retry. When a job will not be tried again, its queue's give-up
  * handler runs and the failure is stored. Each queue also gets its periodic stall check (without
@@ -16,28 +17,41 @@ import { serializeError, type Logger } from '../../../shared/src/logger.js';
 import { publicMessage } from '../../../shared/src/public-message.js';
 import type { JobResult, QueueDefinition } from '../../../shared/src/jobs/queue-definition.js';
 import { QUEUES, QUEUE_NAMES } from '../../../shared/src/jobs/queue-table.js';
-import { saveJobOutcome } from '../../../shared/src/db/jobs-repo.js';
+import { saveJobOutcome, type AttemptRef, type ClaimedAttempt, type OutcomeStatus } from '../../../shared/src/db/jobs-repo.js';
 import { writeJobProgress, type JobProgress } from '../../../shared/src/queue/job-progress.js';
 import type { JobOutcome } from '../job-stats.js';
 import type { Services } from '../services.js';
 import { createAttemptLedger, type AttemptLedger } from './attempt-ledger.js';
 import type { JobContext } from './job-context.js';
+import { RetryIsolation, type LeaveTurn } from './retry-isolation.js';
 import { PROCESSORS } from './processor-table.js';
 
 type Payload = { requestId: string };
 type AnyDefinition = QueueDefinition<string, Payload, unknown>;
 type AnyProcessor = (services: Services, job: Payload, context: JobContext) => Promise<unknown>;
 
-const FIRST_ATTEMPT = { attempt: 1, endedAs: undefined };
+/** How a job's attempts are counted and when it may run: the attempt ledger, and the turns of queues whose retries run alone. */
+interface Attempts {
+  ledger: AttemptLedger;
+  isolation: RetryIsolation;
+}
+
+interface Turn {
+  attempt: number;
+  endedAs: OutcomeStatus | undefined;
+  leave: LeaveTurn;
+}
+
+const FREE_TURN: Turn = { attempt: 1, endedAs: undefined, leave: () => undefined };
 
 export function registerProcessors(services: Services): void {
-  const attempts = createAttemptLedger(services.db);
+  const attempts = { ledger: createAttemptLedger(services.db), isolation: new RetryIsolation() };
   for (const name of QUEUE_NAMES) {
     bind(services, attempts, services.queues[name] as unknown as Queue<Payload>, QUEUES[name], PROCESSORS[name] as unknown as AnyProcessor);
   }
 }
 
-function bind(services: Services, attempts: AttemptLedger, queue: Queue<Payload>, definition: AnyDefinition, processor: AnyProcessor): void {
+function bind(services: Services, attempts: Attempts, queue: Queue<Payload>, definition: AnyDefinition, processor: AnyProcessor): void {
   const { name, policy } = definition;
   queue.on('error', (err) => services.logger.warn('queue error', { queue: name, err: serializeError(err) }));
   queue.on('stalled', (jobId) => {
@@ -61,7 +75,7 @@ function bind(services: Services, attempts: AttemptLedger, queue: Queue<Payload>
 /** One attempt of one job, under its queue's policy. */
 async function runAttempt(
   services: Services,
-  attempts: AttemptLedger,
+  attempts: Attempts,
   definition: AnyDefinition,
   processor: AnyProcessor,
   job: Queue.Job<Payload>,
@@ -77,8 +91,9 @@ async function runAttempt(
   const data = parsed.data;
   const logger = services.logger.child({ queue: name, jobId: job.id, requestId: data.requestId });
   const maxAttempts = policy.attempts(services.config);
-  const { attempt, endedAs } = policy.isAttemptCapped ? await attempts.claim({ queue: name, jobId: job.id, requestId: data.requestId }) : FIRST_ATTEMPT;
+  const { attempt, endedAs, leave } = await takeTurn(attempts, policy, { queue: name, jobId: job.id, requestId: data.requestId }, logger);
   if (endedAs !== undefined) {
+    leave();
     logger.info('job already ended; a duplicate delivery is not run again', { endedAs });
     return { ok: true, value: null };
   }
@@ -104,6 +119,35 @@ async function runAttempt(
     await giveUp(services, definition, job.id, data, err, Math.min(attempt, maxAttempts));
     logger.info('job failed', { code: err.code, message: err.message, durationMs: durationMs() });
     return jobFailure(err);
+  } finally {
+    leave();
+  }
+}
+
+/**
+ * The attempt counted, once the job may run. A queue that caps attempts counts it in SQL; one whose
+ * retries run alone first takes a shared turn and counts the attempt only if it is the job's first,
+ * else gives the turn back and waits for one alone, then counts it (retry-isolation.ts).
+ */
+async function takeTurn(attempts: Attempts, policy: AnyDefinition['policy'], ref: AttemptRef, logger: Logger): Promise<Turn> {
+  if (!policy.isAttemptCapped) return FREE_TURN;
+  if (!policy.isRetryIsolated) return { ...(await attempts.ledger.claim(ref)), leave: FREE_TURN.leave };
+  const shared = await attempts.isolation.shareTurn();
+  const first = await countedOrLeave(attempts.ledger.claim({ ...ref, isFirstOnly: true }), shared);
+  if (first.counted) return { ...first, leave: shared };
+  shared();
+  logger.info('job ran before; its attempt waits to run alone in this worker', { attempt: first.attempt });
+  const alone = await attempts.isolation.aloneTurn();
+  return { ...(await countedOrLeave(attempts.ledger.claim(ref), alone)), leave: alone };
+}
+
+/** The claim's answer; the turn is given back when the claim fails (the job is then retried by the queue). */
+async function countedOrLeave(claim: Promise<ClaimedAttempt>, leave: LeaveTurn): Promise<ClaimedAttempt> {
+  try {
+    return await claim;
+  } catch (err) {
+    leave();
+    throw err;
   }
 }
 
