@@ -205,7 +205,7 @@ function messageRoutes(chat: ChatSchemas, sessionParams: SessionParams): RouteSp
         'Last-Event-ID': { description: 'resume after this message id (EventSource sends it when it reconnects); wins over ?after=', schema: MessageCursor },
       },
       description:
-        'Events: `message` (a stored message as in GET …/messages; SSE id = message id), `delta` ({replyTo, jobId, attempt, index, text}: answer tokens), `progress` ({replyTo, jobId, attempt, stage, elapsedMs}), `error` ({replyTo, jobId, attempt, code, message, willRetry}); a comment line at least every SSE_HEARTBEAT_MS. EventSource cannot send headers: pass the key as ?access_token=.',
+        'Events: `message` (a stored message as in GET …/messages; SSE id = message id), `delta` ({replyTo, jobId, attempt, index, text}: the answer text as it is made, what comes within one event-loop turn in one event; the deltas of an attempt join to its stored answer), `progress` ({replyTo, jobId, attempt, stage, elapsedMs}), `error` ({replyTo, jobId, attempt, code, message, willRetry}); a comment line at least every SSE_HEARTBEAT_MS. EventSource cannot send headers: pass the key as ?access_token=.',
       responses: {
         200: ok('an event stream', R.TextBody, 'retry: 2000\n\nid: 42\nevent: message\ndata: {"id":42,"role":"assistant",…}\n\n', 'text/event-stream'),
         ...errors(400, 401, 404, 429),
