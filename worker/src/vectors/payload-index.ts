@@ -102,8 +102,14 @@ export class PayloadIndex {
     return (label) => this.labels.has(label) && evaluateWhere(where, (path) => this.field(path).valueOf(label));
   }
 
-  /** The chunks that match: candidates from the postings (a superset), checked by the predicate. */
+  /**
+   * The chunks that match: a single condition whose postings hold exactly its matches is listed
+   * from them (at 1 % of 100k chunks, checking each again took ≈0.5 ms); otherwise candidates from
+   * the postings (a superset), checked by the predicate.
+   */
   matching(where: WhereAst): number[] {
+    const exact = this.exactPostings(where);
+    if (exact) return [...unionOf(exact)];
     const matches = this.matcher(where);
     const out: number[] = [];
     for (const label of this.candidates(where)) if (matches(label)) out.push(label);
@@ -129,6 +135,29 @@ export class PayloadIndex {
         return this.labels;
       default:
         return unionOf(this.postingsOf(where));
+    }
+  }
+
+  /**
+   * The postings that hold exactly the matches of `where`, when it is one condition they answer
+   * without a second look: $eq and $in (typed keys, as === compares), $contains, $exists, and a range
+   * whose bound has the type the field keeps in order (a range compares values of its bound's type
+   * only). Undefined otherwise.
+   */
+  private exactPostings(where: WhereAst): Array<Iterable<number>> | undefined {
+    switch (where.kind) {
+      case 'eq':
+      case 'in':
+      case 'contains':
+      case 'exists':
+        return this.postingsOf(where);
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        return this.field(where.path).inRange(where.kind, where.value);
+      default:
+        return undefined;
     }
   }
 
