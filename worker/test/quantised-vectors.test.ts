@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { QuantisedVectors } from '../src/vectors/quantised-vectors.js';
 
+/** Whether the slab scores `vector` against its own copy under `label` as 1, within the bound. */
+function holdsOwnVector(slab: QuantisedVectors, label: number, vector: readonly number[]): boolean {
+  const scored = slab.score(unitQuery(vector), label);
+  return scored !== undefined && Math.abs(scored.approximate - 1) <= scored.bound;
+}
+
 function unitQuery(values: readonly number[]): Float32Array {
   const norm = Math.sqrt(values.reduce((sum, value) => sum + value * value, 0));
   return Float32Array.from(values, (value) => (norm > 0 ? value / norm : 0));
@@ -33,8 +39,10 @@ describe('QuantisedVectors', () => {
           vectors.forEach((vector, label) => slab.put(label, vector));
           const query = unitQuery(queryValues);
           vectors.forEach((vector, label) => {
-            const error = Math.abs(slab.approximate(query, label) - exactCosine(query, vector));
-            assert.ok(error <= slab.bound(label), `error ${error} above bound ${slab.bound(label)}`);
+            const scored = slab.score(query, label);
+            assert.ok(scored);
+            const error = Math.abs(scored.approximate - exactCosine(query, vector));
+            assert.ok(error <= scored.bound, `error ${error} above bound ${scored.bound}`);
           });
         },
       ),
@@ -54,10 +62,9 @@ describe('QuantisedVectors', () => {
     assert.equal(slab.size, 3_000);
     assert.equal(slab.bytes, bytesAfterGrowth, 'no growth while freed slots remain');
     assert.equal(slab.has(5), false);
-    assert.ok(Number.isNaN(slab.approximate(unitQuery(vectorOf(5)), 5)));
+    assert.equal(slab.score(unitQuery(vectorOf(5)), 5), undefined);
     for (const label of [1_000, 2_000, 2_999, 10_000, 10_999]) {
-      const query = unitQuery(vectorOf(label));
-      assert.ok(Math.abs(slab.approximate(query, label) - 1) <= slab.bound(label), `label ${label} holds its own vector`);
+      assert.ok(holdsOwnVector(slab, label, vectorOf(label)), `label ${label} holds its own vector`);
     }
   });
 
@@ -73,14 +80,14 @@ describe('QuantisedVectors', () => {
       assert.equal(reservedBytes, 5_000 * (dimension + 8), 'int8 codes plus a float32 scale and bound per slot');
       for (let label = 1; label < 5_000; label++) slab.put(label, vectorOf(label));
       assert.equal(slab.bytes, reservedBytes, 'no growth up to the reserved count');
-      for (const label of [0, 4_999]) assert.ok(Math.abs(slab.approximate(unitQuery(vectorOf(label)), label) - 1) <= slab.bound(label));
+      for (const label of [0, 4_999]) assert.ok(holdsOwnVector(slab, label, vectorOf(label)));
     }
   });
 
   it('scores a zero vector 0 and refuses another dimension', () => {
     const slab = new QuantisedVectors();
     slab.put(1, [0, 0, 0]);
-    assert.equal(slab.approximate(unitQuery([1, 2, 3]), 1), 0);
+    assert.equal(slab.score(unitQuery([1, 2, 3]), 1)?.approximate, 0);
     assert.throws(() => slab.put(2, [1, 2]), /2 dimensions, the slab holds 3/);
   });
 });

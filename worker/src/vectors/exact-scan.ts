@@ -11,15 +11,11 @@
 import type { Knex } from 'knex';
 import { readChunkEmbeddingBlobs, readEmbeddings } from '../../../shared/src/db/chunks-repo.js';
 import type { SearchHitId } from './index-types.js';
-import { QuantisedVectors } from './quantised-vectors.js';
+import { QuantisedVectors, type ApproximateScore } from './quantised-vectors.js';
 
 type IsLive = (label: number) => boolean;
 
-interface Candidate {
-  chunkId: number;
-  approximate: number;
-  bound: number; // |exact − approximate| ≤ bound
-}
+type Candidate = ApproximateScore;
 
 const COPY_BATCH = 1_000;
 const RESCORE_FACTOR = 4; // short of k after the first rescore, the next batches take RESCORE_FACTOR × k candidates ...
@@ -55,8 +51,7 @@ export class ExactScan {
    */
   async top(vector: number[], k: number, ids: readonly number[], isLive: IsLive): Promise<SearchHitId[]> {
     const query = Float32Array.from(normalise(vector));
-    await this.copyMissing(ids, isLive);
-    const candidates = this.scoreApproximately(query, ids);
+    const candidates = await this.scoreApproximately(query, ids, isLive);
     const floor = kthLargest(
       candidates.map((c) => c.approximate - c.bound),
       k,
@@ -94,19 +89,20 @@ export class ExactScan {
     }
   }
 
-  /** Reads from SQL the vectors of `ids` not copied yet (a sync may delete some meanwhile). */
-  private async copyMissing(ids: readonly number[], isLive: IsLive): Promise<void> {
-    const missing = ids.filter((id) => !this.vectors.has(id));
-    if (missing.length === 0) return;
-    for (const row of await readEmbeddings(this.db, missing)) if (isLive(row.id)) this.keep(row.id, row.embedding);
-  }
-
-  /** The copied members of `ids` with their approximate scores, in the order given. */
-  private scoreApproximately(query: Float32Array, ids: readonly number[]): Candidate[] {
+  /** The members of `ids` with their approximate scores; those not copied yet are read from SQL first (a sync may delete some meanwhile). */
+  private async scoreApproximately(query: Float32Array, ids: readonly number[], isLive: IsLive): Promise<Candidate[]> {
     const candidates: Candidate[] = [];
-    for (const chunkId of ids) {
-      const approximate = this.vectors.approximate(query, chunkId);
-      if (!Number.isNaN(approximate)) candidates.push({ chunkId, approximate, bound: this.vectors.bound(chunkId) });
+    const missing: number[] = [];
+    for (const label of ids) {
+      const scored = this.vectors.score(query, label);
+      if (scored) candidates.push(scored);
+      else missing.push(label);
+    }
+    if (missing.length === 0) return candidates;
+    for (const row of await readEmbeddings(this.db, missing)) if (isLive(row.id)) this.keep(row.id, row.embedding);
+    for (const label of missing) {
+      const scored = this.vectors.score(query, label);
+      if (scored) candidates.push(scored);
     }
     return candidates;
   }
@@ -116,7 +112,7 @@ export class ExactScan {
     if (candidates.length === 0) return [];
     const rows = await readEmbeddings(
       this.db,
-      candidates.map((candidate) => candidate.chunkId),
+      candidates.map((candidate) => candidate.label),
     );
     return rows.map((row) => ({ chunkId: row.id, score: cosine(query, row.embedding) }));
   }
@@ -134,7 +130,7 @@ function byScoreThenId(a: SearchHitId, b: SearchHitId): number {
 }
 
 function byApproximateThenId(a: Candidate, b: Candidate): number {
-  return b.approximate - a.approximate || a.chunkId - b.chunkId;
+  return b.approximate - a.approximate || a.label - b.label;
 }
 
 /** The k-th largest value, or −∞ when there are fewer than k. */

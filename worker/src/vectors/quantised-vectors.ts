@@ -11,6 +11,13 @@
  * the exact top k, whatever the data.
  */
 
+/** A label's approximate cosine with a query: |exact − approximate| ≤ bound. */
+export interface ApproximateScore {
+  label: number;
+  approximate: number;
+  bound: number;
+}
+
 const INITIAL_SLOTS = 1_024;
 const CODE_MAX = 127;
 // Float64 arithmetic on float32 inputs, and the float32 query's length (1 ± 1e-7), stay far inside this.
@@ -68,21 +75,18 @@ export class QuantisedVectors {
     this.freeSlots.push(slot);
   }
 
-  /** The approximate cosine of unit-length `query` with `label`'s vector; NaN when the slab lacks it. */
-  approximate(query: Float32Array, label: number): number {
+  /**
+   * The approximate cosine of unit-length `query` with `label`'s vector and how far it can be from
+   * the exact one; undefined when the slab lacks the label. One map lookup for both.
+   */
+  score(query: Float32Array, label: number): ApproximateScore | undefined {
     const slot = this.slotOf.get(label);
-    if (slot === undefined) return Number.NaN;
+    if (slot === undefined) return undefined;
     const { codes, dimension } = this;
     const base = slot * dimension;
     let dotProduct = 0;
     for (let i = 0; i < dimension; i++) dotProduct += (query[i] ?? 0) * (codes[base + i] ?? 0);
-    return dotProduct * (this.scales[slot] ?? 0);
-  }
-
-  /** How far `approximate` can be from the exact cosine for `label` (0 when absent). */
-  bound(label: number): number {
-    const slot = this.slotOf.get(label);
-    return slot === undefined ? 0 : (this.bounds[slot] ?? 0);
+    return { label, approximate: dotProduct * (this.scales[slot] ?? 0), bound: this.bounds[slot] ?? 0 };
   }
 
   private takeSlot(): number {
