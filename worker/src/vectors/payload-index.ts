@@ -19,6 +19,11 @@ export interface PayloadDeclaration {
 
 type LeafCondition = Exclude<WhereAst, { kind: 'and' | 'or' } | { kind: 'not' }>;
 
+interface LeafPostings {
+  postings: Array<Iterable<number> & { size?: number }>;
+  isExact: boolean; // the postings hold exactly the condition's matches
+}
+
 export class PayloadIndex {
   private readonly fields = new Map<string, FieldPostings>();
   private readonly labels = new Set<number>(); // every chunk of the collection the index holds
@@ -93,7 +98,7 @@ export class PayloadIndex {
       case 'nin':
         return all - this.estimate({ ...where, kind: 'in' });
       default:
-        return sizeOf(this.postingsOf(where));
+        return sizeOf(this.postingsOf(where).postings);
     }
   }
 
@@ -108,8 +113,10 @@ export class PayloadIndex {
    * the postings (a superset), checked by the predicate.
    */
   matching(where: WhereAst): number[] {
-    const exact = this.exactPostings(where);
-    if (exact) return [...unionOf(exact)];
+    if (isLeaf(where)) {
+      const leaf = this.postingsOf(where);
+      if (leaf.isExact) return [...unionOf(leaf.postings)];
+    }
     const matches = this.matcher(where);
     const out: number[] = [];
     for (const label of this.candidates(where)) if (matches(label)) out.push(label);
@@ -134,51 +141,34 @@ export class PayloadIndex {
       case 'nin':
         return this.labels;
       default:
-        return unionOf(this.postingsOf(where));
+        return unionOf(this.postingsOf(where).postings);
     }
   }
 
   /**
-   * The postings that hold exactly the matches of `where`, when it is one condition they answer
-   * without a second look: $eq and $in (typed keys, as === compares), $contains, $exists, and a range
-   * whose bound has the type the field keeps in order (a range compares values of its bound's type
-   * only). Undefined otherwise.
+   * The postings a field condition's matches lie in, and whether they hold exactly its matches (no
+   * second look needed): they do for $eq and $in (typed keys, as === compares), $contains, $exists,
+   * and a range whose bound has the type the field keeps in order (a range compares values of its
+   * bound's type only); $ne, $nin and other ranges give candidates to check.
    */
-  private exactPostings(where: WhereAst): Array<Iterable<number>> | undefined {
-    switch (where.kind) {
-      case 'eq':
-      case 'in':
-      case 'contains':
-      case 'exists':
-        return this.postingsOf(where);
-      case 'gt':
-      case 'gte':
-      case 'lt':
-      case 'lte':
-        return this.field(where.path).inRange(where.kind, where.value);
-      default:
-        return undefined;
-    }
-  }
-
-  /** The postings a field condition's matches lie in (for $eq, $in, $contains, $exists and ranges). */
-  private postingsOf(where: LeafCondition): Array<Iterable<number> & { size?: number }> {
+  private postingsOf(where: LeafCondition): LeafPostings {
     const field = this.field(where.path);
+    const present = { [Symbol.iterator]: () => field.presentLabels()[Symbol.iterator](), size: field.presentCount };
     switch (where.kind) {
       case 'eq':
-        return present([field.equalTo(where.value)]);
+        return { postings: found([field.equalTo(where.value)]), isExact: true };
       case 'in':
-        return present(where.values.map((value) => field.equalTo(value)));
+        return { postings: found(where.values.map((value) => field.equalTo(value))), isExact: true };
       case 'contains':
-        return present([field.containing(where.value)]);
+        return { postings: found([field.containing(where.value)]), isExact: true };
       case 'exists':
-        return [{ [Symbol.iterator]: () => field.presentLabels()[Symbol.iterator](), size: field.presentCount }];
+        return { postings: [present], isExact: true };
       case 'ne':
       case 'nin':
-        return [this.labels];
+        return { postings: [this.labels], isExact: false };
       default: {
         const ranged = field.inRange(where.kind, where.value);
-        return ranged ?? [{ [Symbol.iterator]: () => field.presentLabels()[Symbol.iterator](), size: field.presentCount }];
+        return ranged ? { postings: ranged, isExact: true } : { postings: [present], isExact: false };
       }
     }
   }
@@ -190,7 +180,11 @@ export class PayloadIndex {
   }
 }
 
-function present(postings: Array<ReadonlySet<number> | undefined>): ReadonlySet<number>[] {
+function isLeaf(where: WhereAst): where is LeafCondition {
+  return where.kind !== 'and' && where.kind !== 'or' && where.kind !== 'not';
+}
+
+function found(postings: Array<ReadonlySet<number> | undefined>): ReadonlySet<number>[] {
   return postings.filter((posting): posting is ReadonlySet<number> => posting !== undefined);
 }
 
