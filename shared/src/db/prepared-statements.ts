@@ -34,14 +34,14 @@ export function hasPreparedStatements(db: Knex): boolean {
 export async function preparedRows<T>(db: Knex, sql: string, params: readonly unknown[]): Promise<T[]> {
   return onConnection(db, (connection) => {
     announce(db, sql, params);
-    return statementOf(connection, sql).all(...params) as T[];
+    return connection.prepare(sql).all(...params) as T[];
   });
 }
 
 /** Runs `sql` once per parameter list, in order, on one connection. */
 export async function preparedRuns(db: Knex, sql: string, paramLists: ReadonlyArray<readonly unknown[]>): Promise<void> {
   await onConnection(db, (connection) => {
-    const statement = statementOf(connection, sql);
+    const statement = connection.prepare(sql);
     for (const params of paramLists) {
       announce(db, sql, params);
       statement.run(...params);
@@ -62,9 +62,4 @@ async function onConnection<T>(db: Knex, use: (connection: SqliteHandle) => T): 
   } finally {
     await lender.releaseConnection(connection);
   }
-}
-
-/** The connection prepares each text once (statement-cache.ts): this is a lookup after the first call. */
-function statementOf(connection: SqliteHandle, sql: string): Statement {
-  return connection.prepare(sql);
 }

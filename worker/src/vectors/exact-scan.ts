@@ -15,8 +15,6 @@ import { QuantisedVectors, type ApproximateScore } from './quantised-vectors.js'
 
 type IsLive = (label: number) => boolean;
 
-type Candidate = ApproximateScore;
-
 const COPY_BATCH = 1_000;
 const RESCORE_FACTOR = 4; // short of k after the first rescore, the next batches take RESCORE_FACTOR × k candidates ...
 const RESCORE_MARGIN = 16; // ... and at least k + this many
@@ -90,8 +88,8 @@ export class ExactScan {
   }
 
   /** The members of `ids` with their approximate scores; those not copied yet are read from SQL first (a sync may delete some meanwhile). */
-  private async scoreApproximately(query: Float32Array, ids: readonly number[], isLive: IsLive): Promise<Candidate[]> {
-    const candidates: Candidate[] = [];
+  private async scoreApproximately(query: Float32Array, ids: readonly number[], isLive: IsLive): Promise<ApproximateScore[]> {
+    const candidates: ApproximateScore[] = [];
     const missing: number[] = [];
     for (const label of ids) {
       const scored = this.vectors.score(query, label);
@@ -108,7 +106,7 @@ export class ExactScan {
   }
 
   /** Exact scores of `candidates` from their float32 embeddings in the chunks table; rows deleted meanwhile drop out. */
-  private async rescore(query: Float32Array, candidates: readonly Candidate[]): Promise<SearchHitId[]> {
+  private async rescore(query: Float32Array, candidates: readonly ApproximateScore[]): Promise<SearchHitId[]> {
     if (candidates.length === 0) return [];
     const rows = await readEmbeddings(
       this.db,
@@ -129,7 +127,7 @@ function byScoreThenId(a: SearchHitId, b: SearchHitId): number {
   return b.score - a.score || a.chunkId - b.chunkId;
 }
 
-function byApproximateThenId(a: Candidate, b: Candidate): number {
+function byApproximateThenId(a: ApproximateScore, b: ApproximateScore): number {
   return b.approximate - a.approximate || a.label - b.label;
 }
 
