@@ -12,7 +12,8 @@ import type { Knex } from 'knex';
 import { CollectionId, Id } from '../input.js';
 import { findDocument, markDocumentFailed, markDocumentPending } from '../db/documents-repo.js';
 import { UnrecoverableJobError } from '../errors.js';
-import { acknowledgedJobPolicy, defineQueue, succeeded } from './queue-definition.js';
+import { defineQueue, succeeded } from './queue-definition.js';
+import { INGEST_POLICY } from './ingest.js';
 
 export const IngestBatchJob = z.strictObject({
   collection: CollectionId,
@@ -43,11 +44,7 @@ export interface IngestBatchResult {
 export const ingestBatchQueue = defineQueue<'ingest-batch', IngestBatchJob, IngestBatchResult>({
   name: 'ingest-batch',
   payload: IngestBatchJob,
-  policy: acknowledgedJobPolicy(
-    (c) => c.INGEST_TIMEOUT_MS,
-    (c) => c.INGEST_CONCURRENCY,
-    { isRetryIsolated: true }, // one ingest that kills its worker must not use up the attempts of those beside it
-  ),
+  policy: INGEST_POLICY,
   retry: { isAllowed: true, prepare: (s, failed) => resetFailedDocuments(s.db, failed.data) },
   outcomeStatus: succeeded,
   // Every document still at its revision ends failed with the reason, so no client waits for it forever.

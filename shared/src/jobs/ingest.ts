@@ -23,14 +23,17 @@ export interface IngestResult {
   seq?: number; // ready or unchanged: the vector_log seq from which the revision is searchable (the commit's)
 }
 
+/** The policy of both ingest queues (ingest, ingest-batch): they share timeout, concurrency and the worker's group commits. */
+export const INGEST_POLICY = acknowledgedJobPolicy(
+  (c) => c.INGEST_TIMEOUT_MS,
+  (c) => c.INGEST_CONCURRENCY,
+  { isRetryIsolated: true }, // one ingest that kills its worker must not use up the attempts of those beside it
+);
+
 export const ingestQueue = defineQueue<'ingest', IngestJob, IngestResult>({
   name: 'ingest',
   payload: IngestJob,
-  policy: acknowledgedJobPolicy(
-    (c) => c.INGEST_TIMEOUT_MS,
-    (c) => c.INGEST_CONCURRENCY,
-    { isRetryIsolated: true }, // one ingest that kills its worker must not use up the attempts of those beside it
-  ),
+  policy: INGEST_POLICY,
   retry: { isAllowed: true, prepare: (s, failed) => resetFailedIngest(s.db, failed.data) },
   outcomeStatus: succeeded,
   // The document ends failed with the reason, so no client waits for it forever.
